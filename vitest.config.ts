@@ -1,0 +1,48 @@
+import { fileURLToPath } from 'node:url';
+import { defineConfig } from 'vitest/config';
+
+const alias = {
+  '@burrow/protocol': fileURLToPath(new URL('./packages/protocol/src/index.ts', import.meta.url)),
+  '@burrow/sdk': fileURLToPath(new URL('./packages/sdk/src/index.ts', import.meta.url)),
+  '@burrow/server': fileURLToPath(new URL('./packages/server/src/index.ts', import.meta.url)),
+  '@burrow/mcp': fileURLToPath(new URL('./packages/mcp/src/index.ts', import.meta.url)),
+};
+
+export default defineConfig({
+  resolve: { alias },
+  test: {
+    projects: [
+      {
+        resolve: { alias },
+        test: {
+          name: 'unit',
+          include: ['packages/*/src/**/*.test.ts'],
+          exclude: ['**/*.docker.test.ts', '**/*.e2e.test.ts', '**/node_modules/**'],
+          globalSetup: ['test/setup/agent-binary.ts'],
+        },
+      },
+      {
+        resolve: { alias },
+        test: {
+          name: 'docker',
+          include: ['packages/*/src/**/*.docker.test.ts'],
+          globalSetup: ['test/setup/agent-binary.ts', 'test/setup/docker.ts'],
+          fileParallelism: false,
+          testTimeout: 120_000,
+          hookTimeout: 180_000,
+        },
+      },
+      {
+        resolve: { alias },
+        test: {
+          name: 'e2e',
+          include: ['packages/*/test/**/*.e2e.test.ts', 'test/e2e/**/*.e2e.test.ts'],
+          globalSetup: ['test/setup/agent-binary.ts', 'test/setup/docker.ts'],
+          fileParallelism: false,
+          testTimeout: 180_000,
+          hookTimeout: 300_000,
+        },
+      },
+    ],
+  },
+});
