@@ -1,0 +1,43 @@
+/** Exec over HTTP and over the WebSocket stream. */
+import { z } from 'zod';
+import { int, optional } from './sandbox.js';
+
+export const ExecRequest = z.object({
+  cmd: z.array(z.string()).describe('argv; not a shell string. Use ["sh", "-c", "..."] for shell syntax'),
+  env: optional(z.record(z.string(), z.string())),
+  workdir: optional(z.string()),
+  timeout: optional(int).describe('Seconds; the process is killed at the timeout (exit_code 124, timed_out true)'),
+  // Burrow addition
+  stdin: optional(z.string()).describe('Text fed to the process on stdin'),
+});
+export type ExecRequest = z.input<typeof ExecRequest>;
+
+export const ExecResponse = z.object({
+  exit_code: int,
+  stdout: z.string(),
+  stderr: z.string(),
+  timed_out: z.boolean(),
+});
+export type ExecResponse = z.infer<typeof ExecResponse>;
+
+/** The first WebSocket message: an exec request. `stdin: true` keeps stdin open for `stdin` messages. */
+export const ExecStreamRequest = ExecRequest.omit({ stdin: true }).extend({
+  stdin: optional(z.boolean()).describe('Keep stdin open for "stdin" messages (Burrow extension)'),
+});
+
+/** Messages a client may send after the request (Burrow extensions; Den clients never send them). */
+export const ExecStreamClientMessage = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('stdin'), data: z.string() }),
+  z.object({ type: z.literal('stdin_close') }),
+  z.object({ type: z.literal('signal'), signal: z.string() }),
+]);
+export type ExecStreamClientMessage = z.infer<typeof ExecStreamClientMessage>;
+
+/** Messages the server sends: `exit` carries the exit code as a decimal string, as Den does. */
+export const ExecStreamServerMessage = z.object({
+  type: z.enum(['stdout', 'stderr', 'exit', 'error']),
+  data: z.string(),
+  timed_out: z.boolean().optional(),
+  code: z.string().optional(),
+});
+export type ExecStreamServerMessage = z.infer<typeof ExecStreamServerMessage>;

@@ -1,0 +1,29 @@
+import { z } from 'zod';
+
+/** Den's capability tokens, which Den's SDKs probe for, plus Burrow's own. */
+export const DEN_FEATURES = ['network_mode', 'start', 'file_stat', 'sandbox_ip', 'writable_rootfs'] as const;
+export const BURROW_FEATURES = [
+  'exec_stdin',
+  'exec_signal',
+  'exec_timeout_kill',
+  'sandbox_timeout',
+  'snapshot_tmpfs',
+  'multipart_upload',
+  'file_streaming',
+  'labels',
+  'openapi',
+] as const;
+export const FEATURES: readonly string[] = [...DEN_FEATURES, ...BURROW_FEATURES];
+
+export const Health = z.object({ status: z.literal('ok'), features: z.array(z.string()) });
+export const Unhealthy = z.object({ status: z.literal('unhealthy'), reason: z.string() });
+
+export const Version = z.object({
+  version: z.string(),
+  commit: z.string(),
+  build_date: z.string(),
+  features: z.array(z.string()),
+  api: z.string(),
+});
+
+export const API_VERSION = 'v1';

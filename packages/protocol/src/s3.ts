@@ -1,0 +1,38 @@
+import { z } from 'zod';
+import { int, optional } from './sandbox.js';
+
+const S3Target = {
+  endpoint: optional(z.string()),
+  access_key: optional(z.string()),
+  secret_key: optional(z.string()),
+  region: optional(z.string()),
+};
+
+export const S3ImportRequest = z.object({
+  bucket: optional(z.string()),
+  key: optional(z.string()).describe('Object key; with a trailing "/" (or prefix) imports every object under it'),
+  dest_path: optional(z.string()),
+  prefix: optional(z.string()).describe('Import every object under this prefix into dest_path (Burrow extension)'),
+  ...S3Target,
+});
+
+export const S3ImportResponse = z.object({
+  success: z.literal(true),
+  bytes_downloaded: int,
+  path: z.string(),
+  objects: int.optional(),
+});
+
+export const S3ExportRequest = z.object({
+  source_path: optional(z.string()),
+  bucket: optional(z.string()),
+  key: optional(z.string()),
+  ...S3Target,
+});
+
+export const S3ExportResponse = z.object({
+  success: z.literal(true),
+  bytes_uploaded: int,
+  s3_key: z.string(),
+  objects: int.optional(),
+});

@@ -1,0 +1,99 @@
+/** Sandboxes on the wire: Den's keys (snake_case), with Burrow's optional additions. */
+import { z } from 'zod';
+
+/** An optional field that also accepts `null` (Den's decoder treats `null` as "not given"). */
+export const optional = <T extends z.ZodType>(schema: T) => schema.nullish().transform((value) => value ?? undefined);
+
+export const int = z.number().int();
+export const nonNegativeInt = int.nonnegative();
+
+export const SandboxStatus = z.enum(['creating', 'running', 'stopped', 'error']);
+export type SandboxStatus = z.infer<typeof SandboxStatus>;
+
+export const NetworkMode = z.enum(['none', 'internal', 'bridge']);
+export type NetworkMode = z.infer<typeof NetworkMode>;
+
+export const PortMapping = z.object({
+  sandbox_port: int.describe('Port inside the sandbox (1-65535)'),
+  host_port: int.describe('Port on 127.0.0.1 of the host (1-65535); published in network_mode=bridge'),
+  protocol: optional(z.string()).describe('Only "tcp" (the default)'),
+});
+export type PortMapping = z.input<typeof PortMapping>;
+
+export const VolumeMount = z.object({
+  name: z.string().describe('Volume name; Burrow namespaces it as burrow-<name>'),
+  mount_path: z.string(),
+  read_only: optional(z.boolean()),
+});
+
+export const TmpfsMount = z.object({
+  path: z.string(),
+  size: z.string().describe('<n>k, <n>m or <n>g; at most 4g'),
+  options: optional(z.string()).describe('Comma-separated: rw, ro, noexec, exec, nosuid, suid, nodev, dev'),
+});
+
+export const S3SyncMode = z.enum(['hooks', 'fuse', 'on_demand']);
+
+export const S3SyncConfig = z.object({
+  endpoint: optional(z.string()),
+  bucket: z.string(),
+  prefix: optional(z.string()),
+  region: optional(z.string()),
+  access_key: optional(z.string()),
+  secret_key: optional(z.string()),
+  mode: S3SyncMode,
+  mount_path: optional(z.string()),
+  sync_path: optional(z.string()),
+});
+
+export const StorageConfig = z.object({
+  volumes: optional(z.array(VolumeMount)),
+  tmpfs: optional(z.array(TmpfsMount)),
+  s3: optional(S3SyncConfig),
+});
+
+export const CreateSandboxRequest = z.object({
+  image: optional(z.string()),
+  env: optional(z.record(z.string(), z.string())),
+  workdir: optional(z.string()),
+  timeout: optional(int).describe('Lifetime in seconds; the server default when absent or <= 0'),
+  cpu: optional(nonNegativeInt).describe('CPU limit in nano-CPUs (1000000000 = one core)'),
+  memory: optional(nonNegativeInt).describe('Memory limit in bytes'),
+  ports: optional(z.array(PortMapping)),
+  storage: optional(StorageConfig),
+  writable_rootfs: optional(z.boolean()),
+  network_mode: optional(z.string()).describe('"", "none", "internal" or "bridge"; may only be as isolated as the server default or more'),
+  // Burrow additions
+  labels: optional(z.record(z.string(), z.string())).describe('Caller labels; keys may not start with "burrow."'),
+  cmd: optional(z.array(z.string())).describe("Replaces the image's command"),
+  pid_limit: optional(nonNegativeInt).describe('Maximum processes; server default when absent'),
+  disk_limit: optional(nonNegativeInt).describe('Writable-layer size limit in bytes, where the host can enforce it'),
+});
+export type CreateSandboxRequest = z.input<typeof CreateSandboxRequest>;
+
+export const Sandbox = z.object({
+  id: z.string(),
+  image: z.string(),
+  status: SandboxStatus,
+  created_at: z.string().describe('RFC 3339'),
+  expires_at: z.string().describe('RFC 3339; 0001-01-01T00:00:00Z when the sandbox never expires'),
+  ports: z.array(PortMapping).optional(),
+  ip: z.string().optional(),
+  labels: z.record(z.string(), z.string()).optional(),
+  network_mode: NetworkMode.optional(),
+  error: z.string().optional().describe('Why the sandbox is in error, when known'),
+  exit_code: int.optional().describe('Exit code of the main process once it stopped'),
+  s3_sync: z.array(z.unknown()).optional().describe('Reports of S3 hook synchronisations'),
+});
+export type Sandbox = z.infer<typeof Sandbox>;
+
+export const StatusResponse = z.object({ status: SandboxStatus });
+
+export const ExtendTimeoutRequest = z.object({
+  timeout: int.positive().describe('New lifetime in seconds, counted from now'),
+});
+
+export const SuccessResponse = z.object({ success: z.literal(true) });
+
+/** Den's "no expiry" instant. */
+export const ZERO_TIME = '0001-01-01T00:00:00Z';
