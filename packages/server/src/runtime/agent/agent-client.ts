@@ -1,0 +1,308 @@
+/**
+ * Client side of the burrow-agent protocol (agent/PROTOCOL.md), independent of the transport: a unix socket
+ * into the sandbox, or the stdin/stdout of a `docker exec`.
+ */
+import { constants as osConstants } from 'node:os';
+import { Readable } from 'node:stream';
+import { BurrowError } from '@burrow/protocol';
+import type { ExecEvent, FileInfo } from '../runtime.js';
+import { agentFailure } from './agent-errors.js';
+import { dataFrames, encodeFrame, FrameDecoder, PayloadReader, PayloadWriter, type Frame } from './frames.js';
+import { fileInfoFromStat, type StatRecord } from './stat-record.js';
+
+/** One request's connection to the agent. */
+export interface AgentChannel {
+  /** Sends bytes; resolves when the transport has taken them (backpressure). */
+  send(data: Buffer): Promise<void>;
+  /** The agent's bytes. Ends when the agent closes its side. */
+  readonly incoming: AsyncIterable<Buffer>;
+  /** Closes the channel; a running exec is killed by the agent. */
+  destroy(): void;
+}
+
+export type OpenChannel = () => Promise<AgentChannel>;
+
+export interface AgentExecRequest {
+  cmd: string[];
+  env: string[];
+  workdir: string;
+  user: string;
+  timeoutMs: number;
+  withStdin: boolean;
+}
+
+export interface AgentProcess {
+  readonly events: AsyncIterable<ExecEvent>;
+  writeStdin(data: Uint8Array): Promise<void>;
+  endStdin(): Promise<void>;
+  signal(signal: string): Promise<void>;
+  destroy(): void;
+}
+
+export function signalNumber(signal: string): number {
+  const name = signal.startsWith('SIG') ? signal : `SIG${signal}`;
+  const value = (osConstants.signals as Record<string, number | undefined>)[name];
+  if (value === undefined) {
+    throw new BurrowError('VALIDATION_FAILED', `unknown signal "${signal}": use a name such as SIGINT, SIGTERM or SIGKILL`);
+  }
+  return value;
+}
+
+class FrameReader {
+  private readonly iterator: AsyncIterator<Frame>;
+
+  constructor(incoming: AsyncIterable<Buffer>) {
+    this.iterator = readFrames(incoming)[Symbol.asyncIterator]();
+  }
+
+  /** The next frame; an agent that closes mid-request is an error. */
+  async next(): Promise<Frame> {
+    const result = await this.iterator.next();
+    if (result.done === true) {
+      throw new BurrowError('INTERNAL', 'the sandbox agent closed the connection before answering');
+    }
+    return result.value;
+  }
+}
+
+async function* readFrames(incoming: AsyncIterable<Buffer>): AsyncGenerator<Frame> {
+  const decoder = new FrameDecoder();
+  for await (const chunk of incoming) {
+    for (const frame of decoder.push(chunk)) yield frame;
+  }
+}
+
+function failureOf(frame: Frame, path?: string): BurrowError {
+  const reader = new PayloadReader(frame.payload);
+  const errno = reader.u32();
+  const message = reader.bytes().toString('utf8');
+  return agentFailure(errno, message, path);
+}
+
+function unexpected(frame: Frame): BurrowError {
+  return new BurrowError('INTERNAL', `the sandbox agent sent an unexpected "${frame.type}" frame`);
+}
+
+function readStat(frame: Frame): StatRecord {
+  const reader = new PayloadReader(frame.payload);
+  return {
+    mode: reader.u32(),
+    size: reader.u64(),
+    mtimeSec: reader.i64(),
+    mtimeNsec: reader.u32(),
+    name: reader.bytes(),
+    linkTarget: reader.bytes(),
+  };
+}
+
+function displayPath(path: Uint8Array): string {
+  return Buffer.from(path).toString('utf8');
+}
+
+async function* chunksOf(data: Uint8Array | string | AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+  if (typeof data === 'string') yield Buffer.from(data, 'utf8');
+  else if (data instanceof Uint8Array) yield data;
+  else yield* data;
+}
+
+export class AgentClient {
+  constructor(private readonly open: OpenChannel) {}
+
+  private async request(type: string, user: string, rest?: (writer: PayloadWriter) => void) {
+    const channel = await this.open();
+    const writer = new PayloadWriter().string(user);
+    rest?.(writer);
+    try {
+      await channel.send(encodeFrame(type, writer.toBuffer()));
+    } catch (error) {
+      channel.destroy();
+      throw error;
+    }
+    return { channel, reader: new FrameReader(channel.incoming) };
+  }
+
+  async ping(): Promise<string> {
+    const { channel, reader } = await this.request('P', '');
+    try {
+      const frame = await reader.next();
+      if (frame.type !== 'p') throw unexpected(frame);
+      return new PayloadReader(frame.payload).bytes().toString('utf8');
+    } finally {
+      channel.destroy();
+    }
+  }
+
+  async exec(request: AgentExecRequest): Promise<AgentProcess> {
+    const { channel, reader } = await this.request('X', request.user, (writer) =>
+      writer
+        .strings(request.cmd)
+        .strings(request.env)
+        .string(request.workdir)
+        .u32(request.timeoutMs)
+        .u32(request.withStdin ? 1 : 0),
+    );
+    async function* events(): AsyncGenerator<ExecEvent> {
+      try {
+        for (;;) {
+          const frame = await reader.next();
+          if (frame.type === 'o') yield { type: 'stdout', data: Buffer.from(frame.payload) };
+          else if (frame.type === 'r') yield { type: 'stderr', data: Buffer.from(frame.payload) };
+          else if (frame.type === 'x') {
+            const payload = new PayloadReader(frame.payload);
+            const exitCode = payload.i32();
+            const flags = payload.u32();
+            yield { type: 'exit', exitCode, timedOut: (flags & 1) !== 0 };
+            return;
+          } else if (frame.type === 'f') throw failureOf(frame);
+          else throw unexpected(frame);
+        }
+      } finally {
+        channel.destroy();
+      }
+    }
+    return {
+      events: events(),
+      writeStdin: (data) => channel.send(encodeFrames('i', data)),
+      endStdin: () => channel.send(encodeFrame('e')),
+      signal: (signal) => channel.send(encodeFrame('k', new PayloadWriter().u32(signalNumber(signal)).toBuffer())),
+      destroy: () => channel.destroy(),
+    };
+  }
+
+  async readFile(user: string, path: Uint8Array): Promise<{ info: FileInfo; body: Readable }> {
+    const { channel, reader } = await this.request('R', user, (writer) => writer.string(path));
+    let first: Frame;
+    try {
+      first = await reader.next();
+    } catch (error) {
+      channel.destroy();
+      throw error;
+    }
+    if (first.type === 'f') {
+      channel.destroy();
+      throw failureOf(first, displayPath(path));
+    }
+    if (first.type !== 'm') {
+      channel.destroy();
+      throw unexpected(first);
+    }
+    const info = fileInfoFromStat(readStat(first), path);
+    return { info, body: dataBody(reader, channel, path) };
+  }
+
+  async writeFile(user: string, path: Uint8Array, mode: number, data: Uint8Array | string | AsyncIterable<Uint8Array>) {
+    const { channel, reader } = await this.request('W', user, (writer) => writer.string(path).u32(mode));
+    try {
+      await this.expectDone(reader, path);
+      for await (const chunk of chunksOf(data)) {
+        for (const frame of dataFrames('d', chunk)) await channel.send(frame);
+      }
+      await channel.send(encodeFrame('z'));
+      return { bytes: await this.expectDone(reader, path) };
+    } finally {
+      channel.destroy();
+    }
+  }
+
+  async unpack(path: Uint8Array, archive: AsyncIterable<Uint8Array>): Promise<number> {
+    const { channel, reader } = await this.request('U', '0', (writer) => writer.string(path));
+    try {
+      for await (const chunk of archive) {
+        for (const frame of dataFrames('d', chunk)) await channel.send(frame);
+      }
+      await channel.send(encodeFrame('z'));
+      return await this.expectDone(reader, path);
+    } finally {
+      channel.destroy();
+    }
+  }
+
+  async archive(path: Uint8Array): Promise<Readable> {
+    const { channel, reader } = await this.request('A', '0', (writer) => writer.string(path));
+    return dataBody(reader, channel, path);
+  }
+
+  async list(user: string, path: Uint8Array): Promise<FileInfo[]> {
+    const { channel, reader } = await this.request('L', user, (writer) => writer.string(path));
+    try {
+      const entries: FileInfo[] = [];
+      for (;;) {
+        const frame = await reader.next();
+        if (frame.type === 'm') {
+          const record = readStat(frame);
+          entries.push(fileInfoFromStat(record, joinPath(path, record.name)));
+        } else if (frame.type === 'z') return entries;
+        else if (frame.type === 'f') throw failureOf(frame, displayPath(path));
+        else throw unexpected(frame);
+      }
+    } finally {
+      channel.destroy();
+    }
+  }
+
+  async stat(user: string, path: Uint8Array): Promise<FileInfo> {
+    const { channel, reader } = await this.request('S', user, (writer) => writer.string(path));
+    try {
+      const frame = await reader.next();
+      if (frame.type === 'f') throw failureOf(frame, displayPath(path));
+      if (frame.type !== 'm') throw unexpected(frame);
+      const info = fileInfoFromStat(readStat(frame), path);
+      await this.expectDone(reader, path);
+      return info;
+    } finally {
+      channel.destroy();
+    }
+  }
+
+  async mkdir(user: string, path: Uint8Array): Promise<void> {
+    await this.simple('M', user, path);
+  }
+
+  async remove(user: string, path: Uint8Array): Promise<void> {
+    await this.simple('D', user, path);
+  }
+
+  private async simple(type: string, user: string, path: Uint8Array): Promise<number> {
+    const { channel, reader } = await this.request(type, user, (writer) => writer.string(path));
+    try {
+      return await this.expectDone(reader, path);
+    } finally {
+      channel.destroy();
+    }
+  }
+
+  private async expectDone(reader: FrameReader, path: Uint8Array): Promise<number> {
+    const frame = await reader.next();
+    if (frame.type === 'z') return frame.payload.length >= 8 ? new PayloadReader(frame.payload).u64() : 0;
+    if (frame.type === 'f') throw failureOf(frame, displayPath(path));
+    throw unexpected(frame);
+  }
+}
+
+function encodeFrames(type: string, data: Uint8Array): Buffer {
+  return Buffer.concat([...dataFrames(type, data)]);
+}
+
+export function joinPath(directory: Uint8Array, name: Uint8Array): Buffer {
+  const dir = Buffer.from(directory);
+  const separator = dir.length > 0 && dir[dir.length - 1] === 0x2f ? [] : [Buffer.from('/')];
+  return Buffer.concat([dir, ...separator, Buffer.from(name)]);
+}
+
+/** A Readable of the `d` frames that follow, ending at `z` and failing at `f`. */
+function dataBody(reader: FrameReader, channel: AgentChannel, path: Uint8Array): Readable {
+  async function* body(): AsyncGenerator<Buffer> {
+    try {
+      for (;;) {
+        const frame = await reader.next();
+        if (frame.type === 'd') yield Buffer.from(frame.payload);
+        else if (frame.type === 'z') return;
+        else if (frame.type === 'f') throw failureOf(frame, displayPath(path));
+        else throw unexpected(frame);
+      }
+    } finally {
+      channel.destroy();
+    }
+  }
+  return Readable.from(body(), { objectMode: false, highWaterMark: 1 << 20 });
+}

@@ -1,0 +1,110 @@
+/** Helpers every backend uses to present a running process as an ExecStream and to collect an ExecResult. */
+import { BurrowError } from '@burrow/protocol';
+import type { ExecEvent, ExecInput, ExecOptions, ExecResult, ExecStdin, ExecStream } from './runtime.js';
+
+export function checkExecOptions(options: ExecOptions): void {
+  if (!Array.isArray(options.cmd) || options.cmd.length === 0 || options.cmd[0] === '') {
+    throw new BurrowError('VALIDATION_FAILED', 'cmd is required: give the command as an argv array, e.g. ["ls", "-la"]');
+  }
+  for (const arg of options.cmd) {
+    if (typeof arg !== 'string') throw new BurrowError('VALIDATION_FAILED', 'cmd must be an array of strings');
+    if (arg.includes('\0')) throw new BurrowError('VALIDATION_FAILED', 'cmd arguments may not contain NUL bytes');
+  }
+  for (const [key, value] of Object.entries(options.env ?? {})) {
+    if (key === '' || key.includes('=') || key.includes('\0') || value.includes('\0')) {
+      throw new BurrowError('VALIDATION_FAILED', `env: "${key}" is not a valid variable name (no "=", no NUL, not empty)`);
+    }
+  }
+  if (options.timeoutMs !== undefined && (!Number.isFinite(options.timeoutMs) || options.timeoutMs < 0)) {
+    throw new BurrowError('VALIDATION_FAILED', 'timeout must be a non-negative number');
+  }
+}
+
+export function envList(env: Record<string, string> = {}): string[] {
+  return Object.entries(env).map(([key, value]) => `${key}=${value}`);
+}
+
+export async function* inputChunks(input: ExecInput): AsyncGenerator<Uint8Array> {
+  if (typeof input === 'string') yield Buffer.from(input, 'utf8');
+  else if (input instanceof Uint8Array) yield input;
+  else yield* input;
+}
+
+/** A started process, as a backend provides it. */
+export interface ProcessHandle {
+  events: AsyncIterable<ExecEvent>;
+  stdin: ExecStdin;
+  kill(signal: string): Promise<void>;
+  /** Ends the process (if running) and releases the connection. */
+  destroy(): void;
+}
+
+function abortError(signal: AbortSignal): unknown {
+  return signal.reason ?? new DOMException('The operation was aborted', 'AbortError');
+}
+
+/**
+ * Wraps a process handle: feeds `options.stdin` when given, kills the process when `options.signal` aborts, and
+ * guarantees that iteration ends with exactly one `exit` event or an error.
+ */
+export function execStreamFrom(handle: ProcessHandle, options: ExecOptions): ExecStream {
+  const signal = options.signal;
+  let finished = false;
+  const onAbort = () => handle.destroy();
+  signal?.addEventListener('abort', onAbort, { once: true });
+
+  if (options.stdin !== undefined) {
+    const input = options.stdin;
+    void (async () => {
+      try {
+        for await (const chunk of inputChunks(input)) await handle.stdin.write(chunk);
+        await handle.stdin.end();
+      } catch {
+        // The process ended before reading all of its input; its exit event tells the rest.
+      }
+    })();
+  }
+
+  async function* events(): AsyncGenerator<ExecEvent> {
+    try {
+      for await (const event of handle.events) {
+        if (signal?.aborted === true) throw abortError(signal);
+        yield event;
+        if (event.type === 'exit') {
+          finished = true;
+          return;
+        }
+      }
+      if (signal?.aborted === true) throw abortError(signal);
+      throw new BurrowError('INTERNAL', 'the process stream ended without an exit status');
+    } catch (error) {
+      if (signal?.aborted === true) throw abortError(signal);
+      throw error;
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+      if (!finished) handle.destroy();
+    }
+  }
+  const iterator = events();
+  return {
+    [Symbol.asyncIterator]: () => iterator,
+    stdin: handle.stdin,
+    kill: (name = 'SIGTERM') => handle.kill(name),
+    close: async () => {
+      handle.destroy();
+      await iterator.return(undefined);
+    },
+  };
+}
+
+/** Runs a stream to its end, keeping stdout and stderr apart. */
+export async function collectExec(stream: ExecStream): Promise<ExecResult> {
+  const stdout: Buffer[] = [];
+  const stderr: Buffer[] = [];
+  for await (const event of stream) {
+    if (event.type === 'stdout') stdout.push(event.data);
+    else if (event.type === 'stderr') stderr.push(event.data);
+    else return { exitCode: event.exitCode, timedOut: event.timedOut, stdout: Buffer.concat(stdout), stderr: Buffer.concat(stderr) };
+  }
+  throw new BurrowError('INTERNAL', 'the process stream ended without an exit status');
+}

@@ -1,0 +1,279 @@
+/**
+ * The backend contract: everything Burrow asks of a sandbox backend. Only Burrow's own types cross it,
+ * so the engine never sees the technology behind a backend. A backend that cannot do something throws
+ * `BurrowError('NOT_SUPPORTED', ...)`.
+ */
+import type { Readable } from 'node:stream';
+
+export type SandboxStatus = 'creating' | 'running' | 'stopped' | 'error';
+
+/** `none`: loopback only. `internal`: a managed network without egress. `bridge`: a managed network with NAT egress. */
+export type NetworkMode = 'none' | 'internal' | 'bridge';
+
+export const NETWORK_MODES: readonly NetworkMode[] = ['none', 'internal', 'bridge'];
+
+export interface PortMapping {
+  sandboxPort: number;
+  hostPort: number;
+  protocol: 'tcp';
+}
+
+export interface VolumeMount {
+  /** User-facing name; the backend namespaces it (`burrow-<name>`). */
+  name: string;
+  mountPath: string;
+  readOnly: boolean;
+}
+
+export interface TmpfsMount {
+  path: string;
+  /** `<n>[kmg]`, at most 4g. */
+  size: string;
+  /** Comma-separated mount options; defaults to `rw,noexec,nosuid`. */
+  options?: string;
+}
+
+export type S3SyncMode = 'hooks' | 'fuse' | 'on_demand';
+
+export interface S3SyncConfig {
+  endpoint?: string;
+  bucket: string;
+  prefix?: string;
+  region?: string;
+  accessKey?: string;
+  secretKey?: string;
+  mode: S3SyncMode;
+  mountPath?: string;
+  syncPath?: string;
+}
+
+export interface StorageConfig {
+  volumes?: VolumeMount[];
+  /** Added to, or overriding by path, the backend's default tmpfs mounts. */
+  tmpfs?: TmpfsMount[];
+  s3?: S3SyncConfig;
+}
+
+export interface SandboxConfig {
+  image: string;
+  env?: Record<string, string>;
+  workdir?: string;
+  /** Replaces the image's command; the image's own command runs when absent. */
+  cmd?: string[];
+  /** CPU limit in nano-CPUs (1e9 = one core); 0 or absent = unlimited. */
+  cpu?: number;
+  /** Memory limit in bytes; 0 or absent = unlimited. */
+  memory?: number;
+  /** Writable-layer size limit in bytes; refused where the storage driver cannot enforce it. */
+  diskLimit?: number;
+  /** Maximum number of processes; default 256. */
+  pidLimit?: number;
+  ports?: PortMapping[];
+  /** Caller labels; keys starting with `burrow.` are reserved and refused. */
+  labels?: Record<string, string>;
+  /** Name of the managed network for `internal` / `bridge`. */
+  networkId?: string;
+  networkMode?: NetworkMode;
+  /** The root filesystem is read-only unless this is true. */
+  writableRootfs?: boolean;
+  storage?: StorageConfig;
+}
+
+export interface SandboxInfo {
+  id: string;
+  /** The backend's name for the sandbox (the container name). */
+  name: string;
+  image: string;
+  status: SandboxStatus;
+  createdAt: Date;
+  ports: PortMapping[];
+  labels: Record<string, string>;
+  /** Host PID of the sandbox's first process; 0 when not running. */
+  pid: number;
+  /** Address on its network; empty when it has none. */
+  ip: string;
+  /** Exit code of the main process once it has stopped. */
+  exitCode?: number;
+  /** True when the kernel's OOM killer ended the sandbox. */
+  oomKilled?: boolean;
+  /** Why the sandbox is in `error`, when known. */
+  error?: string;
+  /** The configuration the sandbox was created with (secrets removed). */
+  config?: SandboxConfig;
+}
+
+export type ExecInput = Uint8Array | string | AsyncIterable<Uint8Array>;
+
+export interface ExecOptions {
+  /** argv; never interpreted by a shell. Use `['sh', '-c', '...']` for shell syntax. */
+  cmd: string[];
+  env?: Record<string, string>;
+  workdir?: string;
+  /** Kill the process (and its children) after this many milliseconds; 0 or absent = no limit. */
+  timeoutMs?: number;
+  /** Bytes fed to the process's stdin, closed afterwards. */
+  stdin?: ExecInput;
+  /**
+   * Keep stdin open for `ExecStream.stdin` writes (streams only). Without `stdin` or `openStdin` the process
+   * reads an empty stdin.
+   */
+  openStdin?: boolean;
+  /** Aborting kills the process. */
+  signal?: AbortSignal;
+}
+
+/** Exit code reported for a process killed by its timeout (as `timeout(1)` does). */
+export const TIMEOUT_EXIT_CODE = 124;
+
+export interface ExecResult {
+  exitCode: number;
+  stdout: Buffer;
+  stderr: Buffer;
+  /** The process was killed because `timeoutMs` elapsed. */
+  timedOut: boolean;
+}
+
+export type ExecEvent =
+  | { type: 'stdout'; data: Buffer }
+  | { type: 'stderr'; data: Buffer }
+  | { type: 'exit'; exitCode: number; timedOut: boolean };
+
+export interface ExecStdin {
+  write(data: Uint8Array | string): Promise<void>;
+  /** Closes the process's stdin (EOF). */
+  end(): Promise<void>;
+}
+
+/**
+ * A running process. Iterate it for its output; the last event is always `exit`.
+ * `close()` kills the process if it is still running and releases the stream.
+ */
+export interface ExecStream extends AsyncIterable<ExecEvent> {
+  readonly stdin: ExecStdin;
+  /** Sends a signal (`SIGTERM`, `SIGINT`, `SIGKILL`, ...) to the process and its children. */
+  kill(signal?: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** A path inside the sandbox: a string, or raw bytes for names that are not UTF-8. */
+export type SandboxPath = string | Uint8Array;
+
+export interface FileInfo {
+  name: string;
+  path: string;
+  size: number;
+  /** Symbolic mode as `ls -l` prints it, e.g. `-rw-r--r--`, `drwxr-xr-x`, `lrwxrwxrwx`. */
+  mode: string;
+  modTime: Date;
+  isDir: boolean;
+  isSymlink: boolean;
+  /** Target of a symlink, when `isSymlink`. */
+  linkTarget?: string;
+}
+
+export interface FileRead {
+  info: FileInfo;
+  /** The file's bytes, streamed. */
+  body: Readable;
+}
+
+export type FileData = Uint8Array | string | AsyncIterable<Uint8Array>;
+
+export interface WriteFileOptions {
+  /** Permission bits for a new file; default 0o644. */
+  mode?: number;
+  signal?: AbortSignal;
+}
+
+export interface SnapshotInfo {
+  id: string;
+  sandboxId: string;
+  name: string;
+  imageId: string;
+  createdAt: Date;
+  /** Bytes the snapshot holds: image layer plus captured tmpfs contents. */
+  size: number;
+  /** Named volumes the sandbox had mounted (their contents are shared state and not copied). */
+  volumes: VolumeMount[];
+  /** Configuration a restore gives the new sandbox. */
+  config: SandboxConfig;
+}
+
+export interface SandboxStats {
+  /** Percent of one CPU over the sampling interval (200 = two cores busy). */
+  cpuPercent: number;
+  memoryUsage: number;
+  memoryLimit: number;
+  memoryPercent: number;
+  networkRx: number;
+  networkTx: number;
+  diskRead: number;
+  diskWrite: number;
+  pidCount: number;
+  timestamp: Date;
+}
+
+export interface PullProgress {
+  image: string;
+  status: string;
+  /** Bytes done and total for the current layer, when the registry reports them. */
+  current?: number;
+  total?: number;
+}
+
+export interface CreateOptions {
+  /** Called while a missing image is pulled. */
+  onProgress?: (progress: PullProgress) => void;
+  signal?: AbortSignal;
+}
+
+export interface RestoreOptions {
+  /** Id for the new sandbox; generated when absent. */
+  id?: string;
+}
+
+/** What happened to a sandbox outside Burrow's own calls (its process died, the OOM killer struck, ...). */
+export type RuntimeEvent =
+  | { type: 'started'; id: string }
+  | { type: 'died'; id: string; exitCode: number; oomKilled: boolean }
+  | { type: 'removed'; id: string };
+
+export interface Runtime {
+  ping(): Promise<void>;
+
+  create(id: string, config: SandboxConfig, options?: CreateOptions): Promise<void>;
+  start(id: string): Promise<void>;
+  stop(id: string, timeoutMs?: number): Promise<void>;
+  /** Removes the sandbox and everything it owns; removing a missing sandbox succeeds. */
+  remove(id: string): Promise<void>;
+  info(id: string): Promise<SandboxInfo>;
+  list(): Promise<SandboxInfo[]>;
+
+  exec(id: string, options: ExecOptions): Promise<ExecResult>;
+  /** Starts a process; resolves once it runs (or rejects, e.g. with SANDBOX_NOT_RUNNING). */
+  execStream(id: string, options: ExecOptions): Promise<ExecStream>;
+
+  readFile(id: string, path: SandboxPath): Promise<FileRead>;
+  /** Creates or replaces a file, creating missing parent directories. */
+  writeFile(id: string, path: SandboxPath, data: FileData, options?: WriteFileOptions): Promise<{ bytes: number }>;
+  listDir(id: string, path: SandboxPath): Promise<FileInfo[]>;
+  stat(id: string, path: SandboxPath): Promise<FileInfo>;
+  /** Creates a directory and its missing parents; an existing directory is fine. */
+  mkdir(id: string, path: SandboxPath): Promise<void>;
+  /** Removes a file or a directory tree. */
+  removeFile(id: string, path: SandboxPath): Promise<void>;
+
+  snapshot(id: string, name: string): Promise<SnapshotInfo>;
+  /** Creates a new sandbox from a snapshot and returns its id; the original is untouched. */
+  restore(snapshotId: string, options?: RestoreOptions): Promise<string>;
+  /** Snapshots of one sandbox, or all when `sandboxId` is absent. */
+  listSnapshots(sandboxId?: string): Promise<SnapshotInfo[]>;
+  removeSnapshot(snapshotId: string): Promise<void>;
+
+  stats(id: string): Promise<SandboxStats>;
+  /** Sets a running sandbox's memory limit; 0 removes it. */
+  updateMemoryLimit(id: string, bytes: number): Promise<void>;
+
+  /** Events about sandboxes, until the signal aborts. */
+  events(signal: AbortSignal): AsyncIterable<RuntimeEvent>;
+}

@@ -1,0 +1,22 @@
+/** Checks and views of a SandboxConfig that every backend shares. */
+import { BurrowError } from '@burrow/protocol';
+import type { SandboxConfig } from './runtime.js';
+
+/** Label keys with this prefix are Burrow's own bookkeeping. */
+export const RESERVED_LABEL_PREFIX = 'burrow.';
+
+export function checkCallerLabels(labels: Record<string, string> = {}): void {
+  for (const key of Object.keys(labels)) {
+    if (key.startsWith(RESERVED_LABEL_PREFIX)) {
+      throw new BurrowError('VALIDATION_FAILED', `labels: "${key}" is reserved: caller labels may not start with "${RESERVED_LABEL_PREFIX}"`);
+    }
+  }
+}
+
+/** The configuration as recorded on the container: everything but secrets. */
+export function publicConfig(config: SandboxConfig): SandboxConfig {
+  const storage = config.storage;
+  if (storage?.s3 === undefined) return config;
+  const { accessKey: _accessKey, secretKey: _secretKey, ...s3 } = storage.s3;
+  return { ...config, storage: { ...storage, s3 } };
+}
