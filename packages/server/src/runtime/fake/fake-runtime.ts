@@ -1,0 +1,471 @@
+/**
+ * An in-memory Runtime: a unit-test double for the engine. It keeps the Runtime contract (the shared contract
+ * suite runs against it and against Docker) with a tiny filesystem and the command set of fake-commands.ts.
+ */
+import { EventEmitter, on } from 'node:events';
+import { Readable } from 'node:stream';
+import { BurrowError } from '@burrow/protocol';
+import { newSandboxId, newSnapshotId } from '../../ids.js';
+import { mergeTmpfs, DEFAULT_TMPFS } from '../../storage/tmpfs.js';
+import { AsyncQueue } from '../../util/async-queue.js';
+import { checkCallerLabels, publicConfig } from '../sandbox-config.js';
+import { checkExecOptions, collectExec, execStreamFrom, inputChunks } from '../exec-support.js';
+import { sandboxPathBytes } from '../paths.js';
+import { modeString } from '../agent/stat-record.js';
+import {
+  TIMEOUT_EXIT_CODE,
+  type ExecEvent,
+  type ExecOptions,
+  type ExecResult,
+  type ExecStream,
+  type FileData,
+  type FileInfo,
+  type FileRead,
+  type RestoreOptions,
+  type Runtime,
+  type RuntimeEvent,
+  type SandboxConfig,
+  type SandboxInfo,
+  type SandboxPath,
+  type SandboxStats,
+  type SnapshotInfo,
+  type TmpfsMount,
+  type WriteFileOptions,
+} from '../runtime.js';
+import { runCommand } from './fake-commands.js';
+
+type FsNode = { kind: 'file'; data: Buffer; mode: number; mtime: Date } | { kind: 'dir'; mode: number; mtime: Date };
+
+interface FakeSandbox {
+  id: string;
+  config: SandboxConfig;
+  createdAt: Date;
+  running: boolean;
+  exitCode?: number;
+  tmpfs: string[];
+  files: Map<string, FsNode>;
+  processes: number;
+}
+
+interface FakeSnapshot {
+  info: SnapshotInfo;
+  files: Map<string, FsNode>;
+}
+
+const KEY_ENCODING = 'latin1';
+
+function keyOf(bytes: Buffer): string {
+  return bytes.toString(KEY_ENCODING);
+}
+
+function parentOf(key: string): string {
+  const index = key.lastIndexOf('/');
+  return index <= 0 ? '/' : key.slice(0, index);
+}
+
+function baseName(key: string): string {
+  return key.slice(key.lastIndexOf('/') + 1);
+}
+
+function display(key: string): string {
+  return Buffer.from(key, KEY_ENCODING).toString('utf8');
+}
+
+function within(key: string, root: string): boolean {
+  return key === root || key.startsWith(root === '/' ? '/' : `${root}/`);
+}
+
+function cloneFiles(files: Map<string, FsNode>): Map<string, FsNode> {
+  return new Map([...files].map(([key, node]) => [key, { ...node }]));
+}
+
+export interface FakeRuntimeOptions {
+  defaultTmpfs?: readonly TmpfsMount[];
+  /** Images that exist; any other image is IMAGE_NOT_FOUND. */
+  images?: readonly string[];
+}
+
+export class FakeRuntime implements Runtime {
+  private readonly sandboxes = new Map<string, FakeSandbox>();
+  private readonly snapshots = new Map<string, FakeSnapshot>();
+  private readonly emitter = new EventEmitter();
+  private readonly defaultTmpfs: readonly TmpfsMount[];
+  private readonly images: Set<string> | undefined;
+
+  constructor(options: FakeRuntimeOptions = {}) {
+    this.defaultTmpfs = options.defaultTmpfs ?? DEFAULT_TMPFS;
+    this.images = options.images === undefined ? undefined : new Set(options.images);
+  }
+
+  ping(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  private get(id: string): FakeSandbox {
+    const sandbox = this.sandboxes.get(id);
+    if (sandbox === undefined) throw new BurrowError('SANDBOX_NOT_FOUND', 'sandbox not found');
+    return sandbox;
+  }
+
+  private running(id: string): FakeSandbox {
+    const sandbox = this.get(id);
+    if (!sandbox.running) throw new BurrowError('SANDBOX_NOT_RUNNING', `sandbox ${id} is stopped: start it first`);
+    return sandbox;
+  }
+
+  private emit(event: RuntimeEvent): void {
+    this.emitter.emit('event', event);
+  }
+
+  create(id: string, config: SandboxConfig): Promise<void> {
+    return this.createWith(id, config, new Map());
+  }
+
+  private async createWith(id: string, config: SandboxConfig, files: Map<string, FsNode>): Promise<void> {
+    await Promise.resolve();
+    checkCallerLabels(config.labels);
+    if (this.images !== undefined && !this.images.has(config.image)) {
+      throw new BurrowError('IMAGE_NOT_FOUND', `image "${config.image}" is not available`);
+    }
+    if (this.sandboxes.has(id)) throw new BurrowError('ALREADY_EXISTS', `a sandbox with id ${id} already exists`);
+    const tmpfs = mergeTmpfs(this.defaultTmpfs, config.storage?.tmpfs).map((mount) => mount.path);
+    const now = new Date();
+    for (const dir of ['/', '/etc', ...tmpfs]) files.set(dir, files.get(dir) ?? { kind: 'dir', mode: 0o755, mtime: now });
+    this.sandboxes.set(id, { id, config: publicConfig(config), createdAt: now, running: false, tmpfs, files, processes: 0 });
+  }
+
+  async start(id: string): Promise<void> {
+    await Promise.resolve();
+    const sandbox = this.get(id);
+    if (sandbox.running) return;
+    sandbox.running = true;
+    delete sandbox.exitCode;
+    this.emit({ type: 'started', id });
+  }
+
+  async stop(id: string): Promise<void> {
+    await Promise.resolve();
+    const sandbox = this.get(id);
+    if (!sandbox.running) return;
+    sandbox.running = false;
+    sandbox.exitCode = 143;
+    // Like tmpfs in a real container, the mounts come back empty.
+    for (const key of [...sandbox.files.keys()]) {
+      if (sandbox.tmpfs.some((root) => within(key, root) && key !== root)) sandbox.files.delete(key);
+    }
+    this.emit({ type: 'died', id, exitCode: 143, oomKilled: false });
+  }
+
+  async remove(id: string): Promise<void> {
+    await Promise.resolve();
+    if (this.sandboxes.delete(id)) this.emit({ type: 'removed', id });
+  }
+
+  /** Simulates the sandbox's main process dying on its own (crash, OOM kill). */
+  simulateDeath(id: string, exitCode: number, oomKilled = false): void {
+    const sandbox = this.get(id);
+    sandbox.running = false;
+    sandbox.exitCode = exitCode;
+    this.emit({ type: 'died', id, exitCode, oomKilled });
+  }
+
+  private infoOf(sandbox: FakeSandbox): SandboxInfo {
+    const info: SandboxInfo = {
+      id: sandbox.id,
+      name: `burrow-${sandbox.id}`,
+      image: sandbox.config.image,
+      status: sandbox.running ? 'running' : 'stopped',
+      createdAt: sandbox.createdAt,
+      ports: sandbox.config.ports ?? [],
+      labels: sandbox.config.labels ?? {},
+      pid: sandbox.running ? 1 : 0,
+      ip: '',
+      config: sandbox.config,
+    };
+    if (sandbox.exitCode !== undefined) info.exitCode = sandbox.exitCode;
+    return info;
+  }
+
+  async info(id: string): Promise<SandboxInfo> {
+    await Promise.resolve();
+    return this.infoOf(this.get(id));
+  }
+
+  async list(): Promise<SandboxInfo[]> {
+    await Promise.resolve();
+    return [...this.sandboxes.values()].map((sandbox) => this.infoOf(sandbox));
+  }
+
+  // ---------------------------------------------------------------- exec
+
+  async execStream(id: string, options: ExecOptions): Promise<ExecStream> {
+    await Promise.resolve();
+    checkExecOptions(options);
+    options.signal?.throwIfAborted();
+    const sandbox = this.running(id);
+    const events = new AsyncQueue<ExecEvent>();
+    const stdinChunks: Buffer[] = [];
+    let stdinEnded = options.stdin === undefined && options.openStdin !== true;
+    let stdinWaiter: (() => void) | undefined;
+    const killer = new AbortController();
+    let killedBy: number | undefined;
+
+    const sleep = (ms: number) =>
+      new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(resolve, ms);
+        killer.signal.addEventListener('abort', () => {
+          clearTimeout(timer);
+          reject(killer.signal.reason);
+        });
+      });
+    const timer =
+      options.timeoutMs !== undefined && options.timeoutMs > 0
+        ? setTimeout(() => killer.abort('timeout'), options.timeoutMs)
+        : undefined;
+    sandbox.processes += 1;
+    void runCommand(options.cmd, {
+      env: { ...sandbox.config.env, ...options.env },
+      workdir: options.workdir ?? sandbox.config.workdir ?? '/',
+      stdin: async () => {
+        while (!stdinEnded) await new Promise<void>((resolve) => (stdinWaiter = resolve));
+        return Buffer.concat(stdinChunks);
+      },
+      readFile: (path) => {
+        const node = sandbox.files.get(keyOf(sandboxPathBytes(path)));
+        return node?.kind === 'file' ? node.data : undefined;
+      },
+      stdout: (data) => events.push({ type: 'stdout', data }),
+      stderr: (data) => events.push({ type: 'stderr', data }),
+      sleep,
+    })
+      .then((exitCode) => events.push({ type: 'exit', exitCode, timedOut: false }))
+      .catch(() => {
+        const timedOut = killer.signal.reason === 'timeout';
+        events.push({ type: 'exit', exitCode: timedOut ? TIMEOUT_EXIT_CODE : 128 + (killedBy ?? 9), timedOut });
+      })
+      .finally(() => {
+        clearTimeout(timer);
+        sandbox.processes -= 1;
+        events.end();
+      });
+
+    const wake = () => {
+      stdinWaiter?.();
+      stdinWaiter = undefined;
+    };
+    return execStreamFrom(
+      {
+        events,
+        stdin: {
+          write: (data) => {
+            stdinChunks.push(Buffer.from(data));
+            return Promise.resolve();
+          },
+          end: () => {
+            stdinEnded = true;
+            wake();
+            return Promise.resolve();
+          },
+        },
+        kill: (signal) => {
+          killedBy = signal === 'SIGINT' ? 2 : signal === 'SIGKILL' ? 9 : 15;
+          killer.abort('signal');
+          return Promise.resolve();
+        },
+        destroy: () => killer.abort('destroyed'),
+      },
+      options,
+    );
+  }
+
+  async exec(id: string, options: ExecOptions): Promise<ExecResult> {
+    return collectExec(await this.execStream(id, options));
+  }
+
+  // ---------------------------------------------------------------- files
+
+  private writable(sandbox: FakeSandbox, key: string): void {
+    if (sandbox.config.writableRootfs === true) return;
+    const mounts = [...sandbox.tmpfs, ...(sandbox.config.storage?.volumes ?? []).filter((v) => !v.readOnly).map((v) => v.mountPath)];
+    if (!mounts.some((root) => within(key, root))) {
+      throw new BurrowError('READ_ONLY', `${display(key)}: the path is on a read-only filesystem`);
+    }
+  }
+
+  private node(sandbox: FakeSandbox, key: string): FsNode {
+    const node = sandbox.files.get(key);
+    if (node === undefined) throw new BurrowError('FILE_NOT_FOUND', `${display(key)}: no such file or directory`);
+    return node;
+  }
+
+  private fileInfo(key: string, node: FsNode): FileInfo {
+    const type = node.kind === 'dir' ? 0o040000 : 0o100000;
+    return {
+      name: display(baseName(key)) || '/',
+      path: display(key),
+      size: node.kind === 'file' ? node.data.length : 4096,
+      mode: modeString(type | node.mode),
+      modTime: node.mtime,
+      isDir: node.kind === 'dir',
+      isSymlink: false,
+    };
+  }
+
+  private makeParents(sandbox: FakeSandbox, key: string): void {
+    const parent = parentOf(key);
+    if (parent === key) return;
+    const existing = sandbox.files.get(parent);
+    if (existing?.kind === 'dir') return;
+    if (existing !== undefined) throw new BurrowError('NOT_A_DIRECTORY', `${display(parent)}: a component of the path is not a directory`);
+    this.makeParents(sandbox, parent);
+    this.writable(sandbox, parent);
+    sandbox.files.set(parent, { kind: 'dir', mode: 0o755, mtime: new Date() });
+  }
+
+  async readFile(id: string, path: SandboxPath): Promise<FileRead> {
+    await Promise.resolve();
+    const sandbox = this.running(id);
+    const key = keyOf(sandboxPathBytes(path));
+    const node = this.node(sandbox, key);
+    if (node.kind === 'dir') throw new BurrowError('IS_A_DIRECTORY', `${display(key)}: the path is a directory`);
+    return { info: this.fileInfo(key, node), body: Readable.from([node.data]) };
+  }
+
+  async writeFile(id: string, path: SandboxPath, data: FileData, options: WriteFileOptions = {}): Promise<{ bytes: number }> {
+    const sandbox = this.running(id);
+    const key = keyOf(sandboxPathBytes(path));
+    if (sandbox.files.get(key)?.kind === 'dir') throw new BurrowError('IS_A_DIRECTORY', `${display(key)}: the path is a directory`);
+    this.writable(sandbox, key);
+    this.makeParents(sandbox, key);
+    const chunks: Buffer[] = [];
+    for await (const chunk of inputChunks(data)) chunks.push(Buffer.from(chunk));
+    const content = Buffer.concat(chunks);
+    sandbox.files.set(key, { kind: 'file', data: content, mode: options.mode ?? 0o644, mtime: new Date() });
+    return { bytes: content.length };
+  }
+
+  async listDir(id: string, path: SandboxPath): Promise<FileInfo[]> {
+    await Promise.resolve();
+    const sandbox = this.running(id);
+    const key = keyOf(sandboxPathBytes(path));
+    if (this.node(sandbox, key).kind !== 'dir') throw new BurrowError('NOT_A_DIRECTORY', `${display(key)}: not a directory`);
+    return [...sandbox.files]
+      .filter(([entry]) => entry !== key && parentOf(entry) === key)
+      .map(([entry, node]) => this.fileInfo(entry, node));
+  }
+
+  async stat(id: string, path: SandboxPath): Promise<FileInfo> {
+    await Promise.resolve();
+    const sandbox = this.running(id);
+    const key = keyOf(sandboxPathBytes(path));
+    return this.fileInfo(key, this.node(sandbox, key));
+  }
+
+  async mkdir(id: string, path: SandboxPath): Promise<void> {
+    await Promise.resolve();
+    const sandbox = this.running(id);
+    const key = keyOf(sandboxPathBytes(path));
+    const existing = sandbox.files.get(key);
+    if (existing?.kind === 'dir') return;
+    if (existing !== undefined) throw new BurrowError('ALREADY_EXISTS', `${display(key)}: the path exists and is not a directory`);
+    this.writable(sandbox, key);
+    this.makeParents(sandbox, key);
+    sandbox.files.set(key, { kind: 'dir', mode: 0o755, mtime: new Date() });
+  }
+
+  async removeFile(id: string, path: SandboxPath): Promise<void> {
+    await Promise.resolve();
+    const sandbox = this.running(id);
+    const key = keyOf(sandboxPathBytes(path));
+    if (key === '/') throw new BurrowError('INVALID_PATH', 'refusing to remove /');
+    this.node(sandbox, key);
+    this.writable(sandbox, key);
+    for (const entry of [...sandbox.files.keys()]) if (within(entry, key)) sandbox.files.delete(entry);
+  }
+
+  // ---------------------------------------------------------------- snapshots
+
+  async snapshot(id: string, name: string): Promise<SnapshotInfo> {
+    await Promise.resolve();
+    const sandbox = this.get(id);
+    const files = cloneFiles(sandbox.files);
+    const size = [...files.values()].reduce((sum, node) => sum + (node.kind === 'file' ? node.data.length : 0), 0);
+    const info: SnapshotInfo = {
+      id: newSnapshotId(),
+      sandboxId: id,
+      name,
+      imageId: `fake:${id}`,
+      createdAt: new Date(),
+      size,
+      volumes: sandbox.config.storage?.volumes ?? [],
+      config: sandbox.config,
+    };
+    this.snapshots.set(info.id, { info, files });
+    return info;
+  }
+
+  private findSnapshot(snapshotId: string): FakeSnapshot {
+    const snapshot = this.snapshots.get(snapshotId);
+    if (snapshot === undefined) throw new BurrowError('SNAPSHOT_NOT_FOUND', `snapshot not found: ${snapshotId}`);
+    return snapshot;
+  }
+
+  async restore(snapshotId: string, options: RestoreOptions = {}): Promise<string> {
+    const snapshot = this.findSnapshot(snapshotId);
+    const id = options.id ?? newSandboxId();
+    await this.createWith(id, snapshot.info.config, cloneFiles(snapshot.files));
+    await this.start(id);
+    return id;
+  }
+
+  async listSnapshots(sandboxId?: string): Promise<SnapshotInfo[]> {
+    await Promise.resolve();
+    return [...this.snapshots.values()]
+      .map((snapshot) => snapshot.info)
+      .filter((info) => sandboxId === undefined || info.sandboxId === sandboxId);
+  }
+
+  async removeSnapshot(snapshotId: string): Promise<void> {
+    await Promise.resolve();
+    this.findSnapshot(snapshotId);
+    this.snapshots.delete(snapshotId);
+  }
+
+  // ---------------------------------------------------------------- resources
+
+  async stats(id: string): Promise<SandboxStats> {
+    await Promise.resolve();
+    const sandbox = this.get(id);
+    const memoryUsage = [...sandbox.files.values()].reduce((sum, node) => sum + (node.kind === 'file' ? node.data.length : 0), 0);
+    const memoryLimit = sandbox.config.memory ?? 0;
+    return {
+      cpuPercent: 0,
+      memoryUsage,
+      memoryLimit,
+      memoryPercent: memoryLimit > 0 ? (memoryUsage / memoryLimit) * 100 : 0,
+      networkRx: 0,
+      networkTx: 0,
+      diskRead: 0,
+      diskWrite: 0,
+      pidCount: sandbox.running ? 1 + sandbox.processes : 0,
+      timestamp: new Date(),
+    };
+  }
+
+  async updateMemoryLimit(id: string, bytes: number): Promise<void> {
+    await Promise.resolve();
+    if (!Number.isInteger(bytes) || bytes < 0) {
+      throw new BurrowError('VALIDATION_FAILED', 'memory limit must be a whole number of bytes, 0 to remove it');
+    }
+    const sandbox = this.get(id);
+    sandbox.config = { ...sandbox.config, memory: bytes };
+  }
+
+  async *events(signal: AbortSignal): AsyncIterable<RuntimeEvent> {
+    try {
+      for await (const [event] of on(this.emitter, 'event', { signal })) yield event as RuntimeEvent;
+    } catch (error) {
+      if (!signal.aborted) throw error;
+    }
+  }
+}
