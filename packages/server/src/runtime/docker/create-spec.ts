@@ -1,0 +1,145 @@
+/**
+ * Turns a SandboxConfig into a Docker container-create request: the security profile, limits, mounts and labels
+ * of design.md §4. Pure, so it is unit-tested without an engine.
+ */
+import type Dockerode from 'dockerode';
+import { BurrowError } from '@burrow/protocol';
+import type { SandboxConfig, TmpfsMount } from '../runtime.js';
+import { mergeTmpfs, tmpfsOptionString } from '../../storage/tmpfs.js';
+import { dockerVolumeName } from '../../storage/volumes.js';
+import { BURROW_VERSION } from '../../version.js';
+import { checkCallerLabels, publicConfig } from '../sandbox-config.js';
+import { containerName, LABEL } from './labels.js';
+
+/** Capabilities a sandbox keeps: what package managers and `su`-style tools in a normal image need, no more. */
+export const SANDBOX_CAPABILITIES = ['NET_BIND_SERVICE', 'CHOWN', 'SETUID', 'SETGID', 'DAC_OVERRIDE', 'FOWNER'];
+export const DEFAULT_PID_LIMIT = 256;
+
+/** Where the agent lives inside a sandbox. */
+export const AGENT_BIN_DIR = '/.burrow/bin';
+export const AGENT_PATH = `${AGENT_BIN_DIR}/burrow-agent`;
+export const AGENT_RUN_DIR = '/.burrow/run';
+export const AGENT_SOCKET = `${AGENT_RUN_DIR}/agent.sock`;
+
+export interface ImageDefaults {
+  user: string;
+  entrypoint: string[];
+  cmd: string[];
+}
+
+export interface SpecContext {
+  imageDefaults: ImageDefaults;
+  /** Host paths of the agent binary and of this sandbox's run directory; absent when no agent is used. */
+  agent?: { binaryPath: string; runDir: string };
+  /** Managed network name for `internal` / `bridge` mode. */
+  networkName: string;
+  defaultTmpfs: readonly TmpfsMount[];
+  createdAt: Date;
+  /** The owning installation (see LABEL.instance). */
+  instance: string;
+}
+
+function portSpec(config: SandboxConfig) {
+  const exposed: Record<string, object> = {};
+  const bindings: Record<string, { HostIp: string; HostPort: string }[]> = {};
+  for (const port of config.ports ?? []) {
+    const key = `${port.sandboxPort}/tcp`;
+    exposed[key] = {};
+    bindings[key] = [...(bindings[key] ?? []), { HostIp: '127.0.0.1', HostPort: String(port.hostPort) }];
+  }
+  return { exposed, bindings };
+}
+
+function mainArgv(config: SandboxConfig, image: ImageDefaults): string[] {
+  return [...image.entrypoint, ...(config.cmd ?? image.cmd)];
+}
+
+export function containerSpec(id: string, config: SandboxConfig, context: SpecContext): Dockerode.ContainerCreateOptions {
+  checkCallerLabels(config.labels);
+  const networkMode = config.networkMode ?? 'internal';
+  if (networkMode === 'none' && (config.ports ?? []).length > 0) {
+    throw new BurrowError('VALIDATION_FAILED', 'ports: network_mode=none cannot publish ports (the sandbox has no network)');
+  }
+  const tmpfs: Record<string, string> = {};
+  for (const mount of mergeTmpfs(context.defaultTmpfs, config.storage?.tmpfs)) tmpfs[mount.path] = tmpfsOptionString(mount);
+
+  const mounts: Dockerode.MountSettings[] = (config.storage?.volumes ?? []).map((volume) => ({
+    Type: 'volume',
+    Source: dockerVolumeName(volume.name),
+    Target: volume.mountPath,
+    ReadOnly: volume.readOnly,
+    // Labels apply when this mount creates the volume; an existing volume is used as it is.
+    VolumeOptions: { NoCopy: false, Labels: { [LABEL.managed]: 'true' }, DriverConfig: { Name: 'local', Options: {} } },
+  }));
+
+  const argv = mainArgv(config, context.imageDefaults);
+  let entrypoint: string[];
+  let user: string | undefined;
+  if (context.agent === undefined) {
+    if (argv.length === 0) {
+      throw new BurrowError('VALIDATION_FAILED', `image ${config.image} has no command: give cmd, e.g. ["sleep", "infinity"]`);
+    }
+    entrypoint = argv;
+  } else {
+    mounts.push(
+      { Type: 'bind', Source: context.agent.binaryPath, Target: AGENT_PATH, ReadOnly: true },
+      { Type: 'bind', Source: context.agent.runDir, Target: AGENT_RUN_DIR, ReadOnly: false },
+    );
+    // The agent starts as root only to own its socket; it drops to the image's user for the main process and
+    // for every request (agent/PROTOCOL.md).
+    entrypoint = [AGENT_PATH, 'init', '--socket', AGENT_SOCKET, '--user', context.imageDefaults.user, '--', ...argv];
+    user = '0:0';
+  }
+
+  const { exposed, bindings } = portSpec(config);
+  const publish = networkMode === 'bridge';
+  const memory = config.memory ?? 0;
+  const labels: Record<string, string> = {
+    ...config.labels,
+    [LABEL.managed]: 'true',
+    [LABEL.instance]: context.instance,
+    [LABEL.id]: id,
+    [LABEL.created]: context.createdAt.toISOString(),
+    [LABEL.version]: BURROW_VERSION,
+    [LABEL.config]: JSON.stringify(publicConfig(config)),
+    [LABEL.user]: context.imageDefaults.user,
+    [LABEL.imageDefaults]: JSON.stringify(context.imageDefaults),
+  };
+
+  const hostConfig: Dockerode.HostConfig = {
+    Init: true,
+    CapDrop: ['ALL'],
+    CapAdd: SANDBOX_CAPABILITIES,
+    SecurityOpt: ['no-new-privileges'],
+    ReadonlyRootfs: config.writableRootfs !== true,
+    Tmpfs: tmpfs,
+    Mounts: mounts,
+    PidsLimit: config.pidLimit !== undefined && config.pidLimit > 0 ? config.pidLimit : DEFAULT_PID_LIMIT,
+    NanoCpus: config.cpu ?? 0,
+    Memory: memory,
+    // No swap beyond the memory limit, so the limit means what it says.
+    MemorySwap: memory > 0 ? memory : 0,
+    NetworkMode: networkMode === 'none' ? 'none' : context.networkName,
+    PortBindings: publish ? bindings : {},
+    LogConfig: { Type: 'json-file', Config: { 'max-size': '10m', 'max-file': '1' } },
+    RestartPolicy: { Name: 'no' },
+  };
+  if (config.diskLimit !== undefined && config.diskLimit > 0) hostConfig.StorageOpt = { size: String(config.diskLimit) };
+
+  const spec: Dockerode.ContainerCreateOptions = {
+    name: containerName(id),
+    Image: config.image,
+    Entrypoint: entrypoint,
+    Cmd: [],
+    Env: Object.entries(config.env ?? {}).map(([key, value]) => `${key}=${value}`),
+    Labels: labels,
+    // A terminal on stdin keeps shell-command images (CMD ["bash"]) alive.
+    Tty: true,
+    OpenStdin: true,
+    ExposedPorts: publish ? exposed : {},
+    HostConfig: hostConfig,
+  };
+  if (user !== undefined) spec.User = user;
+  if (config.workdir !== undefined && config.workdir !== '') spec.WorkingDir = config.workdir;
+  return spec;
+}

@@ -1,0 +1,64 @@
+/** The managed networks behind `internal` and `bridge` mode: created on first use, labelled, inter-container traffic off. */
+import type Dockerode from 'dockerode';
+import type { NetworkMode } from '../runtime.js';
+import { dockerStatus, fromDockerError } from './docker-errors.js';
+import { LABEL } from './labels.js';
+
+export class ManagedNetworks {
+  private readonly ready = new Map<string, Promise<void>>();
+
+  constructor(
+    private readonly docker: Dockerode,
+    private readonly prefix: string,
+  ) {}
+
+  /** The default network name for a mode. */
+  nameFor(mode: Exclude<NetworkMode, 'none'>): string {
+    return `${this.prefix}-${mode}`;
+  }
+
+  ensure(name: string, mode: Exclude<NetworkMode, 'none'>): Promise<void> {
+    let pending = this.ready.get(name);
+    if (pending === undefined) {
+      pending = this.create(name, mode);
+      this.ready.set(name, pending);
+      pending.catch(() => this.ready.delete(name));
+    }
+    return pending;
+  }
+
+  private async create(name: string, mode: Exclude<NetworkMode, 'none'>): Promise<void> {
+    try {
+      await this.docker.getNetwork(name).inspect();
+      return;
+    } catch (error) {
+      if (dockerStatus(error) !== 404) throw fromDockerError(error, `inspecting network ${name}`);
+    }
+    try {
+      await this.docker.createNetwork({
+        Name: name,
+        Driver: 'bridge',
+        Internal: mode === 'internal',
+        EnableIPv6: false,
+        CheckDuplicate: true,
+        Options: { 'com.docker.network.bridge.enable_icc': 'false' },
+        Labels: { [LABEL.managed]: 'true', [LABEL.networkMode]: mode },
+      });
+    } catch (error) {
+      // Another process created it first.
+      if (dockerStatus(error) === 409) return;
+      throw fromDockerError(error, `creating network ${name}`);
+    }
+  }
+
+  /** Removes managed networks no container uses (they are recreated on demand). */
+  async prune(): Promise<void> {
+    const networks = await this.docker.listNetworks({ filters: { label: [`${LABEL.managed}=true`] } });
+    for (const network of networks) {
+      const details = (await this.docker.getNetwork(network.Id).inspect()) as { Containers?: Record<string, unknown> };
+      if (Object.keys(details.Containers ?? {}).length > 0) continue;
+      this.ready.delete(network.Name);
+      await this.docker.getNetwork(network.Id).remove().catch(() => undefined);
+    }
+  }
+}

@@ -1,0 +1,204 @@
+/**
+ * Snapshots that keep what a user sees: the container's writable layer (an image made by `docker commit`) and the
+ * contents of its tmpfs mounts (archived through the agent into the state directory). Named volumes are shared
+ * state: recorded, not copied. All metadata lives in the snapshot image's labels, so nothing is lost on a crash.
+ */
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdir, readdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import type Dockerode from 'dockerode';
+import { BurrowError } from '@burrow/protocol';
+import { newSandboxId, newSnapshotId, SNAPSHOT_ID_PATTERN } from '../../ids.js';
+import type { AgentClient } from '../agent/agent-client.js';
+import type { RestoreOptions, SandboxConfig, SnapshotInfo, VolumeMount } from '../runtime.js';
+import type { ImageDefaults } from './create-spec.js';
+import { dockerStatus, fromDockerError } from './docker-errors.js';
+import { instanceFilter, LABEL } from './labels.js';
+
+export const SNAPSHOT_REPOSITORY = 'burrow-snapshot';
+
+interface TmpfsCapture {
+  path: string;
+  file: string;
+  bytes: number;
+}
+
+export interface SnapshotDeps {
+  docker: Dockerode;
+  instance: string;
+  /** Where tmpfs archives are kept, one directory per snapshot. */
+  dir: string;
+  agent(id: string): AgentClient;
+  create(id: string, config: SandboxConfig, defaults: ImageDefaults): Promise<void>;
+  start(id: string): Promise<void>;
+  remove(id: string): Promise<void>;
+  inspect(id: string): Promise<Dockerode.ContainerInspectInfo>;
+}
+
+const SNAPSHOT_CONFIG = 'burrow.snapshot.config';
+const SNAPSHOT_SIZE = 'burrow.snapshot.size';
+
+function parseLabel<T>(labels: Record<string, string> | undefined, key: string, fallback: T): T {
+  const raw = labels?.[key];
+  if (raw === undefined) return fallback;
+  try {
+    return JSON.parse(raw) as T;
+  } catch {
+    return fallback;
+  }
+}
+
+function infoFromImage(image: { Id: string; Labels?: Record<string, string> | null }): SnapshotInfo {
+  const labels = image.Labels ?? {};
+  const config = parseLabel<SandboxConfig>(labels, SNAPSHOT_CONFIG, { image: '' });
+  return {
+    id: labels[LABEL.snapshotId] ?? '',
+    sandboxId: labels[LABEL.snapshotSandbox] ?? '',
+    name: labels[LABEL.snapshotName] ?? '',
+    imageId: image.Id,
+    createdAt: new Date(labels[LABEL.snapshotCreated] ?? 0),
+    size: Number(labels[SNAPSHOT_SIZE] ?? 0),
+    volumes: config.storage?.volumes ?? [],
+    config,
+  };
+}
+
+export class DockerSnapshots {
+  constructor(private readonly deps: SnapshotDeps) {}
+
+  async create(sandboxId: string, name: string): Promise<SnapshotInfo> {
+    const { docker } = this.deps;
+    const inspect = await this.deps.inspect(sandboxId);
+    const labels = inspect.Config.Labels ?? {};
+    const config = parseLabel<SandboxConfig | undefined>(labels, LABEL.config, undefined);
+    const defaults = parseLabel<ImageDefaults | undefined>(labels, LABEL.imageDefaults, undefined);
+    if (config === undefined || defaults === undefined) {
+      throw new BurrowError('INTERNAL', `sandbox ${sandboxId} lacks the configuration labels a snapshot needs`);
+    }
+    const snapshotId = newSnapshotId();
+    const createdAt = new Date();
+    const dir = join(this.deps.dir, snapshotId);
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    try {
+      // tmpfs is emptied when a sandbox stops, so a stopped sandbox has nothing there to keep.
+      const captures: TmpfsCapture[] = [];
+      if (inspect.State.Running) {
+        const paths = Object.keys(inspect.HostConfig.Tmpfs ?? {});
+        for (const [index, path] of paths.entries()) {
+          const file = `tmpfs-${index}.bin`;
+          const body = await this.deps.agent(sandboxId).archive(Buffer.from(path));
+          const out = createWriteStream(join(dir, file), { mode: 0o600 });
+          await pipeline(body, out);
+          captures.push({ path, file, bytes: out.bytesWritten });
+        }
+      }
+      const container = docker.getContainer(inspect.Id);
+      const sized = (await container.inspect({ size: true } as Dockerode.ContainerInspectOptions)) as { SizeRw?: number };
+      const size = (sized.SizeRw ?? 0) + captures.reduce((sum, capture) => sum + capture.bytes, 0);
+      const result = (await container.commit({
+        _query: {
+          container: inspect.Id,
+          repo: SNAPSHOT_REPOSITORY,
+          tag: snapshotId,
+          comment: `Snapshot '${name}' of sandbox ${sandboxId}`,
+          pause: true,
+        },
+        _body: {
+          Labels: {
+            [LABEL.managed]: 'true',
+            [LABEL.instance]: this.deps.instance,
+            [LABEL.snapshot]: 'true',
+            [LABEL.snapshotId]: snapshotId,
+            [LABEL.snapshotSandbox]: sandboxId,
+            [LABEL.snapshotName]: name,
+            [LABEL.snapshotCreated]: createdAt.toISOString(),
+            [LABEL.snapshotTmpfs]: JSON.stringify(captures),
+            [LABEL.imageDefaults]: JSON.stringify(defaults),
+            [SNAPSHOT_CONFIG]: JSON.stringify(config),
+            [SNAPSHOT_SIZE]: String(size),
+          },
+        },
+      })) as { Id?: string };
+      return {
+        id: snapshotId,
+        sandboxId,
+        name,
+        imageId: result.Id ?? '',
+        createdAt,
+        size,
+        volumes: config.storage?.volumes ?? ([] as VolumeMount[]),
+        config,
+      };
+    } catch (error) {
+      await rm(dir, { recursive: true, force: true });
+      if (dockerStatus(error) === 404) throw new BurrowError('SANDBOX_NOT_FOUND', 'sandbox not found');
+      throw fromDockerError(error, `snapshotting sandbox ${sandboxId}`);
+    }
+  }
+
+  private async find(snapshotId: string): Promise<Dockerode.ImageInfo> {
+    if (!SNAPSHOT_ID_PATTERN.test(snapshotId)) {
+      throw new BurrowError('SNAPSHOT_NOT_FOUND', `snapshot not found: ${snapshotId}`);
+    }
+    const images = await this.deps.docker.listImages({
+      filters: { label: [`${LABEL.snapshotId}=${snapshotId}`, instanceFilter(this.deps.instance)] },
+    });
+    const image = images[0];
+    if (image === undefined) throw new BurrowError('SNAPSHOT_NOT_FOUND', `snapshot not found: ${snapshotId}`);
+    return image;
+  }
+
+  async restore(snapshotId: string, options: RestoreOptions = {}): Promise<string> {
+    const image = await this.find(snapshotId);
+    const labels = image.Labels ?? {};
+    const info = infoFromImage(image);
+    const defaults = parseLabel<ImageDefaults>(labels, LABEL.imageDefaults, { user: '', entrypoint: [], cmd: [] });
+    const captures = parseLabel<TmpfsCapture[]>(labels, LABEL.snapshotTmpfs, []);
+    const id = options.id ?? newSandboxId();
+    await this.deps.create(id, { ...info.config, image: `${SNAPSHOT_REPOSITORY}:${snapshotId}` }, defaults);
+    try {
+      await this.deps.start(id);
+      for (const capture of captures) {
+        await this.deps.agent(id).unpack(Buffer.from(capture.path), createReadStream(join(this.deps.dir, snapshotId, capture.file)));
+      }
+    } catch (error) {
+      await this.deps.remove(id);
+      throw error;
+    }
+    return id;
+  }
+
+  async list(sandboxId?: string): Promise<SnapshotInfo[]> {
+    const filters = [`${LABEL.snapshot}=true`, instanceFilter(this.deps.instance)];
+    if (sandboxId !== undefined) filters.push(`${LABEL.snapshotSandbox}=${sandboxId}`);
+    const images = await this.deps.docker.listImages({ filters: { label: filters } });
+    return images.map(infoFromImage).sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime());
+  }
+
+  async remove(snapshotId: string): Promise<void> {
+    const image = await this.find(snapshotId);
+    try {
+      await this.deps.docker.getImage(image.Id).remove({ force: true });
+    } catch (error) {
+      if (dockerStatus(error) !== 404) throw fromDockerError(error, `removing snapshot ${snapshotId}`);
+    }
+    await rm(join(this.deps.dir, snapshotId), { recursive: true, force: true });
+  }
+
+  /** Removes stored tmpfs data whose snapshot image no longer exists (after a crash mid-removal). */
+  async pruneOrphans(): Promise<void> {
+    const known = new Set((await this.list()).map((snapshot) => snapshot.id));
+    let entries: string[] = [];
+    try {
+      entries = await readdir(this.deps.dir);
+    } catch {
+      return;
+    }
+    for (const entry of entries) {
+      if (SNAPSHOT_ID_PATTERN.test(entry) && !known.has(entry)) {
+        await rm(join(this.deps.dir, entry), { recursive: true, force: true });
+      }
+    }
+  }
+}

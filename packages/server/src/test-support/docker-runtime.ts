@@ -1,0 +1,24 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DockerRuntime, type AgentTransport } from '../runtime/docker/docker-runtime.js';
+
+export const BUSYBOX_IMAGE = 'burrow-test/busybox:latest';
+export const DEBIAN_IMAGE = 'burrow-test/debian:latest';
+export const EMPTY_IMAGE = 'burrow-test/empty:latest';
+
+/** A DockerRuntime over the real engine with a private state directory, removed by `cleanup`. */
+export async function testDockerRuntime(transport: AgentTransport = 'socket') {
+  const stateDir = await mkdtemp(join(tmpdir(), 'burrow-test-'));
+  const instance = `test-${randomBytes(4).toString('hex')}`;
+  const runtime = await DockerRuntime.open({ stateDir, transport, networkPrefix: 'burrow-test', instance });
+  return {
+    runtime,
+    stateDir,
+    cleanup: async () => {
+      await runtime.pruneNetworks().catch(() => undefined);
+      await rm(stateDir, { recursive: true, force: true });
+    },
+  };
+}
