@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Set up the host and run all of Burrow's tests (unit, docker, e2e):
+#   bash scripts/test.sh [vitest args...]     e.g. bash scripts/test.sh --project unit
+# Needs root on Debian 12 (installs docker.io etc. when missing; see scripts/setup-host.sh).
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+bash scripts/setup-host.sh
+
+# npm writes node_modules/.package-lock.json on every install, so it is older than
+# package-lock.json exactly when the lockfile changed since the last install.
+if [[ ! -f node_modules/.package-lock.json || package-lock.json -nt node_modules/.package-lock.json ]]; then
+  echo "test: npm ci"
+  npm ci
+else
+  echo "test: node_modules up to date"
+fi
+
+echo "test: npm run build"
+npm run build
+
+echo "test: test images"
+bash images/build-test-images.sh
+
+# The build above is what `npm test` would do first; run the suites directly.
+echo "test: vitest run $*"
+npx vitest run "$@"
