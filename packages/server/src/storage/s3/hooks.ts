@@ -1,0 +1,185 @@
+/**
+ * The `hooks` S3 mode: after a sandbox is created, every object under the prefix is downloaded into `sync_path`
+ * (default /home/sandbox); before it is destroyed, every regular file under `sync_path` is uploaded back to prefix +
+ * relative path. Each run returns and logs a {@link SyncReport}; failures never throw (a sync problem must not fail
+ * the create or block the destroy) but are all reported. A run has a time budget: default 5 minutes, and callers on
+ * shutdown or reaping should pass a shorter one.
+ */
+import type { Logger } from '../../logger.js';
+import type { Runtime, S3SyncConfig } from '../../runtime/runtime.js';
+import { sandboxPathString } from '../../runtime/paths.js';
+import {
+  exportDirectory,
+  importPrefix,
+  type BulkTransferOptions,
+  type TransferFailure,
+  type TransferSkip,
+  type TransferSummary,
+} from './bulk-transfer.js';
+import type { S3Connection } from './client.js';
+
+export const DEFAULT_SYNC_PATH = '/home/sandbox';
+export const DEFAULT_SYNC_BUDGET_MS = 5 * 60_000;
+/** How many failures and skips a log line lists in full (the report keeps them all). */
+const LOGGED_ITEMS = 20;
+
+export type SyncDirection = 'download' | 'upload';
+
+export interface SyncReport {
+  direction: SyncDirection;
+  sandboxId: string;
+  bucket: string;
+  prefix: string;
+  syncPath: string;
+  startedAt: Date;
+  finishedAt: Date;
+  objects: number;
+  bytes: number;
+  failures: TransferFailure[];
+  skipped: TransferSkip[];
+  /** The time budget ran out (or the run was cancelled) before everything was transferred. */
+  timedOut: boolean;
+}
+
+export interface S3HooksOptions {
+  logger: Logger;
+  /** Time budget per run; default 5 minutes. */
+  budgetMs?: number;
+  /** Transfers in flight at once; default 8. */
+  concurrency?: number;
+  /** Objects and files larger than this are skipped (and reported); default 5 GiB. */
+  maxObjectBytes?: number;
+  now?: () => Date;
+}
+
+export interface SyncRunOptions {
+  /** Overrides the hooks' budget for this run (e.g. a short one during shutdown). */
+  budgetMs?: number;
+  signal?: AbortSignal;
+}
+
+export class S3Hooks {
+  private readonly logger: Logger;
+  private readonly budgetMs: number;
+  private readonly transfer: BulkTransferOptions;
+  private readonly now: () => Date;
+
+  constructor(options: S3HooksOptions) {
+    this.logger = options.logger;
+    this.budgetMs = options.budgetMs ?? DEFAULT_SYNC_BUDGET_MS;
+    this.transfer = {
+      ...(options.concurrency === undefined ? {} : { concurrency: options.concurrency }),
+      ...(options.maxObjectBytes === undefined ? {} : { maxBytes: options.maxObjectBytes }),
+    };
+    this.now = options.now ?? (() => new Date());
+  }
+
+  /** After create: every object under the prefix into sync_path. */
+  download(
+    runtime: Runtime,
+    sandboxId: string,
+    config: S3SyncConfig,
+    connection: S3Connection,
+    options: SyncRunOptions = {},
+  ): Promise<SyncReport> {
+    return this.run('download', sandboxId, config, options, (syncPath, transfer) =>
+      importPrefix(
+        runtime,
+        sandboxId,
+        { bucket: config.bucket, prefix: config.prefix ?? '', destDir: syncPath },
+        connection,
+        transfer,
+      ),
+    );
+  }
+
+  /** Before destroy: every regular file under sync_path to prefix + relative path. */
+  upload(
+    runtime: Runtime,
+    sandboxId: string,
+    config: S3SyncConfig,
+    connection: S3Connection,
+    options: SyncRunOptions = {},
+  ): Promise<SyncReport> {
+    return this.run('upload', sandboxId, config, options, (syncPath, transfer) =>
+      exportDirectory(
+        runtime,
+        sandboxId,
+        { sourceDir: syncPath, bucket: config.bucket, prefix: config.prefix ?? '' },
+        connection,
+        transfer,
+      ),
+    );
+  }
+
+  private async run(
+    direction: SyncDirection,
+    sandboxId: string,
+    config: S3SyncConfig,
+    options: SyncRunOptions,
+    transfer: (syncPath: string, options: BulkTransferOptions) => Promise<TransferSummary>,
+  ): Promise<SyncReport> {
+    const startedAt = this.now();
+    const budget = AbortSignal.timeout(options.budgetMs ?? this.budgetMs);
+    const signal = options.signal === undefined ? budget : AbortSignal.any([budget, options.signal]);
+    const prefix = config.prefix ?? '';
+    let syncPath =
+      config.syncPath === undefined || config.syncPath === '' ? DEFAULT_SYNC_PATH : config.syncPath;
+    let summary: TransferSummary;
+    try {
+      syncPath = sandboxPathString(syncPath, 'storage.s3.sync_path');
+      summary = await transfer(syncPath, { ...this.transfer, signal });
+    } catch (error) {
+      // The run could not start or list at all (missing bucket, denied, sync_path missing): one failure for the run.
+      const failure =
+        error instanceof Error && 'code' in error && typeof error.code === 'string' ? error.code : 'INTERNAL';
+      const where = direction === 'download' ? { key: prefix } : { path: syncPath };
+      summary = {
+        objects: 0,
+        bytes: 0,
+        failures: [
+          { ...where, code: failure, error: error instanceof Error ? error.message : String(error) },
+        ],
+        skipped: [],
+        aborted: signal.aborted,
+      };
+    }
+    const report: SyncReport = {
+      direction,
+      sandboxId,
+      bucket: config.bucket,
+      prefix,
+      syncPath,
+      startedAt,
+      finishedAt: this.now(),
+      objects: summary.objects,
+      bytes: summary.bytes,
+      failures: summary.failures,
+      skipped: summary.skipped,
+      timedOut: summary.aborted,
+    };
+    this.log(report);
+    return report;
+  }
+
+  private log(report: SyncReport): void {
+    const details = {
+      sandboxId: report.sandboxId,
+      direction: report.direction,
+      bucket: report.bucket,
+      prefix: report.prefix,
+      syncPath: report.syncPath,
+      objects: report.objects,
+      bytes: report.bytes,
+      durationMs: report.finishedAt.getTime() - report.startedAt.getTime(),
+      failureCount: report.failures.length,
+      skippedCount: report.skipped.length,
+      timedOut: report.timedOut,
+      failures: report.failures.slice(0, LOGGED_ITEMS),
+      skipped: report.skipped.slice(0, LOGGED_ITEMS),
+    };
+    if (report.failures.length > 0 || report.timedOut)
+      this.logger.warn(details, `S3 ${report.direction} finished with problems`);
+    else this.logger.info(details, `S3 ${report.direction} finished`);
+  }
+}

@@ -1,0 +1,151 @@
+/**
+ * The s3fs process and the kernel's mount table, for fuse.ts: starting s3fs with a clean environment, reading its
+ * log, turning its failures into BurrowErrors (keys scrubbed), finding s3fs mounts in /proc/self/mountinfo and
+ * unmounting them.
+ */
+import { execFile, spawn } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { promisify } from 'node:util';
+import { BurrowError } from '@burrow/protocol';
+import type { Logger } from '../../logger.js';
+
+const run = promisify(execFile);
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+function decodeMountPath(field: string): string {
+  return field.replace(/\\([0-7]{3})/g, (_, octal: string) => String.fromCharCode(parseInt(octal, 8)));
+}
+
+/** Mount points of s3fs file systems, from /proc/self/mountinfo. */
+export async function s3fsMountPoints(): Promise<Set<string>> {
+  const text = await readFile('/proc/self/mountinfo', 'utf8');
+  const points = new Set<string>();
+  for (const line of text.split('\n')) {
+    const [left, right] = line.split(' - ');
+    const mountPoint = left?.split(' ')[4];
+    const fsType = right?.split(' ')[0];
+    if (mountPoint !== undefined && fsType?.startsWith('fuse.s3fs') === true)
+      points.add(decodeMountPath(mountPoint));
+  }
+  return points;
+}
+
+/** Runs the s3fs launcher (which daemonises) with an environment of PATH only; resolves with its exit code. */
+export function launchS3fs(binary: string, args: string[]): Promise<{ code: number; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(binary, args, {
+      stdio: ['ignore', 'ignore', 'pipe'],
+      env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin' },
+    });
+    let stderr = '';
+    child.stderr.setEncoding('utf8');
+    child.stderr.on('data', (chunk: string) => (stderr = (stderr + chunk).slice(-4000)));
+    child.once('error', (error) =>
+      reject(
+        new BurrowError(
+          'S3_ERROR',
+          `cannot run ${binary}: ${error.message}: install s3fs (apt-get install -y s3fs fuse3)`,
+        ),
+      ),
+    );
+    child.once('exit', (code) => {
+      child.stderr.destroy();
+      resolve({ code: code ?? 1, stderr });
+    });
+  });
+}
+
+export async function s3fsVersion(binary: string): Promise<string> {
+  const { stdout } = await run(binary, ['--version'], { timeout: 10_000 });
+  return stdout.split('\n')[0] ?? '';
+}
+
+export async function logTail(path: string): Promise<string> {
+  try {
+    return (await readFile(path, 'utf8')).slice(-4000);
+  } catch {
+    return '';
+  }
+}
+
+/** s3fs logs its start-up checks' failures as critical (`[CRT]`) lines; its log-level notice is one too. */
+export function fatalLog(text: string): boolean {
+  return text
+    .split('\n')
+    .some(
+      (line) =>
+        (line.includes('[CRT]') && !line.includes('LowSetLogLevel')) ||
+        line.includes('Exiting FUSE event loop due to errors'),
+    );
+}
+
+function scrub(text: string, secrets: readonly string[]): string {
+  return secrets
+    .filter((secret) => secret.length >= 4)
+    .reduce((out, secret) => out.split(secret).join('***'), text);
+}
+
+/** Classifies s3fs output (stderr and log) into a BurrowError; the keys never appear in the message. */
+export function s3fsFailure(
+  output: string,
+  target: { bucket: string; url: string; secrets: readonly string[] },
+): BurrowError {
+  const text = scrub(output, target.secrets);
+  const where = `bucket ${target.bucket} via ${target.url}`;
+  if (/invalid credentials|InvalidAccessKeyId|SignatureDoesNotMatch|AccessDenied/.test(text)) {
+    return new BurrowError(
+      'S3_ACCESS_DENIED',
+      `S3 FUSE mount of ${where} was denied: check access_key and secret_key, and that they may use this bucket`,
+    );
+  }
+  if (/NoSuchBucket|bucket or key not found/.test(text)) {
+    return new BurrowError(
+      'S3_NOT_FOUND',
+      `S3 FUSE mount failed: bucket ${target.bucket} does not exist at ${target.url}: create it or check the bucket name`,
+    );
+  }
+  if (/unable to connect|CURLE_COULDNT_CONNECT|CURLE_COULDNT_RESOLVE/.test(text)) {
+    return new BurrowError(
+      'S3_ERROR',
+      `S3 FUSE mount of ${where} failed: could not reach the endpoint: check that it is running and reachable from the server`,
+    );
+  }
+  const lastLine =
+    text
+      .split('\n')
+      .map((line) => line.trim())
+      .filter((line) => line !== '' && !/LowSetLogLevel|\[INF\]/.test(line))
+      .at(-1) ?? 'no output';
+  return new BurrowError('S3_ERROR', `S3 FUSE mount of ${where} failed: ${lastLine.slice(0, 300)}`);
+}
+
+/** `fusermount -u`, then `umount`, then a lazy `umount -l`; resolves once the kernel no longer lists the mount. */
+export async function unmountFuse(dir: string, logger: Logger): Promise<void> {
+  const attempts: Array<[string, string[]]> = [
+    ['fusermount', ['-u', dir]],
+    ['umount', [dir]],
+    ['umount', ['-l', dir]],
+  ];
+  for (const [command, args] of attempts) {
+    try {
+      await run(command, args, { timeout: 10_000 });
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      logger.debug(
+        { dir, command: `${command} ${args.join(' ')}`, error: message },
+        'unmount attempt failed',
+      );
+    }
+    for (let i = 0; i < 20; i += 1) {
+      if (!(await s3fsMountPoints()).has(dir)) return;
+      await sleep(50);
+    }
+  }
+  throw new BurrowError(
+    'S3_ERROR',
+    `could not unmount the S3 FUSE mount at ${dir}: find the processes using it (fuser -m ${dir}) and stop them`,
+  );
+}
