@@ -1,0 +1,170 @@
+/**
+ * Admission of a create request: server defaults, the network-mode ceiling, port rules and the storage policy.
+ * Everything refused here is a 400 whose message says what to change.
+ */
+import { BurrowError } from '@burrow/protocol';
+import type { NetworkMode, PortMapping, SandboxConfig, StorageConfig, TmpfsMount, VolumeMount } from '../runtime/runtime.js';
+import { checkCallerLabels } from '../runtime/sandbox-config.js';
+import { sandboxPathString } from '../runtime/paths.js';
+import { mergeTmpfs } from '../storage/tmpfs.js';
+import { checkVolumes } from '../storage/volumes.js';
+
+export interface SandboxPolicy {
+  defaultImage: string;
+  defaultTimeoutMs: number;
+  defaultCpu: number;
+  defaultMemory: number;
+  defaultPidLimit: number;
+  defaultNetworkMode: NetworkMode;
+  defaultTmpfs: readonly TmpfsMount[];
+  allowVolumes: boolean;
+  allowSharedVolumes: boolean;
+  maxVolumesPerSandbox: number;
+  allowS3: boolean;
+  allowS3Fuse: boolean;
+}
+
+/** A create request after the wire format was parsed (camelCase, optional fields absent). */
+export interface CreateSandboxInput {
+  image?: string;
+  env?: Record<string, string>;
+  workdir?: string;
+  timeoutMs?: number;
+  cpu?: number;
+  memory?: number;
+  ports?: { sandboxPort: number; hostPort: number; protocol?: string }[];
+  storage?: StorageConfig;
+  writableRootfs?: boolean;
+  networkMode?: string;
+  labels?: Record<string, string>;
+  cmd?: string[];
+  pidLimit?: number;
+  diskLimit?: number;
+}
+
+/** Isolation order: a sandbox may ask for its server's default mode or a more isolated one. */
+const ISOLATION: Record<NetworkMode, number> = { bridge: 0, internal: 1, none: 2 };
+const MIN_MEMORY = 6 * 1024 * 1024;
+
+export function resolveNetworkMode(requested: string | undefined, serverDefault: NetworkMode): NetworkMode {
+  if (requested === undefined || requested === '') return serverDefault;
+  if (requested !== 'none' && requested !== 'internal' && requested !== 'bridge') {
+    throw new BurrowError(
+      'VALIDATION_FAILED',
+      `network_mode: "${requested}" is not a network mode: use "none", "internal" or "bridge" (or omit it)`,
+    );
+  }
+  if (ISOLATION[requested] < ISOLATION[serverDefault]) {
+    throw new BurrowError(
+      'POLICY_VIOLATION',
+      `network_mode: per-sandbox network_mode may only keep or increase isolation: this server's default is "${serverDefault}", so "${requested}" is refused`,
+    );
+  }
+  return requested;
+}
+
+export function checkPorts(ports: CreateSandboxInput['ports'] = [], mode: NetworkMode): PortMapping[] {
+  const seen = new Set<number>();
+  const normalised = ports.map((port) => {
+    const protocol = (port.protocol ?? '').toLowerCase();
+    if (protocol !== '' && protocol !== 'tcp') {
+      throw new BurrowError('VALIDATION_FAILED', `ports.protocol: unsupported protocol "${port.protocol}": only tcp is supported`);
+    }
+    for (const [field, value] of [
+      ['sandbox_port', port.sandboxPort],
+      ['host_port', port.hostPort],
+    ] as const) {
+      if (!Number.isInteger(value) || value < 1 || value > 65535) {
+        throw new BurrowError('VALIDATION_FAILED', `ports.${field}: ${field} ${value} out of range (1-65535)`);
+      }
+    }
+    if (seen.has(port.hostPort)) {
+      throw new BurrowError('VALIDATION_FAILED', `ports.host_port: host_port ${port.hostPort} is listed twice`);
+    }
+    seen.add(port.hostPort);
+    return { sandboxPort: port.sandboxPort, hostPort: port.hostPort, protocol: 'tcp' as const };
+  });
+  if (mode === 'none' && normalised.length > 0) {
+    throw new BurrowError('VALIDATION_FAILED', 'ports: network_mode=none cannot publish ports (the sandbox has no network)');
+  }
+  return normalised;
+}
+
+function checkStorage(storage: StorageConfig | undefined, policy: SandboxPolicy): StorageConfig | undefined {
+  if (storage === undefined) return undefined;
+  const checked: StorageConfig = {};
+  if (storage.volumes !== undefined && storage.volumes.length > 0) {
+    if (!policy.allowVolumes) {
+      throw new BurrowError('POLICY_VIOLATION', 'storage.volumes: volumes are disabled on this server (sandbox.allow_volumes)');
+    }
+    checked.volumes = checkVolumes(storage.volumes, policy.maxVolumesPerSandbox);
+  }
+  if (storage.tmpfs !== undefined && storage.tmpfs.length > 0) {
+    mergeTmpfs(policy.defaultTmpfs, storage.tmpfs);
+    checked.tmpfs = storage.tmpfs.map((mount) => ({ ...mount, path: sandboxPathString(mount.path, 'storage.tmpfs path') }));
+  }
+  if (storage.s3 !== undefined) {
+    if (!policy.allowS3) throw new BurrowError('POLICY_VIOLATION', 'storage.s3: S3 storage is disabled on this server (sandbox.allow_s3)');
+    const s3 = { ...storage.s3 };
+    if (!['hooks', 'fuse', 'on_demand'].includes(s3.mode)) {
+      throw new BurrowError('VALIDATION_FAILED', `storage.s3.mode: "${String(s3.mode)}" is not a mode: use hooks, fuse or on_demand`);
+    }
+    if (s3.mode === 'fuse' && !policy.allowS3Fuse) {
+      throw new BurrowError('POLICY_VIOLATION', 'storage.s3: mode "fuse" is disabled on this server (sandbox.allow_s3_fuse)');
+    }
+    if (s3.bucket === '') throw new BurrowError('VALIDATION_FAILED', 'storage.s3.bucket is required');
+    if (s3.syncPath !== undefined && s3.syncPath !== '') s3.syncPath = sandboxPathString(s3.syncPath, 'storage.s3.sync_path');
+    if (s3.mountPath !== undefined && s3.mountPath !== '') {
+      s3.mountPath = sandboxPathString(s3.mountPath, 'storage.s3.mount_path');
+    }
+    if (s3.mode === 'fuse' && (s3.mountPath === undefined || s3.mountPath === '')) {
+      throw new BurrowError('VALIDATION_FAILED', 'storage.s3.mount_path is required in mode "fuse"');
+    }
+    checked.s3 = s3;
+  }
+  return checked;
+}
+
+/** Volumes that another sandbox already mounts, when sharing is off. */
+export function checkVolumeSharing(volumes: readonly VolumeMount[], inUse: ReadonlySet<string>, policy: SandboxPolicy): void {
+  if (policy.allowSharedVolumes) return;
+  for (const volume of volumes) {
+    if (inUse.has(volume.name)) {
+      throw new BurrowError(
+        'POLICY_VIOLATION',
+        `storage.volumes: volume "${volume.name}" is used by another sandbox and sharing is disabled (sandbox.allow_shared_volumes)`,
+      );
+    }
+  }
+}
+
+/** Applies server defaults and policy; returns the configuration to create and the lifetime. */
+export function admit(input: CreateSandboxInput, policy: SandboxPolicy): { config: SandboxConfig; timeoutMs: number } {
+  checkCallerLabels(input.labels);
+  const networkMode = resolveNetworkMode(input.networkMode, policy.defaultNetworkMode);
+  const ports = checkPorts(input.ports, networkMode);
+  const memory = input.memory !== undefined && input.memory > 0 ? input.memory : policy.defaultMemory;
+  if (memory > 0 && memory < MIN_MEMORY) {
+    throw new BurrowError('VALIDATION_FAILED', `memory: ${memory} bytes is below the 6 MiB minimum (6291456)`);
+  }
+  if (input.cmd?.length === 0) throw new BurrowError('VALIDATION_FAILED', 'cmd: give at least one argument or omit it');
+  const image = input.image !== undefined && input.image !== '' ? input.image : policy.defaultImage;
+  const config: SandboxConfig = {
+    image,
+    env: input.env ?? {},
+    cpu: input.cpu !== undefined && input.cpu > 0 ? input.cpu : policy.defaultCpu,
+    memory,
+    pidLimit: input.pidLimit !== undefined && input.pidLimit > 0 ? input.pidLimit : policy.defaultPidLimit,
+    ports,
+    labels: input.labels ?? {},
+    networkMode,
+    writableRootfs: input.writableRootfs === true,
+  };
+  if (input.workdir !== undefined && input.workdir !== '') config.workdir = input.workdir;
+  if (input.cmd !== undefined) config.cmd = input.cmd;
+  if (input.diskLimit !== undefined && input.diskLimit > 0) config.diskLimit = input.diskLimit;
+  const storage = checkStorage(input.storage, policy);
+  if (storage !== undefined) config.storage = storage;
+  const timeoutMs = input.timeoutMs !== undefined && input.timeoutMs > 0 ? input.timeoutMs : policy.defaultTimeoutMs;
+  return { config, timeoutMs };
+}

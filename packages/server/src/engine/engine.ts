@@ -1,0 +1,420 @@
+/**
+ * The engine: Burrow's use cases over a Runtime and a SandboxStore. It owns admission (defaults, policy,
+ * `max_sandboxes`), lifetimes, the truth of each sandbox's status, and the records that survive restarts.
+ */
+import { BurrowError, isBurrowError } from '@burrow/protocol';
+import { newSandboxId } from '../ids.js';
+import type { Logger } from '../logger.js';
+import type {
+  ExecOptions,
+  ExecResult,
+  ExecStream,
+  FileData,
+  FileInfo,
+  FileRead,
+  PullProgress,
+  Runtime,
+  SandboxConfig,
+  SandboxPath,
+  SandboxStats,
+  SandboxStatus,
+  WriteFileOptions,
+} from '../runtime/runtime.js';
+import type { SandboxRecord, SandboxStore, SnapshotRecord } from '../store/store.js';
+import { admit, checkVolumeSharing, type CreateSandboxInput, type SandboxPolicy } from './admission.js';
+import { systemClock, type Clock } from './clock.js';
+import { Mutex } from './mutex.js';
+
+export interface EngineOptions {
+  runtime: Runtime;
+  store: SandboxStore;
+  policy: SandboxPolicy;
+  maxSandboxes: number;
+  logger: Logger;
+  clock?: Clock;
+  hooks?: SandboxHooks[];
+}
+
+/** Work tied to a sandbox's lifetime (S3 synchronisation, for one). Failures are reported by the hook itself. */
+export interface SandboxHooks {
+  afterCreate?(sandbox: SandboxRecord): Promise<void>;
+  beforeDestroy?(sandbox: SandboxRecord): Promise<void>;
+}
+
+export interface SandboxView extends SandboxRecord {
+  ip?: string;
+  exitCode?: number;
+}
+
+export interface SystemStats {
+  running: number;
+  stopped: number;
+  total: number;
+}
+
+/** Snapshots do not keep S3 secrets; the original's record supplies them while it exists. */
+function withSecretsOf(config: SandboxConfig, original: SandboxConfig | undefined): SandboxConfig {
+  const s3 = config.storage?.s3;
+  const secrets = original?.storage?.s3;
+  if (s3 === undefined || secrets === undefined) return config;
+  const merged = { ...s3 };
+  if (secrets.accessKey !== undefined) merged.accessKey = secrets.accessKey;
+  if (secrets.secretKey !== undefined) merged.secretKey = secrets.secretKey;
+  return { ...config, storage: { ...config.storage, s3: merged } };
+}
+
+export class Engine {
+  readonly runtime: Runtime;
+  readonly store: SandboxStore;
+  readonly policy: SandboxPolicy;
+  private readonly maxSandboxes: number;
+  private readonly logger: Logger;
+  private readonly clock: Clock;
+  private readonly hooks: SandboxHooks[];
+  private readonly admission = new Mutex();
+  /** Sandboxes Burrow itself is stopping or destroying: their `died` events are expected. */
+  private readonly expectedExits = new Set<string>();
+
+  constructor(options: EngineOptions) {
+    this.runtime = options.runtime;
+    this.store = options.store;
+    this.policy = options.policy;
+    this.maxSandboxes = options.maxSandboxes;
+    this.logger = options.logger;
+    this.clock = options.clock ?? systemClock;
+    this.hooks = options.hooks ?? [];
+  }
+
+  // ---------------------------------------------------------------- lifecycle
+
+  private record(id: string): SandboxRecord {
+    const record = this.store.getSandbox(id);
+    if (record === undefined) throw new BurrowError('SANDBOX_NOT_FOUND', 'sandbox not found');
+    return record;
+  }
+
+  private running(id: string): SandboxRecord {
+    const record = this.record(id);
+    if (record.status !== 'running') {
+      throw new BurrowError('SANDBOX_NOT_RUNNING', `sandbox is not running (status ${record.status}): start it first`);
+    }
+    return record;
+  }
+
+  private volumesInUse(): Set<string> {
+    return new Set(this.store.listSandboxes().flatMap((record) => (record.config.storage?.volumes ?? []).map((v) => v.name)));
+  }
+
+  /** Reserves a slot (a `creating` record) under the admission lock, so concurrent creates cannot exceed the limit. */
+  private reserve(record: SandboxRecord): Promise<void> {
+    return this.admission.run(async () => {
+      await Promise.resolve();
+      if (this.store.listSandboxes().length >= this.maxSandboxes) {
+        throw new BurrowError('SANDBOX_LIMIT_REACHED', 'maximum sandbox limit reached', { max_sandboxes: this.maxSandboxes });
+      }
+      checkVolumeSharing(record.config.storage?.volumes ?? [], this.volumesInUse(), this.policy);
+      this.store.insertSandbox(record);
+    });
+  }
+
+  async create(input: CreateSandboxInput, options: { onProgress?: (progress: PullProgress) => void } = {}): Promise<SandboxView> {
+    const { config, timeoutMs } = admit(input, this.policy);
+    const now = this.clock.now();
+    const record: SandboxRecord = {
+      id: newSandboxId(now),
+      image: config.image,
+      status: 'creating',
+      config,
+      createdAt: now,
+      expiresAt: new Date(now.getTime() + timeoutMs),
+    };
+    await this.reserve(record);
+    try {
+      const createOptions = options.onProgress === undefined ? {} : { onProgress: options.onProgress };
+      await this.runtime.create(record.id, config, createOptions);
+      await this.runtime.start(record.id);
+    } catch (error) {
+      await this.runtime.remove(record.id).catch((cleanupError: unknown) =>
+        this.logger.error({ err: cleanupError, sandbox: record.id }, 'could not remove a sandbox that failed to start'),
+      );
+      this.store.deleteSandbox(record.id);
+      throw error;
+    }
+    record.status = 'running';
+    this.store.updateSandbox(record);
+    this.logger.info({ sandbox: record.id, image: config.image }, 'sandbox created');
+    await this.runHooks('afterCreate', record);
+    return record;
+  }
+
+  private async runHooks(stage: 'afterCreate' | 'beforeDestroy', record: SandboxRecord): Promise<void> {
+    for (const hooks of this.hooks) {
+      try {
+        await hooks[stage]?.(record);
+      } catch (error) {
+        this.logger.error({ err: error, sandbox: record.id, stage }, 'sandbox hook failed');
+      }
+    }
+  }
+
+  list(): SandboxView[] {
+    return this.store.listSandboxes();
+  }
+
+  /** One sandbox, with its address looked up from the runtime. */
+  async get(id: string): Promise<SandboxView> {
+    const record = this.record(id);
+    try {
+      const info = await this.runtime.info(id);
+      const view: SandboxView = { ...record };
+      if (info.ip !== '') view.ip = info.ip;
+      if (info.exitCode !== undefined && record.status !== 'running') view.exitCode = info.exitCode;
+      return view;
+    } catch (error) {
+      if (isBurrowError(error, 'SANDBOX_NOT_FOUND')) return record;
+      throw error;
+    }
+  }
+
+  async destroy(id: string): Promise<void> {
+    const record = this.record(id);
+    this.expectedExits.add(id);
+    try {
+      if (record.status === 'running') await this.runHooks('beforeDestroy', record);
+      await this.runtime.remove(id);
+      this.store.deleteSandbox(id);
+    } finally {
+      this.expectedExits.delete(id);
+    }
+    this.logger.info({ sandbox: id }, 'sandbox destroyed');
+  }
+
+  async stop(id: string): Promise<SandboxView> {
+    const record = this.record(id);
+    this.expectedExits.add(id);
+    try {
+      await this.runtime.stop(id, 2000);
+    } finally {
+      this.expectedExits.delete(id);
+    }
+    return this.setStatus(record, 'stopped');
+  }
+
+  async start(id: string): Promise<SandboxView> {
+    const record = this.record(id);
+    await this.runtime.start(id);
+    return this.setStatus(record, 'running');
+  }
+
+  /** Resets a sandbox's lifetime: it now expires `timeoutMs` from now. */
+  extendTimeout(id: string, timeoutMs: number): SandboxView {
+    if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) {
+      throw new BurrowError('VALIDATION_FAILED', 'timeout must be a positive number of seconds');
+    }
+    const record = this.record(id);
+    record.expiresAt = new Date(this.clock.now().getTime() + timeoutMs);
+    this.store.updateSandbox(record);
+    return record;
+  }
+
+  private setStatus(record: SandboxRecord, status: SandboxStatus, error?: string): SandboxRecord {
+    const current = this.store.getSandbox(record.id);
+    if (current === undefined) return record;
+    current.status = status;
+    if (error === undefined) delete current.error;
+    else current.error = error;
+    this.store.updateSandbox(current);
+    return current;
+  }
+
+  /**
+   * Brings a record in line with what the runtime reports (after an event, or when a call found the sandbox
+   * not running). Exits Burrow caused itself are expected and leave the status it set.
+   */
+  observeExit(id: string, exitCode: number, oomKilled: boolean): void {
+    if (this.expectedExits.has(id)) return;
+    const record = this.store.getSandbox(id);
+    // Only a running sandbox can die on its own; a stop Burrow made has already recorded `stopped`.
+    if (record?.status !== 'running') return;
+    if (oomKilled) this.setStatus(record, 'error', 'the sandbox ran out of memory and its main process was killed');
+    else if (exitCode === 0) this.setStatus(record, 'stopped');
+    else this.setStatus(record, 'error', `the sandbox's main process exited with code ${exitCode}`);
+    this.logger.warn({ sandbox: id, exitCode, oomKilled }, 'sandbox stopped on its own');
+  }
+
+  observeStart(id: string): void {
+    const record = this.store.getSandbox(id);
+    if (record === undefined || record.status === 'creating' || record.status === 'running') return;
+    this.setStatus(record, 'running');
+  }
+
+  observeRemoval(id: string): void {
+    if (this.expectedExits.has(id)) return;
+    const record = this.store.getSandbox(id);
+    if (record === undefined || record.status === 'creating') return;
+    this.setStatus(record, 'error', 'the sandbox container was removed outside Burrow');
+  }
+
+  /** Destroys every sandbox whose lifetime has passed; returns their ids. */
+  async reapExpired(): Promise<string[]> {
+    const now = this.clock.now().getTime();
+    const expired = this.store
+      .listSandboxes()
+      .filter((record) => record.status !== 'creating' && record.expiresAt !== undefined && record.expiresAt.getTime() <= now);
+    const reaped: string[] = [];
+    for (const record of expired) {
+      try {
+        await this.destroy(record.id);
+        reaped.push(record.id);
+        this.logger.info({ sandbox: record.id }, 'sandbox expired and was destroyed');
+      } catch (error) {
+        this.logger.error({ err: error, sandbox: record.id }, 'could not destroy an expired sandbox');
+      }
+    }
+    return reaped;
+  }
+
+  // ---------------------------------------------------------------- exec and files
+
+  /** Runs a sandbox call; if the runtime finds it not running, the record learns so too. */
+  private async inSandbox<T>(id: string, work: () => Promise<T>): Promise<T> {
+    this.running(id);
+    try {
+      return await work();
+    } catch (error) {
+      if (isBurrowError(error, 'SANDBOX_NOT_RUNNING')) await this.refreshStatus(id);
+      throw error;
+    }
+  }
+
+  private async refreshStatus(id: string): Promise<void> {
+    try {
+      const info = await this.runtime.info(id);
+      if (info.status !== 'running') this.observeExit(id, info.exitCode ?? 0, info.oomKilled === true);
+    } catch (error) {
+      if (isBurrowError(error, 'SANDBOX_NOT_FOUND')) this.observeRemoval(id);
+    }
+  }
+
+  exec(id: string, options: ExecOptions): Promise<ExecResult> {
+    return this.inSandbox(id, () => this.runtime.exec(id, options));
+  }
+
+  execStream(id: string, options: ExecOptions): Promise<ExecStream> {
+    return this.inSandbox(id, () => this.runtime.execStream(id, options));
+  }
+
+  readFile(id: string, path: SandboxPath): Promise<FileRead> {
+    return this.inSandbox(id, () => this.runtime.readFile(id, path));
+  }
+
+  writeFile(id: string, path: SandboxPath, data: FileData, options?: WriteFileOptions): Promise<{ bytes: number }> {
+    return this.inSandbox(id, () => this.runtime.writeFile(id, path, data, options));
+  }
+
+  listDir(id: string, path: SandboxPath): Promise<FileInfo[]> {
+    return this.inSandbox(id, () => this.runtime.listDir(id, path));
+  }
+
+  stat(id: string, path: SandboxPath): Promise<FileInfo> {
+    return this.inSandbox(id, () => this.runtime.stat(id, path));
+  }
+
+  mkdir(id: string, path: SandboxPath): Promise<void> {
+    return this.inSandbox(id, () => this.runtime.mkdir(id, path));
+  }
+
+  removeFile(id: string, path: SandboxPath): Promise<void> {
+    return this.inSandbox(id, () => this.runtime.removeFile(id, path));
+  }
+
+  // ---------------------------------------------------------------- snapshots
+
+  async createSnapshot(id: string, name: string): Promise<SnapshotRecord> {
+    this.record(id);
+    const snapshotName = name === '' ? `snapshot-${this.clock.now().getTime()}` : name;
+    const info = await this.runtime.snapshot(id, snapshotName);
+    const record: SnapshotRecord = {
+      id: info.id,
+      sandboxId: id,
+      name: info.name,
+      imageId: info.imageId,
+      createdAt: info.createdAt,
+      size: info.size,
+    };
+    try {
+      this.store.insertSnapshot(record);
+    } catch (error) {
+      await this.runtime.removeSnapshot(info.id).catch(() => undefined);
+      throw error;
+    }
+    return record;
+  }
+
+  listSnapshots(sandboxId: string): SnapshotRecord[] {
+    return this.store.listSnapshots(sandboxId);
+  }
+
+  async restoreSnapshot(snapshotId: string): Promise<SandboxView> {
+    const snapshot = this.store.getSnapshot(snapshotId);
+    if (snapshot === undefined) throw new BurrowError('SNAPSHOT_NOT_FOUND', `snapshot not found: ${snapshotId}`);
+    const original = this.store.getSandbox(snapshot.sandboxId);
+    const now = this.clock.now();
+    const id = newSandboxId(now);
+    // The original's lifetime length carries over; without the original, the server default applies.
+    const lifetime =
+      original?.expiresAt !== undefined ? original.expiresAt.getTime() - original.createdAt.getTime() : this.policy.defaultTimeoutMs;
+    const placeholder: SandboxRecord = {
+      id,
+      image: original?.image ?? '',
+      status: 'creating',
+      config: original?.config ?? { image: '' },
+      createdAt: now,
+      expiresAt: new Date(now.getTime() + lifetime),
+    };
+    await this.reserve(placeholder);
+    try {
+      await this.runtime.restore(snapshotId, { id });
+      const info = await this.runtime.info(id);
+      const config = withSecretsOf(info.config ?? { image: info.image }, original?.config);
+      const record: SandboxRecord = { ...placeholder, image: config.image, config, status: 'running' };
+      this.store.updateSandbox(record);
+      return record;
+    } catch (error) {
+      await this.runtime.remove(id).catch(() => undefined);
+      this.store.deleteSandbox(id);
+      throw error;
+    }
+  }
+
+  async deleteSnapshot(snapshotId: string): Promise<void> {
+    if (this.store.getSnapshot(snapshotId) === undefined) {
+      throw new BurrowError('SNAPSHOT_NOT_FOUND', `snapshot not found: ${snapshotId}`);
+    }
+    await this.runtime.removeSnapshot(snapshotId).catch((error: unknown) => {
+      if (!isBurrowError(error, 'SNAPSHOT_NOT_FOUND')) throw error;
+    });
+    this.store.deleteSnapshot(snapshotId);
+  }
+
+  // ---------------------------------------------------------------- resources
+
+  async stats(id: string): Promise<SandboxStats> {
+    this.record(id);
+    return this.runtime.stats(id);
+  }
+
+  systemStats(): SystemStats {
+    const records = this.store.listSandboxes();
+    return {
+      running: records.filter((record) => record.status === 'running').length,
+      stopped: records.filter((record) => record.status === 'stopped').length,
+      total: records.length,
+    };
+  }
+
+  async updateMemoryLimit(id: string, bytes: number): Promise<void> {
+    this.running(id);
+    await this.runtime.updateMemoryLimit(id, bytes);
+  }
+}

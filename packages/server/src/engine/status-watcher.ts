@@ -1,0 +1,60 @@
+/**
+ * Keeps each sandbox's recorded status true to the runtime: follows the runtime's events, and after the event
+ * stream breaks (engine restart) reconnects and re-reads every sandbox's state so nothing is missed.
+ */
+import type { Logger } from '../logger.js';
+import type { Runtime } from '../runtime/runtime.js';
+import type { Engine } from './engine.js';
+
+export class StatusWatcher {
+  private readonly controller = new AbortController();
+  private running: Promise<void> | undefined;
+
+  constructor(
+    private readonly engine: Engine,
+    private readonly runtime: Runtime,
+    private readonly logger: Logger,
+    private readonly retryMs = 1000,
+  ) {}
+
+  start(): void {
+    this.running ??= this.loop();
+  }
+
+  async stop(): Promise<void> {
+    this.controller.abort();
+    await this.running;
+  }
+
+  private async loop(): Promise<void> {
+    const signal = this.controller.signal;
+    let broken = false;
+    while (!signal.aborted) {
+      try {
+        const events = this.runtime.events(signal);
+        if (broken) await this.resync();
+        for await (const event of events) {
+          if (event.type === 'died') this.engine.observeExit(event.id, event.exitCode, event.oomKilled);
+          else if (event.type === 'started') this.engine.observeStart(event.id);
+          else this.engine.observeRemoval(event.id);
+        }
+      } catch (error) {
+        if (signal.aborted) return;
+        this.logger.warn({ err: error }, 'lost the runtime event stream; reconnecting');
+      }
+      broken = true;
+      await new Promise((resolve) => setTimeout(resolve, this.retryMs));
+    }
+  }
+
+  /** Re-reads the state of every recorded sandbox. */
+  private async resync(): Promise<void> {
+    const infos = new Map((await this.runtime.list()).map((info) => [info.id, info]));
+    for (const record of this.engine.list()) {
+      const info = infos.get(record.id);
+      if (info === undefined) this.engine.observeRemoval(record.id);
+      else if (info.status === 'running') this.engine.observeStart(record.id);
+      else this.engine.observeExit(record.id, info.exitCode ?? 0, info.oomKilled === true);
+    }
+  }
+}
