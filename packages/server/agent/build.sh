@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Builds burrow-agent, the static in-sandbox helper, into packages/server/dist/agent/burrow-agent.
+# Static so it runs in any image (busybox, Debian, images without a libc). Skips work when up to date.
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+out="$here/../dist/agent/burrow-agent"
+sources=("$here"/src/*.c "$here"/src/*.h)
+
+if [[ -x "$out" ]]; then
+  newer=0
+  for f in "${sources[@]}" "$0"; do [[ "$f" -nt "$out" ]] && newer=1; done
+  [[ $newer -eq 0 ]] && exit 0
+fi
+cc="${CC:-gcc}"
+if ! command -v "$cc" >/dev/null; then
+  echo "agent: no C compiler ($cc); install gcc (apt-get install -y gcc libc6-dev) to build burrow-agent" >&2
+  exit 1
+fi
+mkdir -p "$(dirname "$out")"
+tmp="$out.tmp.$$"
+"$cc" -static -O2 -std=gnu11 -Wall -Wextra -Wno-unused-result -D_FORTIFY_SOURCE=2 -o "$tmp" "$here"/src/*.c
+strip "$tmp" 2>/dev/null || true
+chmod 0755 "$tmp"
+mv -f "$tmp" "$out"
+echo "agent: built $out"
