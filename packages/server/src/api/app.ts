@@ -1,0 +1,133 @@
+/**
+ * The HTTP + WebSocket API: Den's `/api/v1` routes with Burrow's additions. `buildApp` returns a Fastify instance,
+ * not yet listening; the server adds its own routes (dashboard, MCP) and calls `listen`.
+ */
+import websocket from '@fastify/websocket';
+import { BurrowError, type Resources } from '@burrow/protocol';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import type { Engine } from '../engine/engine.js';
+import { ApiKeyAuth } from './auth.js';
+import { installJsonParser } from './body.js';
+import type { ApiContext, VersionInfo } from './context.js';
+import { Origins } from './cors.js';
+import { installErrorHandling, sendError } from './errors.js';
+import { installGate } from './gate.js';
+import { TokenBuckets } from './rate-limit.js';
+import { installRequestLog } from './request-log.js';
+import { recordRoutes } from './route-registry.js';
+import { execRoutes } from './routes/exec.js';
+import { fileRoutes } from './routes/files.js';
+import { healthRoutes } from './routes/health.js';
+import { openApiRoute } from './routes/openapi.js';
+import { portRoutes } from './routes/ports.js';
+import { sandboxRoutes } from './routes/sandboxes.js';
+import { snapshotRoutes } from './routes/snapshots.js';
+import { statsRoutes } from './routes/stats.js';
+import { execStreamRoute } from './ws/exec-stream.js';
+
+export interface ApiOptions {
+  engine: Engine;
+  /** A pino logger, or Fastify's logger options (`false` for none). */
+  logger: FastifyBaseLogger | FastifyServerOptions['logger'];
+  auth: { enabled: boolean; apiKeys: string[] };
+  /** Browser origins allowed (CORS and WebSocket); Den's localhost defaults when empty. */
+  allowedOrigins: string[];
+  rateLimit: { rps: number; burst: number };
+  /** Behind a reverse proxy: take the client address from X-Forwarded-For / X-Real-IP. */
+  trustProxy: boolean;
+  /** Largest file accepted by PUT /files and uploads (default 1 GiB). */
+  maxFileBytes?: number;
+  /** Largest JSON body (default 1 MiB). */
+  maxJsonBytes?: number;
+  version: VersionInfo;
+  /** Throws when the container runtime does not answer. */
+  ping(): Promise<void>;
+  resources(): Promise<Resources>;
+}
+
+export const DEFAULT_MAX_FILE_BYTES = 1024 ** 3;
+export const DEFAULT_MAX_JSON_BYTES = 1024 ** 2;
+/** Largest WebSocket message (stdin chunks included). */
+const MAX_WS_MESSAGE_BYTES = 16 * 1024 * 1024;
+
+function isLogger(value: ApiOptions['logger']): value is FastifyBaseLogger {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as FastifyBaseLogger).child === 'function' &&
+    typeof (value as FastifyBaseLogger).info === 'function'
+  );
+}
+
+export async function buildApp(options: ApiOptions): Promise<FastifyInstance> {
+  const maxFileBytes = options.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES;
+  const maxJsonBytes = options.maxJsonBytes ?? DEFAULT_MAX_JSON_BYTES;
+  const logging = isLogger(options.logger)
+    ? { loggerInstance: options.logger }
+    : { logger: options.logger ?? false };
+  const app = Fastify({
+    ...logging,
+    trustProxy: options.trustProxy,
+    bodyLimit: maxJsonBytes,
+    // Long execs and large transfers must never be cut by a server timeout; slow headers still are (Node's 60 s).
+    requestTimeout: 0,
+    connectionTimeout: 0,
+    exposeHeadRoutes: false,
+    disableRequestLogging: true,
+    return503OnClosing: true,
+    frameworkErrors: (error, _request, reply) => {
+      sendError(reply, new BurrowError('BAD_REQUEST', `invalid request: ${error.message}`));
+    },
+  }) as unknown as FastifyInstance;
+
+  const routes = recordRoutes(app);
+  const origins = new Origins(options.allowedOrigins);
+  const context: ApiContext = {
+    engine: options.engine,
+    origins,
+    maxFileBytes,
+    maxJsonBytes,
+    version: options.version,
+    ping: options.ping,
+    resources: options.resources,
+  };
+
+  installErrorHandling(app, routes, { maxFileBytes, maxJsonBytes });
+  installRequestLog(app);
+  installJsonParser(app);
+  await app.register(websocket, {
+    options: { maxPayload: MAX_WS_MESSAGE_BYTES, perMessageDeflate: false },
+    // A socket error (client vanished mid-frame) only ends that connection.
+    errorHandler: (error, socket, request) => {
+      request.log.debug({ err: error }, 'websocket error');
+      socket.terminate();
+    },
+    preClose: function closeSockets(done) {
+      const clients = [...this.websocketServer.clients];
+      for (const client of clients) client.close(1001, 'server shutting down');
+      // A client that does not answer the close handshake is cut off rather than holding up shutdown.
+      setTimeout(() => clients.forEach((client) => client.terminate()), 2000).unref();
+      done();
+    },
+  });
+
+  // After the WebSocket plugin: its hook marks upgrade requests, so a refused upgrade (401, 429) closes its socket.
+  installGate(app, {
+    auth: new ApiKeyAuth(options.auth),
+    origins,
+    buckets: new TokenBuckets(options.rateLimit),
+    trustProxy: options.trustProxy,
+  });
+
+  healthRoutes(app, context);
+  sandboxRoutes(app, context);
+  execRoutes(app, context);
+  execStreamRoute(app, context);
+  fileRoutes(app, context);
+  portRoutes(app, context);
+  snapshotRoutes(app, context);
+  statsRoutes(app, context);
+  openApiRoute(app, context);
+  await app.after();
+  return app;
+}

@@ -1,0 +1,92 @@
+/**
+ * API-key authentication: `X-API-Key: <key>` (Den's header) or `Authorization: Bearer <key>`. Keys are compared
+ * as SHA-256 digests with a constant-time compare against every configured key (no early exit), so response
+ * timing says nothing about how close a guess was. Keys are never logged.
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { BurrowError } from '@burrow/protocol';
+import type { FastifyRequest } from 'fastify';
+
+export interface AuthOptions {
+  enabled: boolean;
+  apiKeys: string[];
+}
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** Overrides the default (routes under /api/ need a key, others are open), e.g. for an MCP endpoint. */
+    auth?: 'open' | 'required';
+  }
+}
+
+/** What a request presented: `valid` carries a digest of the key, usable as a rate-limit identity. */
+export type AuthResult =
+  { kind: 'off' } | { kind: 'missing' } | { kind: 'invalid' } | { kind: 'valid'; keyId: string };
+
+/** Den's always-open API routes. */
+const OPEN_API_ROUTES = new Set(['/api/v1/health', '/api/v1/version']);
+
+function digest(key: string): Buffer {
+  return createHash('sha256').update(key, 'utf8').digest();
+}
+
+function header(request: FastifyRequest, name: string): string | undefined {
+  const value = request.headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+/** The key a request presents, if any. */
+export function presentedKey(request: FastifyRequest): string | undefined {
+  const apiKey = header(request, 'x-api-key')?.trim();
+  if (apiKey !== undefined && apiKey !== '') return apiKey;
+  const match = /^Bearer\s+(\S.*)$/i.exec(header(request, 'authorization')?.trim() ?? '');
+  return match?.[1]?.trim();
+}
+
+export class ApiKeyAuth {
+  private readonly enabled: boolean;
+  private readonly digests: Buffer[];
+
+  constructor(options: AuthOptions) {
+    this.enabled = options.enabled;
+    this.digests = options.apiKeys.filter((key) => key !== '').map(digest);
+    if (this.enabled && this.digests.length === 0)
+      throw new Error('auth is enabled but no API keys are configured');
+  }
+
+  verify(key: string): boolean {
+    const presented = digest(key);
+    let match = false;
+    for (const known of this.digests) match = timingSafeEqual(known, presented) || match;
+    return match;
+  }
+
+  check(request: FastifyRequest): AuthResult {
+    if (!this.enabled) return { kind: 'off' };
+    const key = presentedKey(request);
+    if (key === undefined) return { kind: 'missing' };
+    if (!this.verify(key)) return { kind: 'invalid' };
+    return { kind: 'valid', keyId: digest(key).subarray(0, 16).toString('hex') };
+  }
+
+  /** Throws 401 when the route needs a key and the request has no valid one. */
+  enforce(request: FastifyRequest, result: AuthResult): void {
+    if (result.kind === 'off' || result.kind === 'valid' || !requiresAuth(request)) return;
+    if (result.kind === 'missing') throw new BurrowError('UNAUTHORIZED', 'missing API key');
+    throw new BurrowError('UNAUTHORIZED', 'invalid API key');
+  }
+}
+
+/**
+ * Whether a request needs a key. Decided by the matched route's pattern, never by the raw URL text, so no
+ * spelling of a path (percent-encoding, case) reaches a protected handler unauthenticated. Unknown paths under
+ * /api/ answer 401 before 404, as Den does.
+ */
+export function requiresAuth(request: FastifyRequest): boolean {
+  const config = request.routeOptions.config as { auth?: 'open' | 'required' } | undefined;
+  if (config?.auth === 'open') return false;
+  if (config?.auth === 'required') return true;
+  const pattern = request.is404 ? undefined : request.routeOptions.url;
+  const path = pattern ?? (request.raw.url ?? '/').split('?')[0] ?? '/';
+  return path.startsWith('/api/') && !OPEN_API_ROUTES.has(path);
+}

@@ -1,0 +1,53 @@
+/**
+ * The checks every request passes before routing reaches a handler, in this order: CORS headers (so even a 429 or
+ * 401 is readable by an allowed page), the rate limit (health, preflights and WebSocket upgrades included, as in
+ * Den), the preflight answer (never needs a key), then authentication.
+ */
+import { BurrowError } from '@burrow/protocol';
+import type { FastifyInstance } from 'fastify';
+import type { ApiKeyAuth } from './auth.js';
+import { applyCors, type Origins } from './cors.js';
+import { sendError } from './errors.js';
+import { rateLimitKey, type TokenBuckets } from './rate-limit.js';
+
+export interface GateOptions {
+  auth: ApiKeyAuth;
+  origins: Origins;
+  buckets: TokenBuckets;
+  trustProxy: boolean;
+}
+
+const SWEEP_INTERVAL_MS = 60_000;
+
+export function installGate(app: FastifyInstance, options: GateOptions): void {
+  const { auth, origins, buckets, trustProxy } = options;
+  const sweeper = setInterval(() => buckets.sweep(), SWEEP_INTERVAL_MS);
+  sweeper.unref();
+  app.addHook('onClose', (_instance, done) => {
+    clearInterval(sweeper);
+    done();
+  });
+
+  app.addHook('onRequest', (request, reply, done) => {
+    const preflight = applyCors(request, reply, origins);
+    const authResult = auth.check(request);
+    const taken = buckets.take(rateLimitKey(request, authResult, trustProxy));
+    if (!taken.allowed) {
+      reply.header('retry-after', String(taken.retryAfterSeconds));
+      sendError(reply, new BurrowError('RATE_LIMITED', 'rate limit exceeded'));
+      return;
+    }
+    if (preflight) {
+      reply.code(204).send();
+      return;
+    }
+    try {
+      auth.enforce(request, authResult);
+    } catch (error) {
+      reply.header('www-authenticate', 'Bearer');
+      sendError(reply, error as BurrowError);
+      return;
+    }
+    done();
+  });
+}

@@ -1,0 +1,82 @@
+/**
+ * `POST /sandboxes/{id}/exec`: Den's synchronous exec. The timeout really kills the process (200 with exit code
+ * 124 and `timed_out: true`), a client that disconnects kills it too, and no server timeout cuts the response.
+ */
+import { BurrowError, ExecRequest, ExecStreamRequest } from '@burrow/protocol';
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import type { ExecOptions } from '../../runtime/runtime.js';
+import { readBody } from '../body.js';
+import type { ApiContext } from '../context.js';
+import { watchDisconnect } from '../disconnect.js';
+import { execToWire, MAX_TIMEOUT_SECONDS } from '../wire.js';
+import type { IdParams } from './sandboxes.js';
+
+// `cmd` is checked by hand so that a missing one gets Den's message (`cmd is required`).
+const SyncBody = ExecRequest.extend({ cmd: z.unknown().optional() });
+const StreamBody = ExecStreamRequest.extend({ cmd: z.unknown().optional() });
+
+function checkCmd(cmd: unknown): string[] {
+  if (cmd === undefined || cmd === null || (Array.isArray(cmd) && cmd.length === 0)) {
+    throw new BurrowError(
+      'VALIDATION_FAILED',
+      'cmd is required: give the command as an argv array, e.g. ["ls", "-la"]',
+      { field: 'cmd' },
+    );
+  }
+  if (typeof cmd === 'string') {
+    throw new BurrowError(
+      'VALIDATION_FAILED',
+      'cmd must be an argv array, not a shell string: use ["sh", "-c", "<command>"]',
+      { field: 'cmd' },
+    );
+  }
+  if (!Array.isArray(cmd) || !cmd.every((arg): arg is string => typeof arg === 'string')) {
+    throw new BurrowError('VALIDATION_FAILED', 'cmd must be an array of strings', { field: 'cmd' });
+  }
+  return cmd;
+}
+
+interface ExecFields {
+  env?: Record<string, string> | undefined;
+  workdir?: string | undefined;
+  timeout?: number | undefined;
+}
+
+/** Exec options shared by the HTTP and WebSocket forms; `timeout` <= 0 means none, as in Den. */
+function baseOptions(cmd: string[], body: ExecFields): ExecOptions {
+  const options: ExecOptions = { cmd };
+  if (body.env !== undefined) options.env = body.env;
+  if (body.workdir !== undefined && body.workdir !== '') options.workdir = body.workdir;
+  if (body.timeout !== undefined && body.timeout > 0) {
+    if (body.timeout > MAX_TIMEOUT_SECONDS) {
+      throw new BurrowError('VALIDATION_FAILED', `timeout: at most ${MAX_TIMEOUT_SECONDS} seconds`, {
+        field: 'timeout',
+      });
+    }
+    options.timeoutMs = body.timeout * 1000;
+  }
+  return options;
+}
+
+/** The WebSocket's first message as exec options (`stdin: true` keeps stdin open). */
+export function streamExecOptions(message: unknown): ExecOptions {
+  const body = readBody(StreamBody, message, { allowEmpty: false });
+  const options = baseOptions(checkCmd(body.cmd), body);
+  if (body.stdin === true) options.openStdin = true;
+  return options;
+}
+
+export function execRoutes(app: FastifyInstance, { engine }: ApiContext): void {
+  app.post<{ Params: IdParams }>('/api/v1/sandboxes/:id/exec', async (request, reply) => {
+    const body = readBody(SyncBody, request.body, { allowEmpty: false });
+    const options = baseOptions(checkCmd(body.cmd), body);
+    if (body.stdin !== undefined) options.stdin = body.stdin;
+    const disconnect = watchDisconnect(reply);
+    try {
+      return execToWire(await engine.exec(request.params.id, { ...options, signal: disconnect.signal }));
+    } finally {
+      disconnect.dispose();
+    }
+  });
+}

@@ -1,0 +1,114 @@
+/**
+ * `POST /sandboxes/{id}/files/upload`: a multipart form with a `path` field (or `?path=`) and a `file` part. The
+ * file part is streamed into the sandbox as it arrives, so the `path` must come before it (form field order, as
+ * browsers and `curl -F` send them) or in the query string.
+ */
+import multipart, { type Multipart } from '@fastify/multipart';
+import { BurrowError, isBurrowError } from '@burrow/protocol';
+import type { FastifyInstance } from 'fastify';
+import { sandboxPathBytes } from '../../runtime/paths.js';
+import type { SandboxPath } from '../../runtime/runtime.js';
+import { limitBytes } from '../byte-limit.js';
+import type { ApiContext } from '../context.js';
+import { watchDisconnect } from '../disconnect.js';
+import { fileTooLarge } from '../errors.js';
+import { rawQueryParam } from '../query-path.js';
+import type { IdParams } from './sandboxes.js';
+
+/** Room for boundaries and small fields on top of the file itself when judging Content-Length. */
+const FORM_OVERHEAD_BYTES = 1024 * 1024;
+
+function formError(error: unknown): unknown {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (isBurrowError(error) || (typeof code === 'string' && code.startsWith('FST_'))) return error;
+  const reason = error instanceof Error ? error.message : String(error);
+  return new BurrowError('BAD_REQUEST', `failed to parse multipart form: ${reason}`);
+}
+
+async function drain(stream: AsyncIterable<unknown>): Promise<void> {
+  for await (const _chunk of stream) {
+    // discarded
+  }
+}
+
+export async function uploadRoute(app: FastifyInstance, context: ApiContext): Promise<void> {
+  const max = context.maxFileBytes;
+  // busboy truncates silently at its limit; one byte more than ours lets limitBytes see the excess and fail.
+  await app.register(multipart, {
+    limits: { fileSize: max + 1, files: 5, fields: 20, fieldSize: 64 * 1024, parts: 30, headerPairs: 100 },
+    throwFileSizeLimit: false,
+  });
+
+  app.post<{ Params: IdParams }>('/api/v1/sandboxes/:id/files/upload', async (request, reply) => {
+    const declared = Number(request.headers['content-length']);
+    if (Number.isFinite(declared) && declared > max + FORM_OVERHEAD_BYTES) throw fileTooLarge(max);
+    if (!request.isMultipart()) {
+      throw new BurrowError(
+        'BAD_REQUEST',
+        'failed to parse multipart form: send Content-Type multipart/form-data with a "file" part',
+      );
+    }
+    const fromQuery = rawQueryParam(request.raw.url ?? '', 'path');
+    let formPath: string | undefined;
+    let written: number | undefined;
+    let exceeded = false;
+    const tooLarge = () => {
+      exceeded = true;
+      return fileTooLarge(max);
+    };
+    const disconnect = watchDisconnect(reply);
+    try {
+      const parts = request.parts();
+      for (;;) {
+        let next: IteratorResult<Multipart>;
+        try {
+          next = await parts.next();
+        } catch (error) {
+          throw exceeded ? fileTooLarge(max) : formError(error);
+        }
+        if (next.done === true) break;
+        const part = next.value;
+        if (part.type === 'field') {
+          if (part.fieldname === 'path' && formPath === undefined) formPath = String(part.value);
+          continue;
+        }
+        if (part.fieldname !== 'file' || written !== undefined) {
+          await drain(part.file);
+          continue;
+        }
+        const path: SandboxPath | undefined =
+          formPath !== undefined && formPath !== ''
+            ? formPath
+            : fromQuery !== undefined && fromQuery.length > 0
+              ? fromQuery
+              : undefined;
+        if (path === undefined) {
+          throw new BurrowError(
+            'BAD_REQUEST',
+            'path field is required: send a "path" field before the "file" part, or ?path=',
+            { field: 'path' },
+          );
+        }
+        sandboxPathBytes(path);
+        const data = limitBytes(part.file, max, tooLarge);
+        try {
+          written = (
+            await context.engine.writeFile(request.params.id, path, data, { signal: disconnect.signal })
+          ).bytes;
+        } catch (error) {
+          throw exceeded ? fileTooLarge(max) : error;
+        }
+      }
+    } finally {
+      disconnect.dispose();
+    }
+    if (written === undefined) {
+      throw new BurrowError(
+        'BAD_REQUEST',
+        'file field is required: send the file as a multipart part named "file"',
+        { field: 'file' },
+      );
+    }
+    return { success: true, bytes: written };
+  });
+}

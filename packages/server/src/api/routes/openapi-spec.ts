@@ -1,0 +1,78 @@
+/**
+ * The vocabulary of the OpenAPI route table (openapi-routes.ts): the protocol's zod schemas by component name,
+ * and the shape of one route's description.
+ */
+import {
+  CreateSandboxRequest,
+  CreateSnapshotRequest,
+  ExecRequest,
+  ExecResponse,
+  ExecStreamClientMessage,
+  ExecStreamRequest,
+  ExecStreamServerMessage,
+  ExtendTimeoutRequest,
+  FileInfo,
+  Health,
+  PortMapping,
+  Resources,
+  Sandbox,
+  SandboxStats,
+  SnapshotInfo,
+  StatusResponse,
+  SuccessResponse,
+  SystemStats,
+  Unhealthy,
+  Version,
+  WriteFileResponse,
+} from '@burrow/protocol';
+import type { z } from 'zod';
+
+export const REQUEST_SCHEMAS: Record<string, z.ZodType> = {
+  CreateSandboxRequest,
+  ExtendTimeoutRequest,
+  ExecRequest,
+  ExecStreamRequest,
+  ExecStreamClientMessage,
+  CreateSnapshotRequest,
+};
+
+export const RESPONSE_SCHEMAS: Record<string, z.ZodType> = {
+  Sandbox,
+  StatusResponse,
+  ExecResponse,
+  ExecStreamServerMessage,
+  FileInfo,
+  WriteFileResponse,
+  SuccessResponse,
+  SnapshotInfo,
+  SandboxStats,
+  SystemStats,
+  Resources,
+  Health,
+  Unhealthy,
+  Version,
+  PortMapping,
+};
+
+/** A response: a component schema name, `[Name]` for an array of it, `bytes` for a raw body, or none. */
+export interface ResponseSpec {
+  description: string;
+  schema?: string;
+}
+
+export interface RouteSpec {
+  method: 'get' | 'post' | 'put' | 'delete';
+  path: string;
+  summary: string;
+  tag: 'meta' | 'sandboxes' | 'exec' | 'files' | 'ports' | 'snapshots' | 'stats';
+  open?: boolean;
+  /** `?path=`: required, or optional with a default. */
+  pathQuery?: 'required' | 'optional';
+  /** A JSON body schema name, `bytes` (any content type, streamed) or `multipart`. */
+  body?: string;
+  /** The body may be left out entirely. */
+  bodyOptional?: boolean;
+  responses: Record<number, ResponseSpec>;
+  /** Error statuses besides the ones every protected route can return (401, 429). */
+  errors: number[];
+}

@@ -1,0 +1,66 @@
+/** Sandbox lifecycle: create, list, get, destroy, stop, start, and Burrow's lifetime reset. */
+import { BurrowError, CreateSandboxRequest, ExtendTimeoutRequest } from '@burrow/protocol';
+import type { FastifyInstance } from 'fastify';
+import { readBody } from '../body.js';
+import type { ApiContext } from '../context.js';
+import { createInputFromWire, MAX_TIMEOUT_SECONDS, sandboxToWire } from '../wire.js';
+
+export interface IdParams {
+  id: string;
+}
+
+function checkTimeout(seconds: number | undefined): void {
+  if (seconds !== undefined && seconds > MAX_TIMEOUT_SECONDS) {
+    throw new BurrowError('VALIDATION_FAILED', `timeout: at most ${MAX_TIMEOUT_SECONDS} seconds`, {
+      field: 'timeout',
+    });
+  }
+}
+
+export function sandboxRoutes(app: FastifyInstance, { engine }: ApiContext): void {
+  app.post('/api/v1/sandboxes', async (request, reply) => {
+    const body = readBody(CreateSandboxRequest, request.body, { allowEmpty: false });
+    checkTimeout(body.timeout);
+    const sandbox = await engine.create(createInputFromWire(body));
+    return reply.code(201).send(sandboxToWire(sandbox));
+  });
+
+  app.get('/api/v1/sandboxes', () => engine.list().map((sandbox) => sandboxToWire(sandbox)));
+
+  app.get<{ Params: IdParams }>('/api/v1/sandboxes/:id', async (request) =>
+    sandboxToWire(await engine.get(request.params.id), true),
+  );
+
+  app.delete<{ Params: IdParams }>(
+    '/api/v1/sandboxes/:id',
+    { config: { ignoreBody: true } },
+    async (request, reply) => {
+      await engine.destroy(request.params.id);
+      return reply.code(204).send();
+    },
+  );
+
+  app.post<{ Params: IdParams }>(
+    '/api/v1/sandboxes/:id/stop',
+    { config: { ignoreBody: true } },
+    async (request) => {
+      await engine.stop(request.params.id);
+      return { status: 'stopped' };
+    },
+  );
+
+  app.post<{ Params: IdParams }>(
+    '/api/v1/sandboxes/:id/start',
+    { config: { ignoreBody: true } },
+    async (request) => {
+      await engine.start(request.params.id);
+      return { status: 'running' };
+    },
+  );
+
+  app.post<{ Params: IdParams }>('/api/v1/sandboxes/:id/timeout', (request) => {
+    const body = readBody(ExtendTimeoutRequest, request.body, { allowEmpty: false });
+    checkTimeout(body.timeout);
+    return sandboxToWire(engine.extendTimeout(request.params.id, body.timeout * 1000));
+  });
+}

@@ -1,0 +1,147 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DYNAMIC_PORTS_MESSAGE } from './routes/ports.js';
+import { startApi, type Harness } from './test-support/harness.js';
+
+let api: Harness;
+beforeAll(async () => {
+  api = await startApi();
+});
+afterAll(() => api.close());
+
+const json = (body: unknown): RequestInit => ({ method: 'POST', body: JSON.stringify(body) });
+
+describe('snapshots', () => {
+  it('lists [] before any snapshot', async () => {
+    const id = await api.sandbox();
+    const response = await api.call(`/api/v1/sandboxes/${id}/snapshots`);
+    expect(response.status).toBe(200);
+    expect(await response.text()).toBe('[]');
+  });
+
+  it('creates (201, with {} or no body), lists, restores (201 Sandbox) and deletes (204)', async () => {
+    const id = await api.sandbox();
+    await api.engine.writeFile(id, '/tmp/kept', 'snap');
+    const named = await api.call(`/api/v1/sandboxes/${id}/snapshots`, json({ name: 'first' }));
+    expect(named.status).toBe(201);
+    const snapshot = (await named.json()) as Record<string, unknown>;
+    expect(Object.keys(snapshot).sort()).toEqual([
+      'created_at',
+      'id',
+      'image_id',
+      'name',
+      'sandbox_id',
+      'size',
+    ]);
+    expect(snapshot).toMatchObject({ sandbox_id: id, name: 'first' });
+    const unnamed = await api.call(`/api/v1/sandboxes/${id}/snapshots`, { method: 'POST' });
+    expect(unnamed.status).toBe(201);
+    expect(((await unnamed.json()) as { name: string }).name).toMatch(/^snapshot-/);
+    const empty = await api.call(`/api/v1/sandboxes/${id}/snapshots`, json({}));
+    expect(empty.status).toBe(201);
+
+    const list = (await (await api.call(`/api/v1/sandboxes/${id}/snapshots`)).json()) as { id: string }[];
+    expect(list.map((entry) => entry.id)).toContain(snapshot.id);
+
+    const restore = await api.call(`/api/v1/snapshots/${String(snapshot.id)}/restore`, { method: 'POST' });
+    expect(restore.status).toBe(201);
+    const restored = (await restore.json()) as Record<string, unknown>;
+    expect(restored).toMatchObject({ status: 'running' });
+    expect(restored.id).not.toBe(id);
+    expect(Object.keys(restored)).toEqual(
+      expect.arrayContaining(['id', 'status', 'image', 'created_at', 'expires_at']),
+    );
+    const file = await api.call(`/api/v1/sandboxes/${String(restored.id)}/files?path=/tmp/kept`);
+    expect(await file.text()).toBe('snap');
+
+    const remove = await api.call(`/api/v1/snapshots/${String(snapshot.id)}`, { method: 'DELETE' });
+    expect(remove.status).toBe(204);
+    expect(await remove.text()).toBe('');
+  });
+
+  it('answers 404 for unknown snapshots and sandboxes, 400 for a bad body', async () => {
+    const restore = await api.call('/api/v1/snapshots/snap-nope/restore', { method: 'POST' });
+    expect(restore.status).toBe(404);
+    expect(((await restore.json()) as { code: string }).code).toBe('SNAPSHOT_NOT_FOUND');
+    const remove = await api.call('/api/v1/snapshots/snap-nope', { method: 'DELETE' });
+    expect(remove.status).toBe(404);
+    const create = await api.call('/api/v1/sandboxes/nope/snapshots', json({}));
+    expect(create.status).toBe(404);
+    const id = await api.sandbox();
+    const bad = await api.call(`/api/v1/sandboxes/${id}/snapshots`, json({ name: 5 }));
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as { error: string }).error).toMatch(/name/);
+  });
+});
+
+describe('stats and resources', () => {
+  it("reports sandbox stats with Den's keys", async () => {
+    const id = await api.sandbox();
+    const response = await api.call(`/api/v1/sandboxes/${id}/stats`);
+    expect(response.status).toBe(200);
+    const stats = (await response.json()) as Record<string, unknown>;
+    expect(Object.keys(stats).sort()).toEqual(
+      [
+        'cpu_percent',
+        'disk_read',
+        'disk_write',
+        'memory_limit',
+        'memory_percent',
+        'memory_usage',
+        'network_rx',
+        'network_tx',
+        'pid_count',
+        'timestamp',
+      ].sort(),
+    );
+    expect(stats.timestamp).toMatch(/Z$/);
+    expect((await api.call('/api/v1/sandboxes/nope/stats')).status).toBe(404);
+  });
+
+  it("counts sandboxes with Den's keys", async () => {
+    const stopped = await api.sandbox();
+    await api.engine.stop(stopped);
+    const stats = (await (await api.call('/api/v1/stats')).json()) as Record<string, number>;
+    expect(Object.keys(stats).sort()).toEqual(['running_sandboxes', 'stopped_sandboxes', 'total_sandboxes']);
+    expect(stats.total_sandboxes).toBe(api.engine.list().length);
+    expect(stats.stopped_sandboxes).toBeGreaterThanOrEqual(1);
+  });
+
+  it('serves /resources from the server', async () => {
+    const response = await api.call('/api/v1/resources');
+    expect(response.status).toBe(200);
+    expect(await response.json()).toMatchObject({
+      host: { cpu_cores: 4 },
+      pressure: { level: 'normal', can_create: true },
+      sandboxes: { active: 0 },
+    });
+  });
+});
+
+describe('ports', () => {
+  it('lists [] without ports and the creation-time mappings otherwise', async () => {
+    const id = await api.sandbox();
+    const none = await api.call(`/api/v1/sandboxes/${id}/ports`);
+    expect(none.status).toBe(200);
+    expect(await none.text()).toBe('[]');
+    const created = (await (
+      await api.call('/api/v1/sandboxes', json({ ports: [{ sandbox_port: 8000, host_port: 18000 }] }))
+    ).json()) as { id: string };
+    const ports = await api.call(`/api/v1/sandboxes/${created.id}/ports`);
+    expect(await ports.json()).toEqual([{ sandbox_port: 8000, host_port: 18000, protocol: 'tcp' }]);
+    expect((await api.call('/api/v1/sandboxes/nope/ports')).status).toBe(404);
+  });
+
+  it("answers POST and DELETE with 501 and Den's exact message", async () => {
+    for (const [method, path] of [
+      ['POST', '/api/v1/sandboxes/any/ports'],
+      ['DELETE', '/api/v1/sandboxes/any/ports/8080'],
+    ] as const) {
+      const response = await api.call(path, { method, body: '{"sandbox_port":1}' });
+      expect(response.status).toBe(501);
+      expect(await response.json()).toEqual({ error: DYNAMIC_PORTS_MESSAGE, code: 'NOT_SUPPORTED' });
+    }
+    expect(DYNAMIC_PORTS_MESSAGE).toBe(
+      'dynamic port forwarding is not supported: port mappings are fixed at sandbox creation and only published in network_mode=bridge (Docker-native, no runtime proxy)',
+    );
+  });
+});

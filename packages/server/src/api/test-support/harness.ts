@@ -1,0 +1,116 @@
+/** Starts the API on a real loopback port over an in-memory runtime and store, for the API tests. */
+import type { FastifyInstance } from 'fastify';
+import WebSocket from 'ws';
+import { Engine } from '../../engine/engine.js';
+import type { SandboxPolicy } from '../../engine/admission.js';
+import { silentLogger } from '../../logger.js';
+import { FakeRuntime } from '../../runtime/fake/fake-runtime.js';
+import { DEFAULT_TMPFS } from '../../storage/tmpfs.js';
+import { SqliteStore } from '../../store/sqlite/sqlite-store.js';
+import { buildApp, type ApiOptions } from '../app.js';
+
+export const API_KEY = 'test-key-0123456789';
+
+export const testPolicy: SandboxPolicy = {
+  defaultImage: 'fake/image',
+  defaultTimeoutMs: 30 * 60_000,
+  defaultCpu: 0,
+  defaultMemory: 0,
+  defaultPidLimit: 256,
+  defaultNetworkMode: 'internal',
+  defaultTmpfs: DEFAULT_TMPFS,
+  allowVolumes: true,
+  allowSharedVolumes: true,
+  maxVolumesPerSandbox: 5,
+  allowS3: true,
+  allowS3Fuse: false,
+};
+
+export interface HarnessOptions extends Partial<Omit<ApiOptions, 'engine'>> {
+  maxSandboxes?: number;
+}
+
+export interface Harness {
+  url: string;
+  app: FastifyInstance;
+  engine: Engine;
+  runtime: FakeRuntime;
+  /** fetch with the API key (unless `headers` override it). */
+  call(path: string, init?: RequestInit): Promise<Response>;
+  /** A fresh running sandbox's id. */
+  sandbox(): Promise<string>;
+  ws(path: string, headers?: Record<string, string>): WebSocket;
+  close(): Promise<void>;
+}
+
+export async function startApi(options: HarnessOptions = {}): Promise<Harness> {
+  const runtime = new FakeRuntime();
+  const store = new SqliteStore(':memory:');
+  const engine = new Engine({
+    runtime,
+    store,
+    policy: testPolicy,
+    maxSandboxes: options.maxSandboxes ?? 50,
+    logger: silentLogger,
+  });
+  const app = await buildApp({
+    engine,
+    logger: false,
+    auth: { enabled: true, apiKeys: [API_KEY] },
+    allowedOrigins: [],
+    rateLimit: { rps: 10_000, burst: 10_000 },
+    trustProxy: false,
+    version: { version: '9.9.9', commit: 'abc123', buildDate: '2026-01-01' },
+    ping: () => Promise.resolve(),
+    resources: () =>
+      Promise.resolve({
+        host: { cpu_cores: 4, memory_free: 1, memory_total: 2, memory_used: 1 },
+        pressure: { can_create: true, level: 'normal', next_threshold: 0.7, score: 0.5 },
+        sandboxes: { active: 0, total: 0 },
+      }),
+    ...options,
+  });
+  const address = await app.listen({ host: '127.0.0.1', port: 0 });
+  const call = (path: string, init: RequestInit = {}) =>
+    fetch(`${address}${path}`, {
+      ...init,
+      headers: { 'x-api-key': API_KEY, ...(init.headers as Record<string, string> | undefined) },
+    });
+  return {
+    url: address,
+    app,
+    engine,
+    runtime,
+    call,
+    sandbox: async () => (await engine.create({})).id,
+    ws: (path, headers = { 'x-api-key': API_KEY }) =>
+      new WebSocket(`${address.replace('http', 'ws')}${path}`, { headers }),
+    close: async () => {
+      // fetch may hold a spare connection that never sends a request; do not wait for it to time out.
+      const closing = app.close();
+      app.server.closeAllConnections();
+      await closing;
+      store.close();
+    },
+  };
+}
+
+export interface WsTranscript {
+  messages: Record<string, unknown>[];
+  code: number;
+  reason: string;
+}
+
+/** Collects every message until the server closes, sending `first` (and `then`) once open. */
+export function transcript(socket: WebSocket, first?: unknown, then: unknown[] = []): Promise<WsTranscript> {
+  return new Promise((resolve, reject) => {
+    const messages: Record<string, unknown>[] = [];
+    socket.on('open', () => {
+      if (first !== undefined) socket.send(typeof first === 'string' ? first : JSON.stringify(first));
+      for (const message of then) socket.send(JSON.stringify(message));
+    });
+    socket.on('message', (data) => messages.push(JSON.parse(String(data)) as Record<string, unknown>));
+    socket.on('close', (code, reason) => resolve({ messages, code, reason: reason.toString() }));
+    socket.on('error', reject);
+  });
+}
