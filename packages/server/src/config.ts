@@ -1,0 +1,228 @@
+/**
+ * Configuration: the only reader of the config file and of BURROW_* variables. Den's key layout (so a den.yaml
+ * works), zod-validated with every problem reported at once. Precedence: flags > environment > file > defaults.
+ */
+import { readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { isAbsolute, join, resolve } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { BurrowError } from '@burrow/protocol';
+import { DEFAULT_TMPFS } from './storage/tmpfs.js';
+
+const UNITS_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/** Go-style durations ("30m", "1h30m", "10s", "500ms") or a number of seconds. */
+export function parseDuration(value: unknown): number | undefined {
+  if (typeof value === 'number') return value * 1000;
+  if (typeof value !== 'string') return undefined;
+  const text = value.trim();
+  if (/^\d+(\.\d+)?$/.test(text)) return Number(text) * 1000;
+  const parts = [...text.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h)/g)];
+  if (parts.length === 0 || parts.map((part) => part[0]).join('') !== text) return undefined;
+  return parts.reduce((sum, part) => sum + Number(part[1]) * (UNITS_MS[part[2] ?? 's'] ?? 0), 0);
+}
+
+const duration = z.union([z.string(), z.number()]).transform((value, context) => {
+  const ms = parseDuration(value);
+  if (ms === undefined || ms < 0) {
+    context.addIssue({ code: 'custom', message: `"${value}" is not a duration: use e.g. 30m, 10s, 1h30m` });
+    return z.NEVER;
+  }
+  return ms;
+});
+
+const SIZE_UNITS: Record<string, number> = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 };
+
+/** Byte sizes: a number, or "512m", "1g", "5GiB". */
+const size = z.union([z.string(), z.number()]).transform((value, context) => {
+  if (typeof value === 'number' && Number.isInteger(value) && value >= 0) return value;
+  const match = /^(\d+)\s*([kmgt]?)(i?b)?$/i.exec(String(value).trim());
+  if (match === null) {
+    context.addIssue({ code: 'custom', message: `"${value}" is not a size: use bytes or e.g. 512m, 1g` });
+    return z.NEVER;
+  }
+  return Number(match[1]) * (SIZE_UNITS[(match[2] ?? '').toLowerCase()] ?? 1);
+});
+
+const bool = z.union([z.boolean(), z.enum(['true', 'false', '1', '0'])]).transform((value) => value === true || value === 'true' || value === '1');
+const int = z.union([z.number().int(), z.string().regex(/^-?\d+$/)]).transform(Number);
+const number = z.union([z.number(), z.string().regex(/^-?\d+(\.\d+)?$/)]).transform(Number);
+/** Lists also come from the environment as comma-separated strings. */
+const stringList = z.union([z.array(z.string()), z.string()]).transform((value) =>
+  Array.isArray(value) ? value : value.split(',').map((item) => item.trim()).filter((item) => item !== ''),
+);
+
+const tmpfsEntry = z
+  .object({ path: z.string(), size: z.string(), options: z.string().optional() })
+  .transform(({ options, ...mount }) => (options === undefined ? mount : { ...mount, options }));
+
+export const ConfigSchema = z
+  .object({
+    server: z
+      .object({
+        host: z.string().default('127.0.0.1'),
+        port: int.pipe(z.number().int().min(1).max(65535)).default(8080),
+        allowed_origins: stringList.default([]),
+        rate_limit_rps: number.pipe(z.number().positive()).default(20),
+        rate_limit_burst: int.pipe(z.number().int().positive()).default(40),
+        trust_proxy: bool.default(false),
+        max_file_bytes: size.default(1024 ** 3),
+      })
+      .strict()
+      .prefault({}),
+    runtime: z
+      .object({
+        backend: z.literal('docker').default('docker'),
+        network_id: z.string().default('burrow'),
+        default_network_mode: z.enum(['internal', 'bridge', 'none']).default('internal'),
+        agent_transport: z.enum(['auto', 'socket', 'exec']).default('auto'),
+      })
+      .strict()
+      .prefault({}),
+    sandbox: z
+      .object({
+        default_image: z.string().min(1).default('burrow/default:latest'),
+        default_timeout: duration.default(30 * 60_000),
+        max_sandboxes: int.pipe(z.number().int().positive()).default(100),
+        default_cpu: int.pipe(z.number().int().nonnegative()).default(0),
+        default_memory: size.default(0),
+        default_pid_limit: int.pipe(z.number().int().positive()).default(256),
+        warm_pool_size: int.pipe(z.number().int().nonnegative()).default(0),
+        warm_pools: z.array(z.object({ image: z.string(), size: int.pipe(z.number().int().nonnegative()) })).default([]),
+        allow_volumes: bool.default(true),
+        allow_shared_volumes: bool.default(true),
+        allow_s3: bool.default(true),
+        allow_s3_fuse: bool.default(false),
+        max_volumes_per_sandbox: int.pipe(z.number().int().nonnegative()).default(5),
+        default_tmpfs: z.array(tmpfsEntry).default(DEFAULT_TMPFS.map((mount) => ({ ...mount }))),
+        reaper_interval: duration.default(10_000),
+        build_default_image: bool.default(true),
+      })
+      .strict()
+      .prefault({}),
+    store: z.object({ path: z.string().default('burrow.db') }).strict().prefault({}),
+    auth: z
+      .object({ enabled: bool.default(false), api_keys: stringList.default([]) })
+      .strict()
+      .prefault({}),
+    log: z
+      .object({ level: z.enum(['debug', 'info', 'warn', 'error']).default('info'), format: z.enum(['text', 'json']).default('text') })
+      .strict()
+      .prefault({}),
+    s3: z
+      .object({
+        endpoint: z.string().default(''),
+        region: z.string().default('us-east-1'),
+        access_key: z.string().default(''),
+        secret_key: z.string().default(''),
+        allow_internal_endpoint: bool.default(false),
+        max_transfer_bytes: size.default(5 * 1024 ** 3),
+      })
+      .strict()
+      .prefault({}),
+    data_dir: z.string().default(join(homedir(), '.burrow')),
+    destroy_on_exit: bool.default(false),
+  })
+  .strict();
+
+export type Config = z.output<typeof ConfigSchema>;
+
+type Tree = Record<string, unknown>;
+
+function setPath(tree: Tree, path: string[], value: unknown): void {
+  let node = tree;
+  for (const key of path.slice(0, -1)) {
+    const next = node[key];
+    node[key] = typeof next === 'object' && next !== null ? next : {};
+    node = node[key] as Tree;
+  }
+  node[path[path.length - 1] ?? ''] = value;
+}
+
+function merge(base: Tree, over: Tree): Tree {
+  const out: Tree = { ...base };
+  for (const [key, value] of Object.entries(over)) {
+    const existing = out[key];
+    out[key] =
+      typeof value === 'object' && value !== null && !Array.isArray(value) && typeof existing === 'object' && existing !== null
+        ? merge(existing as Tree, value as Tree)
+        : value;
+  }
+  return out;
+}
+
+/** `BURROW_SERVER__PORT=9090` → server.port; `BURROW_DATA_DIR` → data_dir. */
+export function configFromEnv(env: NodeJS.ProcessEnv): Tree {
+  const tree: Tree = {};
+  for (const [name, value] of Object.entries(env)) {
+    if (!name.startsWith('BURROW_') || value === undefined) continue;
+    const path = name.slice('BURROW_'.length).toLowerCase().split('__');
+    if (path.length > 2 || ['url', 'api_key'].includes(path[0] ?? '')) continue; // client settings, not server config
+    setPath(tree, path, value);
+  }
+  return tree;
+}
+
+export interface LoadConfigOptions {
+  file?: string;
+  env?: NodeJS.ProcessEnv;
+  /** Values from command-line flags, as a partial config tree. */
+  flags?: Tree;
+}
+
+function formatIssues(error: z.ZodError): string {
+  return error.issues.map((issue) => `  - ${issue.path.join('.') || '(root)'}: ${issue.message}`).join('\n');
+}
+
+export function loadConfig(options: LoadConfigOptions = {}): Config {
+  let fromFile: Tree = {};
+  if (options.file !== undefined) {
+    let text: string;
+    try {
+      text = readFileSync(options.file, 'utf8');
+    } catch (error) {
+      throw new BurrowError('VALIDATION_FAILED', `cannot read config file ${options.file}: ${(error as Error).message}`);
+    }
+    try {
+      fromFile = (parseYaml(text) as Tree | null) ?? {};
+    } catch (error) {
+      throw new BurrowError('VALIDATION_FAILED', `config file ${options.file} is not valid YAML: ${(error as Error).message}`);
+    }
+  }
+  const raw = merge(merge(fromFile, configFromEnv(options.env ?? process.env)), options.flags ?? {});
+  const parsed = ConfigSchema.safeParse(raw);
+  if (!parsed.success) throw new BurrowError('VALIDATION_FAILED', `invalid configuration:\n${formatIssues(parsed.error)}`);
+  const config = parsed.data;
+  const problems: string[] = [];
+  if (config.auth.enabled && config.auth.api_keys.length === 0) {
+    problems.push('  - auth: enabled but no api_keys configured: add auth.api_keys or BURROW_AUTH__API_KEYS');
+  }
+  if (problems.length > 0) throw new BurrowError('VALIDATION_FAILED', `invalid configuration:\n${problems.join('\n')}`);
+  config.data_dir = resolve(config.data_dir);
+  // A store path from a den.yaml is relative to the data directory.
+  if (!isAbsolute(config.store.path)) config.store.path = join(config.data_dir, config.store.path);
+  return config;
+}
+
+const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
+
+/** Refuses to expose an unauthenticated API beyond this machine. */
+export function checkBindSafety(config: Config): void {
+  if (config.auth.enabled || LOOPBACK.test(config.server.host)) return;
+  throw new BurrowError(
+    'POLICY_VIOLATION',
+    `refusing to listen on ${config.server.host} with authentication off: anyone who reaches this address could run ` +
+      'commands in every sandbox. Enable auth (--api-key <key>, or auth.enabled + auth.api_keys) or bind 127.0.0.1.',
+  );
+}
+
+/** The configuration with secrets masked, for the startup log. */
+export function describeConfig(config: Config): Tree {
+  const mask = (value: string) => (value === '' ? '(empty)' : '***');
+  return {
+    ...config,
+    auth: { enabled: config.auth.enabled, api_keys: config.auth.api_keys.map(mask) },
+    s3: { ...config.s3, access_key: mask(config.s3.access_key), secret_key: mask(config.s3.secret_key) },
+  };
+}

@@ -1,0 +1,170 @@
+/**
+ * The composition root: config -> logger -> store -> runtime -> engine -> HTTP. The only place that knows the
+ * concrete backends.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, freemem, totalmem } from 'node:os';
+import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { pino, type Logger as PinoLogger } from 'pino';
+import { buildApp } from './api/app.js';
+import { checkBindSafety, describeConfig, type Config } from './config.js';
+import { Engine } from './engine/engine.js';
+import { Reaper } from './engine/reaper.js';
+import { reconcile } from './engine/reconcile.js';
+import { StatusWatcher } from './engine/status-watcher.js';
+import { DEFAULT_IMAGE, ensureDefaultImage } from './images/default-image.js';
+import type { Logger } from './logger.js';
+import { DockerRuntime } from './runtime/docker/docker-runtime.js';
+import { SqliteStore } from './store/sqlite/sqlite-store.js';
+import { BURROW_VERSION } from './version.js';
+
+export interface RunningServer {
+  url: string;
+  engine: Engine;
+  app: FastifyInstance;
+  logger: Logger;
+  /** Stops serving; sandboxes keep running unless `destroy_on_exit` (or `destroySandboxes`) says otherwise. */
+  close(options?: { destroySandboxes?: boolean }): Promise<void>;
+}
+
+export interface StartOptions {
+  /** Where logs go; defaults to stdout (pretty text or JSON per `log.format`). */
+  logger?: PinoLogger;
+}
+
+export function createLogger(config: Config, destination?: NodeJS.WritableStream): PinoLogger {
+  const redact = { paths: ['*.api_key', '*.apiKey', '*.secret_key', '*.secretKey', '*.access_key', '*.accessKey', 'req.headers["x-api-key"]', 'req.headers.authorization'], censor: '***' };
+  if (config.log.format === 'json') return pino({ level: config.log.level, redact }, destination ?? process.stdout);
+  return pino({
+    level: config.log.level,
+    redact,
+    transport: { target: 'pino-pretty', options: { colorize: process.stdout.isTTY, destination: 1, ignore: 'pid,hostname' } },
+  });
+}
+
+/** A stable name for this data directory, stamped on every resource it creates. */
+function instanceId(dataDir: string): string {
+  const file = join(dataDir, 'instance');
+  try {
+    return readFileSync(file, 'utf8').trim();
+  } catch {
+    const id = randomBytes(6).toString('hex');
+    writeFileSync(file, `${id}\n`, { mode: 0o600 });
+    return id;
+  }
+}
+
+export async function startServer(config: Config, options: StartOptions = {}): Promise<RunningServer> {
+  const logger = options.logger ?? createLogger(config);
+  checkBindSafety(config);
+  logger.info({ config: describeConfig(config) }, 'configuration');
+  if (!config.auth.enabled) logger.warn({}, 'authentication is off: the API is open to anyone who can reach it (loopback only)');
+
+  mkdirSync(config.data_dir, { recursive: true, mode: 0o700 });
+  const instance = instanceId(config.data_dir);
+  const store = new SqliteStore(config.store.path);
+  const transport = config.runtime.agent_transport === 'auto' ? undefined : config.runtime.agent_transport;
+  const runtime = await DockerRuntime.open({
+    stateDir: join(config.data_dir, 'runtime'),
+    instance,
+    networkPrefix: config.runtime.network_id,
+    defaultTmpfs: config.sandbox.default_tmpfs,
+    logger: logger.child({ component: 'runtime' }),
+    ...(transport === undefined ? {} : { transport }),
+  });
+  await runtime.ping();
+  logger.info({ transport: runtime.transport }, runtime.transport === 'socket' ? 'exec and files use the in-sandbox agent socket (fast path)' : 'exec and files use the Docker Engine API (docker exec)');
+  if (config.sandbox.build_default_image && config.sandbox.default_image === DEFAULT_IMAGE) {
+    await ensureDefaultImage({ image: config.sandbox.default_image, logger: logger.child({ component: 'image' }) });
+  }
+
+  const engine = new Engine({
+    runtime,
+    store,
+    maxSandboxes: config.sandbox.max_sandboxes,
+    logger: logger.child({ component: 'engine' }),
+    policy: {
+      defaultImage: config.sandbox.default_image,
+      defaultTimeoutMs: config.sandbox.default_timeout,
+      defaultCpu: config.sandbox.default_cpu,
+      defaultMemory: config.sandbox.default_memory,
+      defaultPidLimit: config.sandbox.default_pid_limit,
+      defaultNetworkMode: config.runtime.default_network_mode,
+      defaultTmpfs: config.sandbox.default_tmpfs,
+      allowVolumes: config.sandbox.allow_volumes,
+      allowSharedVolumes: config.sandbox.allow_shared_volumes,
+      maxVolumesPerSandbox: config.sandbox.max_volumes_per_sandbox,
+      allowS3: config.sandbox.allow_s3,
+      allowS3Fuse: config.sandbox.allow_s3_fuse,
+    },
+  });
+  await reconcile(runtime, store, logger.child({ component: 'reconcile' }));
+  const watcher = new StatusWatcher(engine, runtime, logger.child({ component: 'status' }));
+  watcher.start();
+  const reaper = new Reaper(engine, config.sandbox.reaper_interval, logger.child({ component: 'reaper' }));
+  reaper.start();
+
+  const app = await buildApp({
+    engine,
+    logger,
+    auth: { enabled: config.auth.enabled, apiKeys: config.auth.api_keys },
+    allowedOrigins: config.server.allowed_origins,
+    rateLimit: { rps: config.server.rate_limit_rps, burst: config.server.rate_limit_burst },
+    trustProxy: config.server.trust_proxy,
+    maxFileBytes: config.server.max_file_bytes,
+    maxJsonBytes: 1024 * 1024,
+    version: { version: BURROW_VERSION, commit: process.env.BURROW_COMMIT ?? 'unknown', buildDate: process.env.BURROW_BUILD_DATE ?? 'unknown' },
+    ping: () => runtime.ping(),
+    resources: () => Promise.resolve(resources(engine)),
+  });
+  const address = await app.listen({ host: config.server.host, port: config.server.port });
+  const url = address.replace('[::1]', '127.0.0.1');
+  logger.info({ url, version: BURROW_VERSION }, 'burrow server started');
+
+  let closing: Promise<void> | undefined;
+  const close = (closeOptions: { destroySandboxes?: boolean } = {}) => {
+    closing ??= (async () => {
+      await app.close();
+      await reaper.stop();
+      await watcher.stop();
+      if (closeOptions.destroySandboxes ?? config.destroy_on_exit) {
+        await Promise.all(engine.list().map((record) => engine.destroy(record.id).catch((error: unknown) => logger.error({ err: error, sandbox: record.id }, 'destroy on exit failed'))));
+        await runtime.pruneNetworks().catch(() => undefined);
+      }
+      store.close();
+      logger.info({}, 'burrow server stopped');
+    })();
+    return closing;
+  };
+  return { url, engine, app, logger, close };
+}
+
+/** Host memory and sandbox counts (memory-pressure levels are not measured yet: always `normal`). */
+function resources(engine: Engine) {
+  const total = totalmem();
+  const used = total - freemem();
+  const stats = engine.systemStats();
+  return {
+    host: { cpu_cores: cpus().length, memory_free: total - used, memory_total: total, memory_used: used },
+    pressure: { can_create: true, level: 'normal' as const, next_threshold: 0.7, score: used / total },
+    sandboxes: { active: stats.running, total: stats.total },
+  };
+}
+
+/** `burrow serve`: runs until SIGINT/SIGTERM. */
+export async function serve(config: Config): Promise<void> {
+  const server = await startServer(config);
+  await new Promise<void>((resolve) => {
+    const stop = (signal: string) => {
+      server.logger.info({ signal }, 'shutting down');
+      void server.close().then(resolve, (error: unknown) => {
+        server.logger.error({ err: error }, 'shutdown failed');
+        resolve();
+      });
+    };
+    process.once('SIGINT', () => stop('SIGINT'));
+    process.once('SIGTERM', () => stop('SIGTERM'));
+  });
+}
