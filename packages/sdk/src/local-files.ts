@@ -1,0 +1,48 @@
+/**
+ * The Node-only half of upload/download: local files as streams. `node:` modules are imported lazily so the rest of
+ * the SDK loads where they do not exist.
+ */
+import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
+import type { ProgressCallback } from './types.js';
+
+/** Opens a local file as an async iterable of chunks and hands it, with its size, to `send`. */
+export async function uploadFromFile<T>(
+  localPath: string,
+  send: (stream: AsyncIterable<Uint8Array>, size: number) => Promise<T>,
+): Promise<T> {
+  const { createReadStream } = await import('node:fs');
+  const { stat } = await import('node:fs/promises');
+  const info = await stat(localPath);
+  if (info.isDirectory()) throw new Error(`${localPath} is a directory: upload copies one file`);
+  const stream = createReadStream(localPath);
+  try {
+    return await send(stream, info.size);
+  } finally {
+    stream.destroy();
+  }
+}
+
+/** Writes a web stream to a local file with backpressure; resolves with the byte count. */
+export async function downloadToFile(
+  body: ReadableStream<Uint8Array>,
+  localPath: string,
+  total: number | undefined,
+  onProgress?: ProgressCallback,
+): Promise<number> {
+  const { createWriteStream } = await import('node:fs');
+  const { pipeline } = await import('node:stream/promises');
+  const { Readable } = await import('node:stream');
+  let transferred = 0;
+  await pipeline(
+    Readable.fromWeb(body as NodeReadableStream<Uint8Array>),
+    async function* count(source: AsyncIterable<Uint8Array>) {
+      for await (const chunk of source) {
+        transferred += chunk.byteLength;
+        onProgress?.(transferred, total);
+        yield chunk;
+      }
+    },
+    createWriteStream(localPath),
+  );
+  return transferred;
+}

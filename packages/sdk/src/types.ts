@@ -1,0 +1,165 @@
+/** The SDK's own (camelCase) view of the API's objects. The wire keeps Den's snake_case; convert.ts maps between. */
+
+/** Lifecycle state of a sandbox. */
+export type SandboxStatus = 'creating' | 'running' | 'stopped' | 'error';
+
+/** How a sandbox reaches the network: `none` (no network), `internal` (no egress), `bridge` (NAT egress). */
+export type NetworkMode = 'none' | 'internal' | 'bridge';
+
+/** A sandbox port published on the host's 127.0.0.1 (effective in `bridge` mode). */
+export interface PortMapping {
+  sandboxPort: number;
+  hostPort: number;
+  protocol?: string;
+}
+
+/** A named volume mounted into the sandbox (survives the sandbox). */
+export interface VolumeMount {
+  name: string;
+  mountPath: string;
+  readOnly?: boolean;
+}
+
+/** A tmpfs mount: `size` like `256m` or `1g`. */
+export interface TmpfsMount {
+  path: string;
+  size: string;
+  options?: string;
+}
+
+/** S3 synchronisation of a folder of the sandbox. */
+export interface S3SyncConfig {
+  bucket: string;
+  mode: 'hooks' | 'fuse' | 'on_demand';
+  endpoint?: string;
+  prefix?: string;
+  region?: string;
+  accessKey?: string;
+  secretKey?: string;
+  mountPath?: string;
+  syncPath?: string;
+}
+
+/** Volumes, tmpfs mounts and S3 sync of a new sandbox. */
+export interface StorageConfig {
+  volumes?: VolumeMount[];
+  tmpfs?: TmpfsMount[];
+  s3?: S3SyncConfig;
+}
+
+/** What the server knows about a sandbox. */
+export interface SandboxInfo {
+  id: string;
+  image: string;
+  status: SandboxStatus;
+  createdAt: Date;
+  /** When the server destroys it; `null` when it never expires. */
+  expiresAt: Date | null;
+  ports: PortMapping[];
+  labels: Record<string, string>;
+  /** The sandbox's address on its network (only from `get`/`refresh`). */
+  ip?: string;
+  networkMode?: NetworkMode;
+  /** Why the sandbox is in `error`, when known. */
+  error?: string;
+  /** Exit code of the main process once it stopped. */
+  exitCode?: number;
+}
+
+/** Options of `burrow.create()`; every field is optional (the server's defaults apply). */
+export interface CreateSandboxOptions {
+  /** Image reference; the server's default image when absent. */
+  image?: string;
+  env?: Record<string, string>;
+  workdir?: string;
+  /** Lifetime in seconds, after which the server destroys the sandbox. */
+  timeoutSeconds?: number;
+  /** CPU limit in cores (0.5 = half a core). */
+  cpus?: number;
+  /** Memory limit in bytes. */
+  memoryBytes?: number;
+  /** Maximum number of processes. */
+  pidLimit?: number;
+  /** Writable-layer size limit in bytes (where the host can enforce it). */
+  diskLimitBytes?: number;
+  ports?: PortMapping[];
+  storage?: StorageConfig;
+  /** Make the root filesystem writable (it is read-only by default; /tmp and /home/sandbox are always writable). */
+  writableRootfs?: boolean;
+  networkMode?: NetworkMode;
+  labels?: Record<string, string>;
+  /** Replaces the image's command. */
+  cmd?: string[];
+  signal?: AbortSignal;
+}
+
+/** What a finished command produced. A non-zero `exitCode` is a result, not an error. */
+export interface CommandResult {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+  /** True when the server killed the command at its timeout. */
+  timedOut: boolean;
+}
+
+/** One event of a streamed command. */
+export type CommandEvent =
+  | { type: 'stdout'; data: string }
+  | { type: 'stderr'; data: string }
+  | { type: 'exit'; exitCode: number; timedOut: boolean };
+
+/** A directory entry or the result of `stat`. */
+export interface FileInfo {
+  name: string;
+  path: string;
+  size: number;
+  /** Symbolic mode as `ls -l` prints it, e.g. `-rw-r--r--`. */
+  mode: string;
+  modTime: Date;
+  isDir: boolean;
+  isSymlink?: boolean;
+  linkTarget?: string;
+}
+
+/** A saved copy of a sandbox's filesystem. */
+export interface SnapshotInfo {
+  id: string;
+  sandboxId: string;
+  name: string;
+  imageId: string;
+  createdAt: Date;
+  size: number;
+}
+
+/** Resource usage of a sandbox at `timestamp`. */
+export interface SandboxStats {
+  cpuPercent: number;
+  memoryUsage: number;
+  memoryLimit: number;
+  memoryPercent: number;
+  networkRx: number;
+  networkTx: number;
+  diskRead: number;
+  diskWrite: number;
+  pidCount: number;
+  timestamp: Date;
+}
+
+/** The server's version and capability tokens. */
+export interface VersionInfo {
+  version: string;
+  commit: string;
+  buildDate: string;
+  features: string[];
+  api?: string;
+}
+
+/** The server's health: `ok` false when its container engine does not answer. */
+export interface HealthInfo {
+  ok: boolean;
+  features: string[];
+  reason?: string;
+}
+
+/** Progress of a transfer: bytes so far, and the total when known. */
+export type ProgressCallback = (transferred: number, total: number | undefined) => void;
