@@ -1,0 +1,132 @@
+/** The MCP server with the official MCP client, over stdio (`burrow mcp`) and streamable HTTP, on a real server. */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Burrow } from '@burrow/sdk';
+import { createMcpHttpHandler } from '@burrow/mcp';
+import { startTestServer, type TestServer } from '../../../test/support/server.js';
+
+const BIN = fileURLToPath(new URL('../../cli/dist/bin.js', import.meta.url));
+
+type ToolReply = { content: { type: string; text: string }[]; isError?: boolean };
+
+async function call(
+  client: Client,
+  name: string,
+  args: Record<string, unknown> = {},
+): Promise<Record<string, unknown>> {
+  const reply = (await client.callTool({ name, arguments: args })) as ToolReply;
+  if (reply.isError === true) throw new Error(`${name}: ${reply.content[0]?.text}`);
+  return JSON.parse(reply.content[0]?.text ?? 'null') as Record<string, unknown>;
+}
+
+/** create -> write -> exec -> read -> snapshot -> restore -> destroy; returns the ids it made. */
+async function session(client: Client): Promise<string[]> {
+  const { tools } = await client.listTools();
+  expect(tools).toHaveLength(17);
+  const { id } = (await call(client, 'create_sandbox', { timeout: 600 })) as { id: string };
+  expect(
+    await call(client, 'write_file', {
+      sandbox_id: id,
+      path: '/home/sandbox/app.py',
+      content: 'print(6 * 7)\n',
+    }),
+  ).toEqual({
+    success: true,
+  });
+  expect(await call(client, 'exec', { sandbox_id: id, cmd: ['python3', '/home/sandbox/app.py'] })).toEqual({
+    exit_code: 0,
+    stderr: '',
+    stdout: '42\n',
+    success: true,
+  });
+  expect(await call(client, 'exec', { sandbox_id: id, cmd: ['sh', '-c', 'exit 5'] })).toMatchObject({
+    exit_code: 5,
+    success: false,
+  });
+  expect(await call(client, 'read_file', { sandbox_id: id, path: '/home/sandbox/app.py' })).toEqual({
+    content: 'print(6 * 7)\n',
+  });
+  const { snapshot_id } = (await call(client, 'snapshot_create', { sandbox_id: id, name: 'mcp' })) as {
+    snapshot_id: string;
+  };
+  const { sandbox_id: restored } = (await call(client, 'snapshot_restore', { snapshot_id })) as {
+    sandbox_id: string;
+  };
+  expect(await call(client, 'read_file', { sandbox_id: restored, path: '/home/sandbox/app.py' })).toEqual({
+    content: 'print(6 * 7)\n',
+  });
+  const failed = (await client.callTool({
+    name: 'read_file',
+    arguments: { sandbox_id: id, path: '/nope/nothing' },
+  })) as ToolReply;
+  expect(failed.isError).toBe(true);
+  expect(failed.content[0]?.text).toMatch(/^Error: /);
+  expect(await call(client, 'destroy_sandbox', { sandbox_id: id })).toEqual({ success: true });
+  expect(await call(client, 'snapshot_delete', { snapshot_id })).toEqual({ success: true });
+  return [id, restored];
+}
+
+let server: TestServer;
+let burrow: Burrow;
+beforeAll(async () => {
+  server = await startTestServer();
+  burrow = new Burrow({ url: server.url });
+});
+afterAll(() => server?.close());
+
+describe('burrow mcp (stdio)', () => {
+  it('runs a session and destroys what it created when the client disconnects', async () => {
+    const transport = new StdioClientTransport({
+      command: process.execPath,
+      args: [BIN, 'mcp', '--no-embedded'],
+      env: { ...(process.env as Record<string, string>), BURROW_URL: server.url },
+      stderr: 'inherit',
+    });
+    const client = new Client({ name: 'e2e', version: '1' });
+    await client.connect(transport);
+    const [, restored] = await session(client);
+    // The restored sandbox is still alive until the MCP session ends.
+    expect((await burrow.get(restored!)).info.status).toBe('running');
+    await client.close();
+    await expect.poll(async () => (await burrow.list()).length, { timeout: 20_000 }).toBe(0);
+  });
+});
+
+describe('MCP over streamable HTTP', () => {
+  let http: Server | undefined;
+  let url: string;
+
+  beforeAll(async () => {
+    // Use the server's own /mcp route when it is wired; otherwise mount the handler on a small HTTP server.
+    const probe = await fetch(`${server.url}/mcp`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: '{}',
+    });
+    if (probe.status !== 404) {
+      url = `${server.url}/mcp`;
+      return;
+    }
+    const handler = createMcpHttpHandler({ url: server.url });
+    http = createServer((req, res) => void handler(req, res));
+    await new Promise<void>((resolve) => http!.listen(0, '127.0.0.1', resolve));
+    url = `http://127.0.0.1:${(http.address() as AddressInfo).port}/mcp`;
+  });
+  afterAll(() =>
+    http === undefined ? undefined : new Promise<void>((resolve) => http!.close(() => resolve())),
+  );
+
+  it('runs a session', async () => {
+    const client = new Client({ name: 'e2e-http', version: '1' });
+    await client.connect(new StreamableHTTPClientTransport(new URL(url)));
+    const [, restored] = await session(client);
+    await client.close();
+    // Over HTTP there is no session end: the agent destroys what it keeps.
+    await burrow.get(restored!).then((sandbox) => sandbox.destroy());
+  });
+});
