@@ -1,0 +1,62 @@
+import { Option, type Command } from 'commander';
+import type { CreateSandboxOptions, NetworkMode } from '@burrow/sdk';
+import { clientFor } from '../client.js';
+import { collectKeyValue, parseCpus, parseDurationSeconds, parseSize } from '../parse.js';
+
+interface CreateFlags {
+  image?: string;
+  timeout?: number;
+  cpu?: number;
+  memory?: number;
+  env?: Record<string, string>;
+  network?: NetworkMode;
+  label?: Record<string, string>;
+  workdir?: string;
+  writableRootfs?: boolean;
+}
+
+/** The SDK options a `create` command line asks for. */
+export function createOptions(flags: CreateFlags): CreateSandboxOptions {
+  const options: CreateSandboxOptions = {};
+  if (flags.image !== undefined) options.image = flags.image;
+  if (flags.timeout !== undefined) options.timeoutSeconds = flags.timeout;
+  if (flags.cpu !== undefined) options.cpus = flags.cpu;
+  if (flags.memory !== undefined) options.memoryBytes = flags.memory;
+  if (flags.env !== undefined) options.env = flags.env;
+  if (flags.network !== undefined) options.networkMode = flags.network;
+  if (flags.label !== undefined) options.labels = flags.label;
+  if (flags.workdir !== undefined) options.workdir = flags.workdir;
+  if (flags.writableRootfs === true) options.writableRootfs = true;
+  return options;
+}
+
+export function registerCreate(program: Command): void {
+  program
+    .command('create')
+    .description('create a sandbox and print its id')
+    .option('--image <image>', 'image to run (default: the server default image)')
+    .option(
+      '--timeout <duration>',
+      'lifetime, e.g. 600, 30m, 2h (default: the server default)',
+      parseDurationSeconds,
+    )
+    .option('--cpu <cores>', 'CPU limit in cores, e.g. 0.5 or 2', parseCpus)
+    .option('--memory <size>', 'memory limit, e.g. 512m, 2g', parseSize)
+    .option('--env <KEY=VALUE>', 'environment variable (repeatable)', collectKeyValue)
+    .addOption(new Option('--network <mode>', 'network mode').choices(['none', 'internal', 'bridge']))
+    .option('--label <KEY=VALUE>', 'label (repeatable)', collectKeyValue)
+    .option('--workdir <dir>', 'working directory of commands')
+    .option('--writable-rootfs', 'make the root filesystem writable (read-only by default)')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  burrow create
+  burrow create --image burrow-test/debian:latest --timeout 1h --memory 1g --cpu 2
+  ID=$(burrow create --network none --env MODE=test --label owner=ci)`,
+    )
+    .action(async (flags: CreateFlags, command: Command) => {
+      const sandbox = await clientFor(command).create(createOptions(flags));
+      process.stdout.write(`${sandbox.id}\n`);
+    });
+}

@@ -1,0 +1,68 @@
+import { createServer } from 'node:net';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import { runStdio, type EmbeddedServer } from '@burrow/mcp';
+
+/** A free loopback port (the server's config does not take port 0). */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const address = probe.address();
+      probe.close(() =>
+        typeof address === 'object' && address !== null
+          ? resolve(address.port)
+          : reject(new Error('no port')),
+      );
+    });
+  });
+}
+
+/**
+ * Starts a Burrow server inside this process on a free loopback port. Its data lives in ~/.burrow/mcp (unless
+ * BURROW_DATA_DIR says otherwise) so it never shares state with a `burrow serve`; logs are JSON on stderr because
+ * stdout belongs to MCP.
+ */
+export async function startEmbeddedServer(): Promise<EmbeddedServer> {
+  const { createLogger, loadConfig, startServer } = await import('@burrow/server');
+  const flags: Record<string, unknown> = {
+    server: { host: '127.0.0.1', port: await freePort() },
+    log: { format: 'json', level: process.env.BURROW_LOG__LEVEL ?? 'warn' },
+  };
+  if (process.env.BURROW_DATA_DIR === undefined) flags.data_dir = join(homedir(), '.burrow', 'mcp');
+  const config = loadConfig({ flags });
+  const server = await startServer(config, { logger: createLogger(config, process.stderr) });
+  return { url: server.url, close: () => server.close({ destroySandboxes: true }) };
+}
+
+export function registerMcp(program: Command): void {
+  program
+    .command('mcp')
+    .description('serve MCP (Model Context Protocol) on stdin/stdout for AI agents')
+    .option('--keep-sandboxes', 'leave the sandboxes this session created running when it ends')
+    .option('--no-embedded', 'never start an embedded server; only use the one at --server / BURROW_URL')
+    .addHelpText(
+      'after',
+      `
+Talks to the Burrow server at --server / BURROW_URL (default http://127.0.0.1:8080); when none answers, it
+starts an embedded one (data in ~/.burrow/mcp). When the client disconnects, the sandboxes it created are
+destroyed unless --keep-sandboxes. Logs go to stderr.
+
+Examples:
+  claude mcp add burrow -- npx burrow mcp
+  BURROW_URL=http://127.0.0.1:9090 burrow mcp --keep-sandboxes`,
+    )
+    .action(async (flags: { keepSandboxes?: boolean; embedded: boolean }, command: Command) => {
+      const globals = command.optsWithGlobals<{ server?: string; apiKey?: string }>();
+      await runStdio({
+        ...(globals.server === undefined ? {} : { url: globals.server }),
+        ...(globals.apiKey === undefined ? {} : { apiKey: globals.apiKey }),
+        keepSandboxes: flags.keepSandboxes === true,
+        ...(flags.embedded ? { startEmbeddedServer } : {}),
+      });
+      // The session is over and cleaned up: do not let an idle keep-alive socket hold the process open.
+      setTimeout(() => process.exit(process.exitCode ?? 0), 1000).unref();
+    });
+}

@@ -1,0 +1,50 @@
+import type { Command } from 'commander';
+import { loadConfig, serve } from '@burrow/server';
+
+interface ServeFlags {
+  host?: string;
+  port?: string;
+  dataDir?: string;
+  config?: string;
+  apiKey?: string[];
+  destroyOnExit?: boolean;
+}
+
+/** Turns serve's flags into a partial configuration tree (flags win over env and file). */
+export function serveFlags(flags: ServeFlags): Record<string, unknown> {
+  const tree: Record<string, Record<string, unknown> | unknown> = {};
+  const server: Record<string, unknown> = {};
+  if (flags.host !== undefined) server.host = flags.host;
+  if (flags.port !== undefined) server.port = flags.port;
+  if (Object.keys(server).length > 0) tree.server = server;
+  if (flags.dataDir !== undefined) tree.data_dir = flags.dataDir;
+  if (flags.apiKey !== undefined && flags.apiKey.length > 0) tree.auth = { enabled: true, api_keys: flags.apiKey };
+  if (flags.destroyOnExit === true) tree.destroy_on_exit = true;
+  return tree;
+}
+
+export function registerServe(program: Command): void {
+  program
+    .command('serve')
+    .description('run the Burrow server (API, WebSocket exec, MCP endpoint)')
+    .option('--host <address>', 'address to listen on (default 127.0.0.1)')
+    .option('--port <port>', 'port to listen on (default 8080)')
+    .option('--data-dir <dir>', 'where state, sockets and snapshot data live (default ~/.burrow)')
+    .option('--config <file>', 'YAML config file (Den key layout; a den.yaml works)')
+    .option('--api-key <key...>', 'require this API key (turns auth on); repeat for several keys')
+    .option('--destroy-on-exit', 'destroy all sandboxes when the server stops (default: leave them running)')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  burrow serve                                  # 127.0.0.1:8080, auth off
+  burrow serve --host 0.0.0.0 --api-key s3cret  # reachable from the network, key required
+  BURROW_SANDBOX__MAX_SANDBOXES=20 burrow serve --config burrow.yaml
+
+Environment: BURROW_<SECTION>__<KEY> sets any config key, e.g. BURROW_SERVER__PORT=9090.`,
+    )
+    .action(async (flags: ServeFlags) => {
+      const config = loadConfig({ ...(flags.config === undefined ? {} : { file: flags.config }), flags: serveFlags(flags) });
+      await serve(config);
+    });
+}
