@@ -1,0 +1,79 @@
+/**
+ * A real Burrow server for end-to-end tests: loopback, a free port, a throwaway data directory, the local test
+ * image as the default, no image build, rate limits out of the way. `close()` destroys every sandbox it made.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createLogger, loadConfig, startServer, type RunningServer } from '@burrow/server';
+
+export interface TestServer {
+  url: string;
+  dataDir: string;
+  server: RunningServer;
+  close(): Promise<void>;
+}
+
+export interface TestServerOptions {
+  /** Turn auth on with these keys. */
+  apiKeys?: string[];
+  /** Extra config (deep-merged over the test defaults), e.g. `{ server: { rate_limit_rps: 1 } }`. */
+  config?: Record<string, unknown>;
+}
+
+export const TEST_IMAGE = 'burrow-test/debian:latest';
+
+/** A port free right now on 127.0.0.1 (the config takes no port 0). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const address = probe.address();
+      probe.close(() =>
+        typeof address === 'object' && address !== null
+          ? resolve(address.port)
+          : reject(new Error('no port')),
+      );
+    });
+  });
+}
+
+type Tree = Record<string, unknown>;
+
+function merge(base: Tree, over: Tree): Tree {
+  const out: Tree = { ...base };
+  for (const [key, value] of Object.entries(over)) {
+    const existing = out[key];
+    const bothObjects = [value, existing].every(
+      (item) => typeof item === 'object' && item !== null && !Array.isArray(item),
+    );
+    out[key] = bothObjects ? merge(existing as Tree, value as Tree) : value;
+  }
+  return out;
+}
+
+export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'burrow-e2e-'));
+  let flags: Tree = {
+    server: { host: '127.0.0.1', port: await freePort(), rate_limit_rps: 100_000, rate_limit_burst: 100_000 },
+    data_dir: dataDir,
+    sandbox: { default_image: TEST_IMAGE, build_default_image: false },
+    log: { level: 'warn', format: 'json' },
+  };
+  if (options.apiKeys !== undefined) flags.auth = { enabled: true, api_keys: options.apiKeys };
+  flags = merge(flags, options.config ?? {});
+  // env: {} so a developer's BURROW_* variables do not leak into the test server.
+  const config = loadConfig({ flags, env: {} });
+  const server = await startServer(config, { logger: createLogger(config, process.stderr) });
+  return {
+    url: server.url,
+    dataDir,
+    server,
+    close: async () => {
+      await server.close({ destroySandboxes: true });
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
