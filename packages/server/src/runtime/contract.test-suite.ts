@@ -26,7 +26,9 @@ export async function expectCode(promise: Promise<unknown>, code: ErrorCode): Pr
   throw new Error(`expected a ${code} error, but the call succeeded`);
 }
 
-async function drain(stream: AsyncIterable<ExecEvent>): Promise<{ stdout: string; stderr: string; events: ExecEvent[] }> {
+async function drain(
+  stream: AsyncIterable<ExecEvent>,
+): Promise<{ stdout: string; stderr: string; events: ExecEvent[] }> {
   const events: ExecEvent[] = [];
   let stdout = '';
   let stderr = '';
@@ -69,7 +71,8 @@ export function runRuntimeContract(name: string, makeTarget: () => Promise<Contr
     afterAll(async () => {
       if (runtime === undefined) return;
       for (const snapshot of await runtime.listSnapshots().catch(() => [])) {
-        if (created.includes(snapshot.sandboxId)) await runtime.removeSnapshot(snapshot.id).catch(() => undefined);
+        if (created.includes(snapshot.sandboxId))
+          await runtime.removeSnapshot(snapshot.id).catch(() => undefined);
       }
       await Promise.all(created.map((id) => runtime.remove(id)));
       await target.cleanup?.();
@@ -93,7 +96,10 @@ export function runRuntimeContract(name: string, makeTarget: () => Promise<Contr
       });
 
       it('refuses caller labels in the burrow. namespace', async () => {
-        await expectCode(runtime.create(newSandboxId(), { image: target.image, labels: { 'burrow.id': 'x' } }), 'VALIDATION_FAILED');
+        await expectCode(
+          runtime.create(newSandboxId(), { image: target.image, labels: { 'burrow.id': 'x' } }),
+          'VALIDATION_FAILED',
+        );
       });
 
       it('stops and starts a sandbox; exec needs it running', async () => {
@@ -142,10 +148,14 @@ export function runRuntimeContract(name: string, makeTarget: () => Promise<Contr
       });
 
       it('applies the sandbox env, the exec env and the workdir', async () => {
-        expect((await runtime.exec(shared, { cmd: ['printenv', 'GREETING'] })).stdout.toString()).toBe('hello\n');
-        const result = await runtime.exec(shared, { cmd: ['printenv', 'EXTRA'], env: { EXTRA: 'a b=c' } });
-        expect(result.stdout.toString()).toBe('a b=c\n');
-        expect((await runtime.exec(shared, { cmd: ['pwd'], workdir: '/tmp' })).stdout.toString()).toBe('/tmp\n');
+        // `env` rather than printenv: Debian's static busybox has no printenv applet.
+        const greeting = await runtime.exec(shared, { cmd: ['env'] });
+        expect(greeting.stdout.toString().split('\n')).toContain('GREETING=hello');
+        const result = await runtime.exec(shared, { cmd: ['env'], env: { EXTRA: 'a b=c' } });
+        expect(result.stdout.toString().split('\n')).toContain('EXTRA=a b=c');
+        expect((await runtime.exec(shared, { cmd: ['pwd'], workdir: '/tmp' })).stdout.toString()).toBe(
+          '/tmp\n',
+        );
       });
 
       it('feeds stdin through cat', async () => {
@@ -179,7 +189,9 @@ export function runRuntimeContract(name: string, makeTarget: () => Promise<Contr
       });
 
       it('carries large output intact', async () => {
-        const result = await runtime.exec(shared, { cmd: ['head', '-c', String(3 * 1024 * 1024), '/dev/zero'] });
+        const result = await runtime.exec(shared, {
+          cmd: ['head', '-c', String(3 * 1024 * 1024), '/dev/zero'],
+        });
         expect(result.stdout.length).toBe(3 * 1024 * 1024);
         expect(result.stdout.every((byte) => byte === 0)).toBe(true);
       });
@@ -187,7 +199,9 @@ export function runRuntimeContract(name: string, makeTarget: () => Promise<Contr
 
     describe('execStream', () => {
       it('streams events in order and ends with exit', async () => {
-        const stream = await runtime.execStream(shared, { cmd: ['sh', '-c', 'echo one; echo two >&2; exit 4'] });
+        const stream = await runtime.execStream(shared, {
+          cmd: ['sh', '-c', 'echo one; echo two >&2; exit 4'],
+        });
         const { stdout, stderr, events } = await drain(stream);
         expect(stdout).toBe('one\n');
         expect(stderr).toBe('two\n');
@@ -238,7 +252,12 @@ export function runRuntimeContract(name: string, makeTarget: () => Promise<Contr
         const entries = await runtime.listDir(shared, '/tmp/listing');
         const byName = Object.fromEntries(entries.map((entry) => [entry.name, entry]));
         expect(Object.keys(byName).sort()).toEqual(['a.txt', 'sub']);
-        expect(byName['a.txt']).toMatchObject({ path: '/tmp/listing/a.txt', size: 3, isDir: false, mode: '-rw-r--r--' });
+        expect(byName['a.txt']).toMatchObject({
+          path: '/tmp/listing/a.txt',
+          size: 3,
+          isDir: false,
+          mode: '-rw-r--r--',
+        });
         expect(byName.sub).toMatchObject({ isDir: true });
         expect(byName.sub?.mode.startsWith('d')).toBe(true);
         const stat = await runtime.stat(shared, '/tmp/listing/a.txt');
@@ -264,7 +283,7 @@ export function runRuntimeContract(name: string, makeTarget: () => Promise<Contr
       });
 
       it('treats hostile names as data', async () => {
-        const names = ['with space', "quote'\"", '$(touch pwned)', 'new\nline', 'semi;colon'];
+        const names = ['with space', 'quote\'"', '$(touch pwned)', 'new\nline', 'semi;colon'];
         for (const fileName of names) {
           await runtime.writeFile(shared, `/tmp/hostile/${fileName}`, fileName);
           const read = await runtime.readFile(shared, `/tmp/hostile/${fileName}`);
@@ -282,7 +301,11 @@ export function runRuntimeContract(name: string, makeTarget: () => Promise<Contr
 
     describe('snapshots', () => {
       it('captures tmpfs contents and configuration; restores into a new, independent sandbox', async () => {
-        const id = await sandbox({ env: { ORIGIN: 'snapshot' }, memory: 256 * 1024 * 1024, labels: { kind: 'snap' } });
+        const id = await sandbox({
+          env: { ORIGIN: 'snapshot' },
+          memory: 256 * 1024 * 1024,
+          labels: { kind: 'snap' },
+        });
         await runtime.writeFile(id, '/tmp/kept.txt', 'kept in tmpfs');
         const snapshot = await runtime.snapshot(id, 'first');
         expect(snapshot).toMatchObject({ sandboxId: id, name: 'first' });
@@ -294,7 +317,9 @@ export function runRuntimeContract(name: string, makeTarget: () => Promise<Contr
         expect(restored).not.toBe(id);
         const read = await runtime.readFile(restored, '/tmp/kept.txt');
         expect((await readAll(read.body)).toString()).toBe('kept in tmpfs');
-        expect((await runtime.exec(restored, { cmd: ['printenv', 'ORIGIN'] })).stdout.toString()).toBe('snapshot\n');
+        expect((await runtime.exec(restored, { cmd: ['env'] })).stdout.toString().split('\n')).toContain(
+          'ORIGIN=snapshot',
+        );
         const info = await runtime.info(restored);
         expect(info.status).toBe('running');
         expect(info.labels).toEqual({ kind: 'snap' });
@@ -304,8 +329,12 @@ export function runRuntimeContract(name: string, makeTarget: () => Promise<Contr
         await runtime.writeFile(restored, '/tmp/kept.txt', 'changed');
         const again = await runtime.restore(snapshot.id);
         created.push(again);
-        expect((await readAll((await runtime.readFile(again, '/tmp/kept.txt')).body)).toString()).toBe('kept in tmpfs');
-        expect((await readAll((await runtime.readFile(id, '/tmp/kept.txt')).body)).toString()).toBe('kept in tmpfs');
+        expect((await readAll((await runtime.readFile(again, '/tmp/kept.txt')).body)).toString()).toBe(
+          'kept in tmpfs',
+        );
+        expect((await readAll((await runtime.readFile(id, '/tmp/kept.txt')).body)).toString()).toBe(
+          'kept in tmpfs',
+        );
 
         const listed = await runtime.listSnapshots(id);
         expect(listed.map((entry) => entry.id)).toEqual([snapshot.id]);

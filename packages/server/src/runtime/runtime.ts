@@ -77,6 +77,17 @@ export interface SandboxConfig {
   /** The root filesystem is read-only unless this is true. */
   writableRootfs?: boolean;
   storage?: StorageConfig;
+  /**
+   * Internal, set only by the engine (never from a request): the host directory holding this sandbox's S3 FUSE
+   * mount (`storage.s3.mode = fuse`), bound read-write at `mountPath` with slave propagation, so a re-mount on the
+   * host reaches a running sandbox. Not recorded on the container's config label, so snapshots do not carry it.
+   */
+  s3FuseBind?: S3FuseBind;
+}
+
+export interface S3FuseBind {
+  hostDir: string;
+  mountPath: string;
 }
 
 export interface SandboxInfo {
@@ -100,6 +111,8 @@ export interface SandboxInfo {
   error?: string;
   /** The configuration the sandbox was created with (secrets removed). */
   config?: SandboxConfig;
+  /** Set on an idle warm-pool member: the key of its pool (see CreateOptions.pool). */
+  pool?: string;
 }
 
 export type ExecInput = Uint8Array | string | AsyncIterable<Uint8Array>;
@@ -225,6 +238,22 @@ export interface CreateOptions {
   /** Called while a missing image is pulled. */
   onProgress?: (progress: PullProgress) => void;
   signal?: AbortSignal;
+  /**
+   * Creates an idle warm-pool member of this pool: the backend marks the sandbox so that `info`/`list` report
+   * `pool` (this survives a server crash, so boot reconcile can adopt or remove the member). The mark is fixed
+   * at create; once a member is taken, the store's record is what makes it an ordinary sandbox.
+   */
+  pool?: string;
+}
+
+/** Limits a running sandbox can change (`updateLimits`); absent fields are left as they are. */
+export interface SandboxLimits {
+  /** Nano-CPUs; 0 removes the limit. */
+  cpu?: number;
+  /** Bytes; 0 removes the limit. */
+  memory?: number;
+  /** Maximum number of processes; 0 removes the limit. */
+  pidLimit?: number;
 }
 
 export interface RestoreOptions {
@@ -273,6 +302,8 @@ export interface Runtime {
   stats(id: string): Promise<SandboxStats>;
   /** Sets a running sandbox's memory limit; 0 removes it. */
   updateMemoryLimit(id: string, bytes: number): Promise<void>;
+  /** Changes a running sandbox's CPU, memory and process limits (a warm-pool member taking a request's limits). */
+  updateLimits(id: string, limits: SandboxLimits): Promise<void>;
 
   /** Events about sandboxes, until the signal aborts. */
   events(signal: AbortSignal): AsyncIterable<RuntimeEvent>;

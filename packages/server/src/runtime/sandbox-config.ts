@@ -13,10 +13,11 @@ export function checkCallerLabels(labels: Record<string, string> = {}): void {
   }
 }
 
-/** The configuration as recorded on the container: everything but secrets. */
+/** The configuration as recorded on the container: everything but secrets and the engine's internal host bind. */
 export function publicConfig(config: SandboxConfig): SandboxConfig {
-  const storage = config.storage;
-  if (storage?.s3 === undefined) return config;
+  const { s3FuseBind: _bind, ...rest } = config;
+  const storage = rest.storage;
+  if (storage?.s3 === undefined) return rest;
   const { accessKey: _accessKey, secretKey: _secretKey, ...s3 } = storage.s3;
-  return { ...config, storage: { ...storage, s3 } };
+  return { ...rest, storage: { ...storage, s3 } };
 }

@@ -2,9 +2,11 @@
  * Turns a SandboxConfig into a Docker container-create request: the security profile, limits, mounts and labels
  * of design.md §4. Pure, so it is unit-tested without an engine.
  */
+import { isAbsolute } from 'node:path';
 import type Dockerode from 'dockerode';
 import { BurrowError } from '@burrow/protocol';
 import type { SandboxConfig, TmpfsMount } from '../runtime.js';
+import { sandboxPathString } from '../paths.js';
 import { mergeTmpfs, tmpfsOptionString } from '../../storage/tmpfs.js';
 import { dockerVolumeName } from '../../storage/volumes.js';
 import { BURROW_VERSION } from '../../version.js';
@@ -37,6 +39,8 @@ export interface SpecContext {
   createdAt: Date;
   /** The owning installation (see LABEL.instance). */
   instance: string;
+  /** Warm-pool key of an idle pool member (LABEL.pool). */
+  pool?: string;
 }
 
 function portSpec(config: SandboxConfig) {
@@ -50,6 +54,24 @@ function portSpec(config: SandboxConfig) {
   return { exposed, bindings };
 }
 
+/**
+ * The engine's S3 FUSE bind (SandboxConfig.s3FuseBind): the host directory s3fs mounts the bucket on, bound at the
+ * sandbox's `storage.s3.mount_path`. Slave propagation lets a re-mount on the host (after s3fs died or the server
+ * restarted) reach the running sandbox; the sandbox itself never gets SYS_ADMIN or /dev/fuse.
+ */
+function s3FuseBindMount(config: SandboxConfig): Dockerode.MountSettings | undefined {
+  const bind = config.s3FuseBind;
+  if (bind === undefined) return undefined;
+  const target = sandboxPathString(bind.mountPath, 'storage.s3.mount_path');
+  if (!isAbsolute(bind.hostDir) || config.storage?.s3?.mode !== 'fuse') {
+    throw new BurrowError('INTERNAL', 'an S3 FUSE bind needs an absolute host directory and storage.s3.mode "fuse"');
+  }
+  if (target === '/' || target === '/.burrow' || target.startsWith('/.burrow/')) {
+    throw new BurrowError('VALIDATION_FAILED', `storage.s3.mount_path ${target} is reserved: choose another directory, e.g. /mnt/s3`);
+  }
+  return { Type: 'bind', Source: bind.hostDir, Target: target, ReadOnly: false, BindOptions: { Propagation: 'rslave' } };
+}
+
 function mainArgv(config: SandboxConfig, image: ImageDefaults): string[] {
   return [...image.entrypoint, ...(config.cmd ?? image.cmd)];
 }
@@ -60,8 +82,12 @@ export function containerSpec(id: string, config: SandboxConfig, context: SpecCo
   if (networkMode === 'none' && (config.ports ?? []).length > 0) {
     throw new BurrowError('VALIDATION_FAILED', 'ports: network_mode=none cannot publish ports (the sandbox has no network)');
   }
+  const fuseBind = s3FuseBindMount(config);
   const tmpfs: Record<string, string> = {};
-  for (const mount of mergeTmpfs(context.defaultTmpfs, config.storage?.tmpfs)) tmpfs[mount.path] = tmpfsOptionString(mount);
+  for (const mount of mergeTmpfs(context.defaultTmpfs, config.storage?.tmpfs)) {
+    // An S3 mount asked for at a tmpfs path (e.g. /home/sandbox) takes that path's place.
+    if (mount.path !== fuseBind?.Target) tmpfs[mount.path] = tmpfsOptionString(mount);
+  }
 
   const mounts: Dockerode.MountSettings[] = (config.storage?.volumes ?? []).map((volume) => ({
     Type: 'volume',
@@ -71,6 +97,7 @@ export function containerSpec(id: string, config: SandboxConfig, context: SpecCo
     // Labels apply when this mount creates the volume; an existing volume is used as it is.
     VolumeOptions: { NoCopy: false, Labels: { [LABEL.managed]: 'true' }, DriverConfig: { Name: 'local', Options: {} } },
   }));
+  if (fuseBind !== undefined) mounts.push(fuseBind);
 
   const argv = mainArgv(config, context.imageDefaults);
   let entrypoint: string[];
@@ -104,6 +131,7 @@ export function containerSpec(id: string, config: SandboxConfig, context: SpecCo
     [LABEL.config]: JSON.stringify(publicConfig(config)),
     [LABEL.user]: context.imageDefaults.user,
     [LABEL.imageDefaults]: JSON.stringify(context.imageDefaults),
+    [LABEL.pool]: context.pool ?? '',
   };
 
   const hostConfig: Dockerode.HostConfig = {

@@ -5,6 +5,7 @@
  */
 import { chmod, copyFile, mkdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { totalmem } from 'node:os';
 import Dockerode from 'dockerode';
 import { BurrowError, isBurrowError } from '@burrow/protocol';
 import { AgentClient, type AgentChannel } from '../agent/agent-client.js';
@@ -25,6 +26,7 @@ import type {
   RuntimeEvent,
   SandboxConfig,
   SandboxInfo,
+  SandboxLimits,
   SandboxPath,
   SandboxStats,
   SnapshotInfo,
@@ -142,10 +144,15 @@ export class DockerRuntime implements Runtime {
 
   async create(id: string, config: SandboxConfig, options: CreateOptions = {}): Promise<void> {
     const defaults = await ensureImage(this.docker, config.image, options.onProgress);
-    await this.createContainer(id, config, defaults);
+    await this.createContainer(id, config, defaults, options.pool);
   }
 
-  private async createContainer(id: string, config: SandboxConfig, imageDefaults: ImageDefaults): Promise<void> {
+  private async createContainer(
+    id: string,
+    config: SandboxConfig,
+    imageDefaults: ImageDefaults,
+    pool?: string,
+  ): Promise<void> {
     if (config.diskLimit !== undefined && config.diskLimit > 0 && !(await this.supportsDiskQuota())) {
       throw new BurrowError(
         'POLICY_VIOLATION',
@@ -162,6 +169,7 @@ export class DockerRuntime implements Runtime {
       defaultTmpfs: this.defaultTmpfs,
       createdAt: new Date(),
       instance: this.instance,
+      ...(pool === undefined ? {} : { pool }),
     });
     if (mode !== 'none') await this.networks.ensure(networkName, mode);
     await rm(runDir, { recursive: true, force: true });
@@ -171,10 +179,15 @@ export class DockerRuntime implements Runtime {
     } catch (error) {
       await rm(runDir, { recursive: true, force: true });
       if (dockerStatus(error) === 409) {
-        throw new BurrowError('ALREADY_EXISTS', `a sandbox with id ${id} already exists`, undefined, { cause: error });
+        throw new BurrowError('ALREADY_EXISTS', `a sandbox with id ${id} already exists`, undefined, {
+          cause: error,
+        });
       }
       if (dockerStatus(error) === 404) {
-        throw new BurrowError('IMAGE_NOT_FOUND', `image "${config.image}" was removed while the sandbox was being created`);
+        throw new BurrowError(
+          'IMAGE_NOT_FOUND',
+          `image "${config.image}" was removed while the sandbox was being created`,
+        );
       }
       throw fromDockerError(error, `creating sandbox ${id}`);
     }
@@ -182,10 +195,12 @@ export class DockerRuntime implements Runtime {
   }
 
   private supportsDiskQuota(): Promise<boolean> {
-    this.diskQuotaSupport ??= this.docker.info().then((info: { Driver?: string; DriverStatus?: [string, string][] }) => {
-      const backing = info.DriverStatus?.find(([key]) => key === 'Backing Filesystem')?.[1];
-      return info.Driver === 'overlay2' && backing === 'xfs';
-    });
+    this.diskQuotaSupport ??= this.docker
+      .info()
+      .then((info: { Driver?: string; DriverStatus?: [string, string][] }) => {
+        const backing = info.DriverStatus?.find(([key]) => key === 'Backing Filesystem')?.[1];
+        return info.Driver === 'overlay2' && backing === 'xfs';
+      });
     return this.diskQuotaSupport;
   }
 
@@ -217,7 +232,8 @@ export class DockerRuntime implements Runtime {
           );
         }
       }
-      if (Date.now() > deadline) throw new BurrowError('INTERNAL', `the agent in sandbox ${id} did not start within 15 s`);
+      if (Date.now() > deadline)
+        throw new BurrowError('INTERNAL', `the agent in sandbox ${id} did not start within 15 s`);
       await new Promise((resolve) => setTimeout(resolve, Math.min(2 + attempt, 25)));
     }
   }
@@ -264,7 +280,10 @@ export class DockerRuntime implements Runtime {
   async list(): Promise<SandboxInfo[]> {
     let containers: Dockerode.ContainerInfo[];
     try {
-      containers = await this.docker.listContainers({ all: true, filters: { label: [MANAGED_FILTER, instanceFilter(this.instance)] } });
+      containers = await this.docker.listContainers({
+        all: true,
+        filters: { label: [MANAGED_FILTER, instanceFilter(this.instance)] },
+      });
     } catch (error) {
       throw fromDockerError(error, 'listing sandboxes');
     }
@@ -334,7 +353,10 @@ export class DockerRuntime implements Runtime {
     return execStreamFrom(
       {
         events: agentProcess.events,
-        stdin: { write: (data) => agentProcess.writeStdin(typeof data === 'string' ? Buffer.from(data) : data), end: () => agentProcess.endStdin() },
+        stdin: {
+          write: (data) => agentProcess.writeStdin(typeof data === 'string' ? Buffer.from(data) : data),
+          end: () => agentProcess.endStdin(),
+        },
         kill: (signal) => agentProcess.signal(signal),
         destroy: () => agentProcess.destroy(),
       },
@@ -353,9 +375,15 @@ export class DockerRuntime implements Runtime {
     return this.agent(id).readFile(await this.userFor(id), bytes);
   }
 
-  async writeFile(id: string, path: SandboxPath, data: FileData, options: WriteFileOptions = {}): Promise<{ bytes: number }> {
+  async writeFile(
+    id: string,
+    path: SandboxPath,
+    data: FileData,
+    options: WriteFileOptions = {},
+  ): Promise<{ bytes: number }> {
     const bytes = sandboxPathBytes(path);
-    if (bytes.length === 1) throw new BurrowError('IS_A_DIRECTORY', '/: the path is a directory; give the path of a file');
+    if (bytes.length === 1)
+      throw new BurrowError('IS_A_DIRECTORY', '/: the path is a directory; give the path of a file');
     options.signal?.throwIfAborted();
     return this.agent(id).writeFile(await this.userFor(id), bytes, options.mode ?? 0o644, data);
   }
@@ -406,24 +434,75 @@ export class DockerRuntime implements Runtime {
       const raw = (await container.stats({ stream: false })) as DockerStats;
       return statsFromDocker(raw);
     } catch (error) {
-      throw fromDockerError(error, `reading stats of sandbox ${id}`, 'SANDBOX_NOT_FOUND', 'sandbox not found');
+      throw fromDockerError(
+        error,
+        `reading stats of sandbox ${id}`,
+        'SANDBOX_NOT_FOUND',
+        'sandbox not found',
+      );
     }
   }
 
   async updateMemoryLimit(id: string, bytes: number): Promise<void> {
     if (!Number.isInteger(bytes) || bytes < 0) {
-      throw new BurrowError('VALIDATION_FAILED', 'memory limit must be a whole number of bytes, 0 to remove it');
+      throw new BurrowError(
+        'VALIDATION_FAILED',
+        'memory limit must be a whole number of bytes, 0 to remove it',
+      );
     }
     if (bytes > 0 && bytes < 6 * 1024 * 1024) {
       throw new BurrowError('VALIDATION_FAILED', 'memory limit must be at least 6 MiB (Docker refuses less)');
     }
     await this.inspect(id);
-    // -1 lifts the limit (0 would mean "unchanged" to the engine); swap is kept equal to memory (no swap).
-    const limit = bytes === 0 ? -1 : bytes;
+    // Lifting a limit: the engine (API 1.41) rejects -1 on update, so the limit becomes the host's memory, which
+    // is what an unlimited container gets anyway. Swap is kept equal to memory (no swap).
+    const limit = bytes === 0 ? totalmem() : bytes;
     try {
       await this.docker.getContainer(containerName(id)).update({ Memory: limit, MemorySwap: limit });
     } catch (error) {
-      throw fromDockerError(error, `updating the memory limit of sandbox ${id}`, 'SANDBOX_NOT_FOUND', 'sandbox not found');
+      throw fromDockerError(
+        error,
+        `updating the memory limit of sandbox ${id}`,
+        'SANDBOX_NOT_FOUND',
+        'sandbox not found',
+      );
+    }
+  }
+
+  async updateLimits(id: string, limits: SandboxLimits): Promise<void> {
+    const update: { NanoCpus?: number; Memory?: number; MemorySwap?: number; PidsLimit?: number } = {};
+    for (const [key, value] of Object.entries(limits)) {
+      if (value !== undefined && (!Number.isInteger(value) || value < 0)) {
+        throw new BurrowError(
+          'VALIDATION_FAILED',
+          `${key} must be a whole non-negative number, 0 to remove the limit`,
+        );
+      }
+    }
+    if (limits.cpu !== undefined) update.NanoCpus = limits.cpu;
+    if (limits.memory !== undefined) {
+      if (limits.memory > 0 && limits.memory < 6 * 1024 * 1024) {
+        throw new BurrowError(
+          'VALIDATION_FAILED',
+          'memory limit must be at least 6 MiB (Docker refuses less)',
+        );
+      }
+      // -1 lifts the limit (0 would mean "unchanged"); swap is kept equal to memory (no swap).
+      update.Memory = limits.memory === 0 ? -1 : limits.memory;
+      update.MemorySwap = update.Memory;
+    }
+    if (limits.pidLimit !== undefined) update.PidsLimit = limits.pidLimit === 0 ? -1 : limits.pidLimit;
+    if (Object.keys(update).length === 0) return;
+    await this.inspect(id);
+    try {
+      await this.docker.getContainer(containerName(id)).update(update);
+    } catch (error) {
+      throw fromDockerError(
+        error,
+        `updating the limits of sandbox ${id}`,
+        'SANDBOX_NOT_FOUND',
+        'sandbox not found',
+      );
     }
   }
 

@@ -18,6 +18,11 @@ export const LABEL = {
   user: 'burrow.user',
   /** The image's own entrypoint and command (JSON), kept for snapshots whose image config carries the agent's. */
   imageDefaults: 'burrow.image_defaults',
+  /**
+   * The warm pool an idle member belongs to; empty on every other sandbox. Always set, because a snapshot image
+   * inherits its container's labels and a restored sandbox must not look like a pool member.
+   */
+  pool: 'burrow.pool',
 } as const;
 
 export const CONTAINER_PREFIX = 'burrow-';

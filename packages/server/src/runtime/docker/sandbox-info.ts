@@ -61,5 +61,7 @@ export function infoFromInspect(inspect: Dockerode.ContainerInspectInfo): Sandbo
     info.error = 'the sandbox ran out of memory and its main process was killed';
   } else if (inspect.State.Error !== '') info.error = inspect.State.Error;
   if (config !== undefined) info.config = config;
+  const pool = labels[LABEL.pool];
+  if (pool !== undefined && pool !== '') info.pool = pool;
   return info;
 }

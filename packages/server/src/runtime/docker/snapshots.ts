@@ -64,6 +64,16 @@ function infoFromImage(image: { Id: string; Labels?: Record<string, string> | nu
   };
 }
 
+function snapshotTag(snapshotId: string): string {
+  return `${SNAPSHOT_REPOSITORY}:${snapshotId}`;
+}
+
+/** A removed snapshot's image may live on untagged while a restored sandbox uses it; it is no snapshot any more. */
+function isTagged(image: { RepoTags?: string[] | null; Labels?: Record<string, string> | null }): boolean {
+  const id = image.Labels?.[LABEL.snapshotId];
+  return id !== undefined && (image.RepoTags ?? []).includes(snapshotTag(id));
+}
+
 export class DockerSnapshots {
   constructor(private readonly deps: SnapshotDeps) {}
 
@@ -74,7 +84,10 @@ export class DockerSnapshots {
     const config = parseLabel<SandboxConfig | undefined>(labels, LABEL.config, undefined);
     const defaults = parseLabel<ImageDefaults | undefined>(labels, LABEL.imageDefaults, undefined);
     if (config === undefined || defaults === undefined) {
-      throw new BurrowError('INTERNAL', `sandbox ${sandboxId} lacks the configuration labels a snapshot needs`);
+      throw new BurrowError(
+        'INTERNAL',
+        `sandbox ${sandboxId} lacks the configuration labels a snapshot needs`,
+      );
     }
     const snapshotId = newSnapshotId();
     const createdAt = new Date();
@@ -94,7 +107,9 @@ export class DockerSnapshots {
         }
       }
       const container = docker.getContainer(inspect.Id);
-      const sized = (await container.inspect({ size: true } as Dockerode.ContainerInspectOptions)) as { SizeRw?: number };
+      const sized = (await container.inspect({ size: true } as Dockerode.ContainerInspectOptions)) as {
+        SizeRw?: number;
+      };
       const size = (sized.SizeRw ?? 0) + captures.reduce((sum, capture) => sum + capture.bytes, 0);
       const result = (await container.commit({
         _query: {
@@ -144,7 +159,7 @@ export class DockerSnapshots {
     const images = await this.deps.docker.listImages({
       filters: { label: [`${LABEL.snapshotId}=${snapshotId}`, instanceFilter(this.deps.instance)] },
     });
-    const image = images[0];
+    const image = images.find(isTagged);
     if (image === undefined) throw new BurrowError('SNAPSHOT_NOT_FOUND', `snapshot not found: ${snapshotId}`);
     return image;
   }
@@ -153,14 +168,20 @@ export class DockerSnapshots {
     const image = await this.find(snapshotId);
     const labels = image.Labels ?? {};
     const info = infoFromImage(image);
-    const defaults = parseLabel<ImageDefaults>(labels, LABEL.imageDefaults, { user: '', entrypoint: [], cmd: [] });
+    const defaults = parseLabel<ImageDefaults>(labels, LABEL.imageDefaults, {
+      user: '',
+      entrypoint: [],
+      cmd: [],
+    });
     const captures = parseLabel<TmpfsCapture[]>(labels, LABEL.snapshotTmpfs, []);
     const id = options.id ?? newSandboxId();
-    await this.deps.create(id, { ...info.config, image: `${SNAPSHOT_REPOSITORY}:${snapshotId}` }, defaults);
+    await this.deps.create(id, { ...info.config, image: snapshotTag(snapshotId) }, defaults);
     try {
       await this.deps.start(id);
       for (const capture of captures) {
-        await this.deps.agent(id).unpack(Buffer.from(capture.path), createReadStream(join(this.deps.dir, snapshotId, capture.file)));
+        await this.deps
+          .agent(id)
+          .unpack(Buffer.from(capture.path), createReadStream(join(this.deps.dir, snapshotId, capture.file)));
       }
     } catch (error) {
       await this.deps.remove(id);
@@ -173,13 +194,18 @@ export class DockerSnapshots {
     const filters = [`${LABEL.snapshot}=true`, instanceFilter(this.deps.instance)];
     if (sandboxId !== undefined) filters.push(`${LABEL.snapshotSandbox}=${sandboxId}`);
     const images = await this.deps.docker.listImages({ filters: { label: filters } });
-    return images.map(infoFromImage).sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime());
+    return images
+      .filter(isTagged)
+      .map(infoFromImage)
+      .sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime());
   }
 
   async remove(snapshotId: string): Promise<void> {
-    const image = await this.find(snapshotId);
+    await this.find(snapshotId);
     try {
-      await this.deps.docker.getImage(image.Id).remove({ force: true });
+      // Removing the tag (not the image id) always succeeds: while a sandbox restored from the snapshot still
+      // uses the image, the engine keeps it untagged, and pruneOrphans deletes it once nothing uses it.
+      await this.deps.docker.getImage(snapshotTag(snapshotId)).remove({ force: true });
     } catch (error) {
       if (dockerStatus(error) !== 404) throw fromDockerError(error, `removing snapshot ${snapshotId}`);
     }
@@ -188,6 +214,16 @@ export class DockerSnapshots {
 
   /** Removes stored tmpfs data whose snapshot image no longer exists (after a crash mid-removal). */
   async pruneOrphans(): Promise<void> {
+    const untagged = await this.deps.docker.listImages({
+      filters: { label: [`${LABEL.snapshot}=true`, instanceFilter(this.deps.instance)] },
+    });
+    for (const image of untagged.filter((candidate) => !isTagged(candidate))) {
+      try {
+        await this.deps.docker.getImage(image.Id).remove();
+      } catch {
+        // Still used by a restored sandbox: kept until a later prune.
+      }
+    }
     const known = new Set((await this.list()).map((snapshot) => snapshot.id));
     let entries: string[] = [];
     try {

@@ -1,6 +1,6 @@
 /**
  * The few commands the in-memory runtime understands: enough for the shared contract suite and engine tests
- * (`echo`, `cat`, `true`, `false`, `sleep`, `pwd`, `printenv`, `head -c N /dev/zero`, and `sh -c` scripts of
+ * (`echo`, `cat`, `true`, `false`, `sleep`, `pwd`, `env`, `printenv`, `head -c N /dev/zero`, and `sh -c` scripts of
  * `;`-separated such commands with `exit N` and `>&2`). Anything else exits 127 like a missing command.
  */
 
@@ -25,6 +25,11 @@ const COMMANDS: Record<string, Command> = {
   },
   pwd: (_args, context) => {
     context.stdout(Buffer.from(`${context.workdir}\n`));
+    return Promise.resolve(0);
+  },
+  env: (_args, context) => {
+    const lines = Object.entries(context.env).map(([key, value]) => `${key}=${value}\n`);
+    context.stdout(Buffer.from(lines.join('')));
     return Promise.resolve(0);
   },
   printenv: (args, context) => {
@@ -69,7 +74,8 @@ async function runScript(script: string, context: CommandContext): Promise<numbe
   let status = 0;
   for (const statement of script.split(';').map((part) => part.trim())) {
     if (statement === '') continue;
-    const words = statement.match(/'[^']*'|"[^"]*"|\S+/g)?.map((word) => word.replace(/^['"]|['"]$/g, '')) ?? [];
+    const words =
+      statement.match(/'[^']*'|"[^"]*"|\S+/g)?.map((word) => word.replace(/^['"]|['"]$/g, '')) ?? [];
     const toStderr = words.at(-1) === '>&2';
     if (toStderr) words.pop();
     const [name, ...args] = words;

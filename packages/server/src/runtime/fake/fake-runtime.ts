@@ -21,11 +21,13 @@ import {
   type FileData,
   type FileInfo,
   type FileRead,
+  type CreateOptions,
   type RestoreOptions,
   type Runtime,
   type RuntimeEvent,
   type SandboxConfig,
   type SandboxInfo,
+  type SandboxLimits,
   type SandboxPath,
   type SandboxStats,
   type SnapshotInfo,
@@ -45,6 +47,8 @@ interface FakeSandbox {
   tmpfs: string[];
   files: Map<string, FsNode>;
   processes: number;
+  /** Warm-pool key of an idle pool member. */
+  pool?: string;
 }
 
 interface FakeSnapshot {
@@ -117,11 +121,15 @@ export class FakeRuntime implements Runtime {
     this.emitter.emit('event', event);
   }
 
-  create(id: string, config: SandboxConfig): Promise<void> {
-    return this.createWith(id, config, new Map());
+  /** Calls to `create`, so tests can tell a warm-pool hit from a cold create. */
+  createCount = 0;
+
+  create(id: string, config: SandboxConfig, options: CreateOptions = {}): Promise<void> {
+    this.createCount += 1;
+    return this.createWith(id, config, new Map(), options.pool);
   }
 
-  private async createWith(id: string, config: SandboxConfig, files: Map<string, FsNode>): Promise<void> {
+  private async createWith(id: string, config: SandboxConfig, files: Map<string, FsNode>, pool?: string): Promise<void> {
     await Promise.resolve();
     checkCallerLabels(config.labels);
     if (this.images !== undefined && !this.images.has(config.image)) {
@@ -131,7 +139,9 @@ export class FakeRuntime implements Runtime {
     const tmpfs = mergeTmpfs(this.defaultTmpfs, config.storage?.tmpfs).map((mount) => mount.path);
     const now = new Date();
     for (const dir of ['/', '/etc', ...tmpfs]) files.set(dir, files.get(dir) ?? { kind: 'dir', mode: 0o755, mtime: now });
-    this.sandboxes.set(id, { id, config: publicConfig(config), createdAt: now, running: false, tmpfs, files, processes: 0 });
+    const sandbox: FakeSandbox = { id, config: publicConfig(config), createdAt: now, running: false, tmpfs, files, processes: 0 };
+    if (pool !== undefined) sandbox.pool = pool;
+    this.sandboxes.set(id, sandbox);
   }
 
   async start(id: string): Promise<void> {
@@ -183,6 +193,7 @@ export class FakeRuntime implements Runtime {
       config: sandbox.config,
     };
     if (sandbox.exitCode !== undefined) info.exitCode = sandbox.exitCode;
+    if (sandbox.pool !== undefined) info.pool = sandbox.pool;
     return info;
   }
 
@@ -459,6 +470,18 @@ export class FakeRuntime implements Runtime {
     }
     const sandbox = this.get(id);
     sandbox.config = { ...sandbox.config, memory: bytes };
+  }
+
+  async updateLimits(id: string, limits: SandboxLimits): Promise<void> {
+    await Promise.resolve();
+    for (const [key, value] of Object.entries(limits)) {
+      if (value !== undefined && (!Number.isInteger(value) || value < 0)) {
+        throw new BurrowError('VALIDATION_FAILED', `${key} must be a whole non-negative number, 0 to remove the limit`);
+      }
+    }
+    const sandbox = this.get(id);
+    const defined = Object.fromEntries(Object.entries(limits).filter(([, value]) => value !== undefined)) as SandboxLimits;
+    sandbox.config = { ...sandbox.config, ...defined };
   }
 
   async *events(signal: AbortSignal): AsyncIterable<RuntimeEvent> {
