@@ -32,10 +32,21 @@ export async function setup(): Promise<() => Promise<void>> {
   const startedAt = new Date();
   return async () => {
     const leftovers = await docker.listContainers({ all: true, filters: { label: ['burrow.managed=true'] } });
-    const leaked = leftovers.filter((container) => new Date(container.Labels['burrow.created'] ?? 0) >= startedAt);
-    await Promise.all(leaked.map((container) => docker.getContainer(container.Id).remove({ force: true }).catch(() => undefined)));
+    const leaked = leftovers.filter(
+      (container) => new Date(container.Labels['burrow.created'] ?? 0) >= startedAt,
+    );
+    await Promise.all(
+      leaked.map((container) =>
+        docker
+          .getContainer(container.Id)
+          .remove({ force: true })
+          .catch(() => undefined),
+      ),
+    );
     if (leaked.length > 0) {
-      throw new Error(`tests left ${leaked.length} sandbox container(s) behind: ${leaked.map((c) => c.Names[0]).join(', ')}`);
+      throw new Error(
+        `tests left ${leaked.length} sandbox container(s) behind: ${leaked.map((c) => c.Names[0]).join(', ')}`,
+      );
     }
   };
 }

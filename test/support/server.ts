@@ -1,6 +1,7 @@
 /**
- * A real Burrow server for end-to-end tests: loopback, a free port, a throwaway data directory, the local test
- * image as the default, no image build, rate limits out of the way. `close()` destroys every sandbox it made.
+ * A real Burrow server for end-to-end tests: loopback, a port the system picks, a throwaway data directory, the
+ * local test image as the default, no image build, rate limits out of the way. `close()` destroys every sandbox it
+ * made.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
@@ -24,7 +25,7 @@ export interface TestServerOptions {
 
 export const TEST_IMAGE = 'burrow-test/debian:latest';
 
-/** A port free right now on 127.0.0.1 (the config takes no port 0). */
+/** A loopback port nothing listens on right now (for "server unreachable" cases). */
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const probe = createServer();
@@ -57,7 +58,7 @@ function merge(base: Tree, over: Tree): Tree {
 export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
   const dataDir = await mkdtemp(join(tmpdir(), 'burrow-e2e-'));
   let flags: Tree = {
-    server: { host: '127.0.0.1', port: await freePort(), rate_limit_rps: 100_000, rate_limit_burst: 100_000 },
+    server: { host: '127.0.0.1', port: 0, rate_limit_rps: 100_000, rate_limit_burst: 100_000 },
     data_dir: dataDir,
     sandbox: { default_image: TEST_IMAGE, build_default_image: false },
     log: { level: 'warn', format: 'json' },

@@ -2,14 +2,12 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startFakeApi, type FakeApi } from '../../sdk/src/test-support/fake-api.js';
 
-// The server package is heavy (Docker, SQLite) and not needed by client verbs.
-vi.mock('@burrow/server', () => ({
-  BURROW_VERSION: '0.0.0-test',
-  DEFAULT_IMAGE: 'burrow/default:latest',
-  loadConfig: vi.fn(),
-  serve: vi.fn(),
-}));
+// The server package is heavy (Docker, SQLite); client verbs must never load it.
+vi.mock('@burrow/server', () => {
+  throw new Error('a client verb loaded @burrow/server');
+});
 const { runCli } = await import('./cli.js');
+const { CLI_VERSION } = await import('./version.js');
 
 let api: FakeApi;
 beforeAll(async () => {
@@ -91,7 +89,7 @@ describe('burrow (in-process)', () => {
     expect(JSON.parse((await cli('stats', id, '--json')).stdout)).toMatchObject({ pid_count: 5 });
     expect((await cli('timeout', id, '1h')).stdout).toMatch(/expires at \d{4}-/);
     expect((await cli('version')).stdout).toBe(
-      `client: burrow 0.0.0-test\nserver: burrow 9.9.9 (commit abc, built today) at ${api.url}\n`,
+      `client: burrow ${CLI_VERSION}\nserver: burrow 9.9.9 (commit abc, built today) at ${api.url}\n`,
     );
     expect((await cli('rm', '--all')).code).toBe(0);
     expect(JSON.parse((await cli('ls', '--json')).stdout)).toEqual([]);

@@ -1,6 +1,5 @@
 /** The `burrow` command: every verb registers itself on one commander program. */
 import { Command, CommanderError } from 'commander';
-import { BURROW_VERSION } from '@burrow/server';
 import { addGlobalOptions, EXIT, exitCodeFor } from './client.js';
 import { registerCp } from './commands/cp.js';
 import { registerCreate } from './commands/create.js';
@@ -14,11 +13,12 @@ import { registerShell } from './commands/shell.js';
 import { registerSnapshot } from './commands/snapshot.js';
 import { registerStats } from './commands/stats.js';
 import { registerVersion } from './commands/version.js';
+import { CLI_VERSION } from './version.js';
 
 export function buildProgram(): Command {
   const program = new Command('burrow')
     .description('Burrow: isolated Linux sandboxes for AI agents, on a machine you own')
-    .version(BURROW_VERSION, '-v, --version', 'print the version')
+    .version(CLI_VERSION, '-v, --version', 'print the version')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
   addGlobalOptions(program);
@@ -33,7 +33,7 @@ export function buildProgram(): Command {
   registerLifecycle(program);
   registerSnapshot(program);
   registerStats(program);
-  registerVersion(program, BURROW_VERSION);
+  registerVersion(program, CLI_VERSION);
   program.addHelpText(
     'after',
     `

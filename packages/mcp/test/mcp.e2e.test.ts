@@ -1,13 +1,10 @@
 /** The MCP server with the official MCP client, over stdio (`burrow mcp`) and streamable HTTP, on a real server. */
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Burrow } from '@burrow/sdk';
-import { createMcpHttpHandler } from '@burrow/mcp';
 import { startTestServer, type TestServer } from '../../../test/support/server.js';
 
 const BIN = fileURLToPath(new URL('../../cli/dist/bin.js', import.meta.url));
@@ -97,36 +94,53 @@ describe('burrow mcp (stdio)', () => {
   });
 });
 
-describe('MCP over streamable HTTP', () => {
-  let http: Server | undefined;
-  let url: string;
-
-  beforeAll(async () => {
-    // Use the server's own /mcp route when it is wired; otherwise mount the handler on a small HTTP server.
-    const probe = await fetch(`${server.url}/mcp`, {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/json' },
-      body: '{}',
-    });
-    if (probe.status !== 404) {
-      url = `${server.url}/mcp`;
-      return;
-    }
-    const handler = createMcpHttpHandler({ url: server.url });
-    http = createServer((req, res) => void handler(req, res));
-    await new Promise<void>((resolve) => http!.listen(0, '127.0.0.1', resolve));
-    url = `http://127.0.0.1:${(http.address() as AddressInfo).port}/mcp`;
-  });
-  afterAll(() =>
-    http === undefined ? undefined : new Promise<void>((resolve) => http!.close(() => resolve())),
-  );
-
+describe('MCP over streamable HTTP at /mcp of burrow serve', () => {
   it('runs a session', async () => {
     const client = new Client({ name: 'e2e-http', version: '1' });
-    await client.connect(new StreamableHTTPClientTransport(new URL(url)));
+    await client.connect(new StreamableHTTPClientTransport(new URL(`${server.url}/mcp`)));
     const [, restored] = await session(client);
     await client.close();
     // Over HTTP there is no session end: the agent destroys what it keeps.
     await burrow.get(restored!).then((sandbox) => sandbox.destroy());
+  });
+
+  describe('with auth on', () => {
+    let secured: TestServer;
+    beforeAll(async () => {
+      secured = await startTestServer({ apiKeys: ['mcp-key'] });
+    });
+    afterAll(() => secured?.close());
+
+    it('refuses a client without the API key, like the API does', async () => {
+      const response = await fetch(`${secured.url}/mcp`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', Accept: 'application/json, text/event-stream' },
+        body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }),
+      });
+      expect(response.status).toBe(401);
+      expect(await response.json()).toEqual({ error: 'missing API key', code: 'UNAUTHORIZED' });
+
+      const client = new Client({ name: 'e2e-http', version: '1' });
+      const wrongKey = new StreamableHTTPClientTransport(new URL(`${secured.url}/mcp`), {
+        requestInit: { headers: { 'X-API-Key': 'wrong' } },
+      });
+      await expect(client.connect(wrongKey)).rejects.toThrow(/invalid API key/);
+    });
+
+    it('serves tools with the key, and the tools act with that key', async () => {
+      const client = new Client({ name: 'e2e-http', version: '1' });
+      await client.connect(
+        new StreamableHTTPClientTransport(new URL(`${secured.url}/mcp`), {
+          requestInit: { headers: { Authorization: 'Bearer mcp-key' } },
+        }),
+      );
+      const { id } = (await call(client, 'create_sandbox', { timeout: 600 })) as { id: string };
+      expect(await call(client, 'exec', { sandbox_id: id, cmd: ['echo', 'hi'] })).toMatchObject({
+        exit_code: 0,
+        stdout: 'hi\n',
+      });
+      expect(await call(client, 'destroy_sandbox', { sandbox_id: id })).toEqual({ success: true });
+      await client.close();
+    });
   });
 });

@@ -6,7 +6,9 @@ export const ExecRequest = z.object({
   cmd: z.array(z.string()).describe('argv; not a shell string. Use ["sh", "-c", "..."] for shell syntax'),
   env: optional(z.record(z.string(), z.string())),
   workdir: optional(z.string()),
-  timeout: optional(int).describe('Seconds; the process is killed at the timeout (exit_code 124, timed_out true)'),
+  timeout: optional(int).describe(
+    'Seconds; the process is killed at the timeout (exit_code 124, timed_out true)',
+  ),
   // Burrow addition
   stdin: optional(z.string()).describe('Text fed to the process on stdin'),
 });

@@ -12,6 +12,9 @@ export const BURROW_FEATURES = [
   'file_streaming',
   'labels',
   'openapi',
+  's3_transfer',
+  's3_prefix_transfer',
+  's3_sync_reports',
 ] as const;
 export const FEATURES: readonly string[] = [...DEN_FEATURES, ...BURROW_FEATURES];
 

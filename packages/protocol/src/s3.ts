@@ -10,21 +10,31 @@ const S3Target = {
 
 export const S3ImportRequest = z.object({
   bucket: optional(z.string()),
-  key: optional(z.string()).describe('Object key; with a trailing "/" (or prefix) imports every object under it'),
+  key: optional(z.string()).describe(
+    'Object key; with a trailing "/" (or prefix) imports every object under it',
+  ),
   dest_path: optional(z.string()),
-  prefix: optional(z.string()).describe('Import every object under this prefix into dest_path (Burrow extension)'),
+  prefix: optional(z.string()).describe(
+    'Import every object under this prefix into dest_path (Burrow extension)',
+  ),
   ...S3Target,
 });
+
+const Skipped = z
+  .array(z.object({ key: z.string().optional(), path: z.string().optional(), reason: z.string() }))
+  .optional()
+  .describe('Directory transfers: keys or paths left out, with the reason');
 
 export const S3ImportResponse = z.object({
   success: z.literal(true),
   bytes_downloaded: int,
   path: z.string(),
-  objects: int.optional(),
+  objects: int.optional().describe('Directory imports: objects downloaded'),
+  skipped: Skipped,
 });
 
 export const S3ExportRequest = z.object({
-  source_path: optional(z.string()),
+  source_path: optional(z.string()).describe('A file, or (Burrow extension) a directory exported to key as a prefix'),
   bucket: optional(z.string()),
   key: optional(z.string()),
   ...S3Target,
@@ -34,5 +44,6 @@ export const S3ExportResponse = z.object({
   success: z.literal(true),
   bytes_uploaded: int,
   s3_key: z.string(),
-  objects: int.optional(),
+  objects: int.optional().describe('Directory exports: files uploaded'),
+  skipped: Skipped,
 });

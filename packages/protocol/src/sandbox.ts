@@ -2,7 +2,8 @@
 import { z } from 'zod';
 
 /** An optional field that also accepts `null` (Den's decoder treats `null` as "not given"). */
-export const optional = <T extends z.ZodType>(schema: T) => schema.nullish().transform((value) => value ?? undefined);
+export const optional = <T extends z.ZodType>(schema: T) =>
+  schema.nullish().transform((value) => value ?? undefined);
 
 export const int = z.number().int();
 export const nonNegativeInt = int.nonnegative();
@@ -62,14 +63,47 @@ export const CreateSandboxRequest = z.object({
   ports: optional(z.array(PortMapping)),
   storage: optional(StorageConfig),
   writable_rootfs: optional(z.boolean()),
-  network_mode: optional(z.string()).describe('"", "none", "internal" or "bridge"; may only be as isolated as the server default or more'),
+  network_mode: optional(z.string()).describe(
+    '"", "none", "internal" or "bridge"; may only be as isolated as the server default or more',
+  ),
   // Burrow additions
-  labels: optional(z.record(z.string(), z.string())).describe('Caller labels; keys may not start with "burrow."'),
+  labels: optional(z.record(z.string(), z.string())).describe(
+    'Caller labels; keys may not start with "burrow."',
+  ),
   cmd: optional(z.array(z.string())).describe("Replaces the image's command"),
   pid_limit: optional(nonNegativeInt).describe('Maximum processes; server default when absent'),
-  disk_limit: optional(nonNegativeInt).describe('Writable-layer size limit in bytes, where the host can enforce it'),
+  disk_limit: optional(nonNegativeInt).describe(
+    'Writable-layer size limit in bytes, where the host can enforce it',
+  ),
 });
 export type CreateSandboxRequest = z.input<typeof CreateSandboxRequest>;
+
+const SyncFailure = z.object({
+  key: z.string().optional(),
+  path: z.string().optional(),
+  code: z.string().describe('Error code of this object, e.g. S3_ACCESS_DENIED'),
+  error: z.string(),
+});
+
+const SyncSkip = z.object({ key: z.string().optional(), path: z.string().optional(), reason: z.string() });
+
+/** One S3 `hooks` run: the download after create or the upload before destroy (Burrow addition). */
+export const S3SyncReport = z.object({
+  direction: z.enum(['download', 'upload']),
+  bucket: z.string(),
+  prefix: z.string(),
+  sync_path: z.string(),
+  started_at: z.string().describe('RFC 3339'),
+  finished_at: z.string().describe('RFC 3339'),
+  objects: int.describe('Objects downloaded or files uploaded'),
+  bytes: int,
+  failure_count: int,
+  skipped_count: int,
+  failures: z.array(SyncFailure).describe('Per-object failures (the first 100)'),
+  skipped: z.array(SyncSkip).describe('Keys or paths left out, with the reason (the first 100), e.g. keys escaping sync_path'),
+  timed_out: z.boolean().describe('The time budget ran out before everything was transferred'),
+});
+export type S3SyncReport = z.infer<typeof S3SyncReport>;
 
 export const Sandbox = z.object({
   id: z.string(),
@@ -83,7 +117,7 @@ export const Sandbox = z.object({
   network_mode: NetworkMode.optional(),
   error: z.string().optional().describe('Why the sandbox is in error, when known'),
   exit_code: int.optional().describe('Exit code of the main process once it stopped'),
-  s3_sync: z.array(z.unknown()).optional().describe('Reports of S3 hook synchronisations'),
+  s3_sync: z.array(S3SyncReport).optional().describe('Reports of S3 hooks runs (storage.s3.mode = hooks)'),
 });
 export type Sandbox = z.infer<typeof Sandbox>;
 

@@ -45,12 +45,19 @@ const size = z.union([z.string(), z.number()]).transform((value, context) => {
   return Number(match[1]) * (SIZE_UNITS[(match[2] ?? '').toLowerCase()] ?? 1);
 });
 
-const bool = z.union([z.boolean(), z.enum(['true', 'false', '1', '0'])]).transform((value) => value === true || value === 'true' || value === '1');
+const bool = z
+  .union([z.boolean(), z.enum(['true', 'false', '1', '0'])])
+  .transform((value) => value === true || value === 'true' || value === '1');
 const int = z.union([z.number().int(), z.string().regex(/^-?\d+$/)]).transform(Number);
 const number = z.union([z.number(), z.string().regex(/^-?\d+(\.\d+)?$/)]).transform(Number);
 /** Lists also come from the environment as comma-separated strings. */
 const stringList = z.union([z.array(z.string()), z.string()]).transform((value) =>
-  Array.isArray(value) ? value : value.split(',').map((item) => item.trim()).filter((item) => item !== ''),
+  Array.isArray(value)
+    ? value
+    : value
+        .split(',')
+        .map((item) => item.trim())
+        .filter((item) => item !== ''),
 );
 
 const tmpfsEntry = z
@@ -62,7 +69,7 @@ export const ConfigSchema = z
     server: z
       .object({
         host: z.string().default('127.0.0.1'),
-        port: int.pipe(z.number().int().min(1).max(65535)).default(8080),
+        port: int.pipe(z.number().int().min(0).max(65535)).default(8080),
         allowed_origins: stringList.default([]),
         rate_limit_rps: number.pipe(z.number().positive()).default(20),
         rate_limit_burst: int.pipe(z.number().int().positive()).default(40),
@@ -89,7 +96,9 @@ export const ConfigSchema = z
         default_memory: size.default(0),
         default_pid_limit: int.pipe(z.number().int().positive()).default(256),
         warm_pool_size: int.pipe(z.number().int().nonnegative()).default(0),
-        warm_pools: z.array(z.object({ image: z.string(), size: int.pipe(z.number().int().nonnegative()) })).default([]),
+        warm_pools: z
+          .array(z.object({ image: z.string(), size: int.pipe(z.number().int().nonnegative()) }))
+          .default([]),
         allow_volumes: bool.default(true),
         allow_shared_volumes: bool.default(true),
         allow_s3: bool.default(true),
@@ -101,13 +110,19 @@ export const ConfigSchema = z
       })
       .strict()
       .prefault({}),
-    store: z.object({ path: z.string().default('burrow.db') }).strict().prefault({}),
+    store: z
+      .object({ path: z.string().default('burrow.db') })
+      .strict()
+      .prefault({}),
     auth: z
       .object({ enabled: bool.default(false), api_keys: stringList.default([]) })
       .strict()
       .prefault({}),
     log: z
-      .object({ level: z.enum(['debug', 'info', 'warn', 'error']).default('info'), format: z.enum(['text', 'json']).default('text') })
+      .object({
+        level: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+        format: z.enum(['text', 'json']).default('text'),
+      })
       .strict()
       .prefault({}),
     s3: z
@@ -145,7 +160,11 @@ function merge(base: Tree, over: Tree): Tree {
   for (const [key, value] of Object.entries(over)) {
     const existing = out[key];
     out[key] =
-      typeof value === 'object' && value !== null && !Array.isArray(value) && typeof existing === 'object' && existing !== null
+      typeof value === 'object' &&
+      value !== null &&
+      !Array.isArray(value) &&
+      typeof existing === 'object' &&
+      existing !== null
         ? merge(existing as Tree, value as Tree)
         : value;
   }
@@ -182,23 +201,31 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
     try {
       text = readFileSync(options.file, 'utf8');
     } catch (error) {
-      throw new BurrowError('VALIDATION_FAILED', `cannot read config file ${options.file}: ${(error as Error).message}`);
+      throw new BurrowError(
+        'VALIDATION_FAILED',
+        `cannot read config file ${options.file}: ${(error as Error).message}`,
+      );
     }
     try {
       fromFile = (parseYaml(text) as Tree | null) ?? {};
     } catch (error) {
-      throw new BurrowError('VALIDATION_FAILED', `config file ${options.file} is not valid YAML: ${(error as Error).message}`);
+      throw new BurrowError(
+        'VALIDATION_FAILED',
+        `config file ${options.file} is not valid YAML: ${(error as Error).message}`,
+      );
     }
   }
   const raw = merge(merge(fromFile, configFromEnv(options.env ?? process.env)), options.flags ?? {});
   const parsed = ConfigSchema.safeParse(raw);
-  if (!parsed.success) throw new BurrowError('VALIDATION_FAILED', `invalid configuration:\n${formatIssues(parsed.error)}`);
+  if (!parsed.success)
+    throw new BurrowError('VALIDATION_FAILED', `invalid configuration:\n${formatIssues(parsed.error)}`);
   const config = parsed.data;
   const problems: string[] = [];
   if (config.auth.enabled && config.auth.api_keys.length === 0) {
     problems.push('  - auth: enabled but no api_keys configured: add auth.api_keys or BURROW_AUTH__API_KEYS');
   }
-  if (problems.length > 0) throw new BurrowError('VALIDATION_FAILED', `invalid configuration:\n${problems.join('\n')}`);
+  if (problems.length > 0)
+    throw new BurrowError('VALIDATION_FAILED', `invalid configuration:\n${problems.join('\n')}`);
   config.data_dir = resolve(config.data_dir);
   // A store path from a den.yaml is relative to the data directory.
   if (!isAbsolute(config.store.path)) config.store.path = join(config.data_dir, config.store.path);

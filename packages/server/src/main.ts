@@ -10,13 +10,17 @@ import type { FastifyInstance } from 'fastify';
 import { pino, type Logger as PinoLogger } from 'pino';
 import { buildApp } from './api/app.js';
 import { checkBindSafety, describeConfig, type Config } from './config.js';
+import { admit, type SandboxPolicy } from './engine/admission.js';
 import { Engine } from './engine/engine.js';
 import { Reaper } from './engine/reaper.js';
 import { reconcile } from './engine/reconcile.js';
 import { StatusWatcher } from './engine/status-watcher.js';
+import { hostMemoryShort, WarmPool, warmPoolSpecs } from './engine/warm-pool.js';
 import { DEFAULT_IMAGE, ensureDefaultImage } from './images/default-image.js';
 import type { Logger } from './logger.js';
+import { loopbackUrl, mountMcp } from './mcp-endpoint.js';
 import { DockerRuntime } from './runtime/docker/docker-runtime.js';
+import type { SandboxInfo } from './runtime/runtime.js';
 import { SqliteStore } from './store/sqlite/sqlite-store.js';
 import { BURROW_VERSION } from './version.js';
 
@@ -35,12 +39,28 @@ export interface StartOptions {
 }
 
 export function createLogger(config: Config, destination?: NodeJS.WritableStream): PinoLogger {
-  const redact = { paths: ['*.api_key', '*.apiKey', '*.secret_key', '*.secretKey', '*.access_key', '*.accessKey', 'req.headers["x-api-key"]', 'req.headers.authorization'], censor: '***' };
-  if (config.log.format === 'json') return pino({ level: config.log.level, redact }, destination ?? process.stdout);
+  const redact = {
+    paths: [
+      '*.api_key',
+      '*.apiKey',
+      '*.secret_key',
+      '*.secretKey',
+      '*.access_key',
+      '*.accessKey',
+      'req.headers["x-api-key"]',
+      'req.headers.authorization',
+    ],
+    censor: '***',
+  };
+  if (config.log.format === 'json')
+    return pino({ level: config.log.level, redact }, destination ?? process.stdout);
   return pino({
     level: config.log.level,
     redact,
-    transport: { target: 'pino-pretty', options: { colorize: process.stdout.isTTY, destination: 1, ignore: 'pid,hostname' } },
+    transport: {
+      target: 'pino-pretty',
+      options: { colorize: process.stdout.isTTY, destination: 1, ignore: 'pid,hostname' },
+    },
   });
 }
 
@@ -60,7 +80,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   const logger = options.logger ?? createLogger(config);
   checkBindSafety(config);
   logger.info({ config: describeConfig(config) }, 'configuration');
-  if (!config.auth.enabled) logger.warn({}, 'authentication is off: the API is open to anyone who can reach it (loopback only)');
+  if (!config.auth.enabled)
+    logger.warn({}, 'authentication is off: the API is open to anyone who can reach it (loopback only)');
 
   mkdirSync(config.data_dir, { recursive: true, mode: 0o700 });
   const instance = instanceId(config.data_dir);
@@ -75,32 +96,55 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     ...(transport === undefined ? {} : { transport }),
   });
   await runtime.ping();
-  logger.info({ transport: runtime.transport }, runtime.transport === 'socket' ? 'exec and files use the in-sandbox agent socket (fast path)' : 'exec and files use the Docker Engine API (docker exec)');
+  logger.info(
+    { transport: runtime.transport },
+    runtime.transport === 'socket'
+      ? 'exec and files use the in-sandbox agent socket (fast path)'
+      : 'exec and files use the Docker Engine API (docker exec)',
+  );
   if (config.sandbox.build_default_image && config.sandbox.default_image === DEFAULT_IMAGE) {
-    await ensureDefaultImage({ image: config.sandbox.default_image, logger: logger.child({ component: 'image' }) });
+    await ensureDefaultImage({
+      image: config.sandbox.default_image,
+      logger: logger.child({ component: 'image' }),
+    });
   }
 
+  const policy: SandboxPolicy = {
+    defaultImage: config.sandbox.default_image,
+    defaultTimeoutMs: config.sandbox.default_timeout,
+    defaultCpu: config.sandbox.default_cpu,
+    defaultMemory: config.sandbox.default_memory,
+    defaultPidLimit: config.sandbox.default_pid_limit,
+    defaultNetworkMode: config.runtime.default_network_mode,
+    defaultTmpfs: config.sandbox.default_tmpfs,
+    allowVolumes: config.sandbox.allow_volumes,
+    allowSharedVolumes: config.sandbox.allow_shared_volumes,
+    maxVolumesPerSandbox: config.sandbox.max_volumes_per_sandbox,
+    allowS3: config.sandbox.allow_s3,
+    allowS3Fuse: config.sandbox.allow_s3_fuse,
+  };
+  const warmPool = new WarmPool({
+    runtime,
+    pools: warmPoolSpecs(config.sandbox.default_image, config.sandbox.warm_pool_size, config.sandbox.warm_pools),
+    profile: (image) => admit({ image }, policy).config,
+    defaultTmpfs: config.sandbox.default_tmpfs,
+    logger: logger.child({ component: 'warm-pool' }),
+    memoryShort: hostMemoryShort(freemem, totalmem),
+  });
   const engine = new Engine({
     runtime,
     store,
     maxSandboxes: config.sandbox.max_sandboxes,
     logger: logger.child({ component: 'engine' }),
-    policy: {
-      defaultImage: config.sandbox.default_image,
-      defaultTimeoutMs: config.sandbox.default_timeout,
-      defaultCpu: config.sandbox.default_cpu,
-      defaultMemory: config.sandbox.default_memory,
-      defaultPidLimit: config.sandbox.default_pid_limit,
-      defaultNetworkMode: config.runtime.default_network_mode,
-      defaultTmpfs: config.sandbox.default_tmpfs,
-      allowVolumes: config.sandbox.allow_volumes,
-      allowSharedVolumes: config.sandbox.allow_shared_volumes,
-      maxVolumesPerSandbox: config.sandbox.max_volumes_per_sandbox,
-      allowS3: config.sandbox.allow_s3,
-      allowS3Fuse: config.sandbox.allow_s3_fuse,
-    },
+    policy,
+    warmPool,
   });
-  await reconcile(runtime, store, logger.child({ component: 'reconcile' }));
+  // Unrecorded warm-pool members a previous run left are the pool's to adopt or remove, not orphans.
+  const poolLeftovers: SandboxInfo[] = [];
+  await reconcile(runtime, store, logger.child({ component: 'reconcile' }), {
+    isForeign: (info) => info.pool !== undefined && poolLeftovers.push(info) > 0,
+  });
+  await warmPool.start(poolLeftovers);
   const watcher = new StatusWatcher(engine, runtime, logger.child({ component: 'status' }));
   watcher.start();
   const reaper = new Reaper(engine, config.sandbox.reaper_interval, logger.child({ component: 'reaper' }));
@@ -115,12 +159,23 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     trustProxy: config.server.trust_proxy,
     maxFileBytes: config.server.max_file_bytes,
     maxJsonBytes: 1024 * 1024,
-    version: { version: BURROW_VERSION, commit: process.env.BURROW_COMMIT ?? 'unknown', buildDate: process.env.BURROW_BUILD_DATE ?? 'unknown' },
+    version: {
+      version: BURROW_VERSION,
+      commit: process.env.BURROW_COMMIT ?? 'unknown',
+      buildDate: process.env.BURROW_BUILD_DATE ?? 'unknown',
+    },
     ping: () => runtime.ping(),
-    resources: () => Promise.resolve(resources(engine)),
+    resources: () => Promise.resolve(resources(engine, warmPool)),
   });
+  let apiUrl = '';
+  mountMcp(app, () => apiUrl);
   const address = await app.listen({ host: config.server.host, port: config.server.port });
   const url = address.replace('[::1]', '127.0.0.1');
+  const bound = app.server.address();
+  apiUrl = loopbackUrl(
+    config.server.host,
+    typeof bound === 'object' && bound !== null ? bound.port : config.server.port,
+  );
   logger.info({ url, version: BURROW_VERSION }, 'burrow server started');
 
   let closing: Promise<void> | undefined;
@@ -128,9 +183,20 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     closing ??= (async () => {
       await app.close();
       await reaper.stop();
+      await warmPool.drain();
       await watcher.stop();
       if (closeOptions.destroySandboxes ?? config.destroy_on_exit) {
-        await Promise.all(engine.list().map((record) => engine.destroy(record.id).catch((error: unknown) => logger.error({ err: error, sandbox: record.id }, 'destroy on exit failed'))));
+        await Promise.all(
+          engine
+            .list()
+            .map((record) =>
+              engine
+                .destroy(record.id)
+                .catch((error: unknown) =>
+                  logger.error({ err: error, sandbox: record.id }, 'destroy on exit failed'),
+                ),
+            ),
+        );
         await runtime.pruneNetworks().catch(() => undefined);
       }
       store.close();
@@ -142,7 +208,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
 }
 
 /** Host memory and sandbox counts (memory-pressure levels are not measured yet: always `normal`). */
-function resources(engine: Engine) {
+function resources(engine: Engine, warmPool: WarmPool) {
   const total = totalmem();
   const used = total - freemem();
   const stats = engine.systemStats();
@@ -150,6 +216,7 @@ function resources(engine: Engine) {
     host: { cpu_cores: cpus().length, memory_free: total - used, memory_total: total, memory_used: used },
     pressure: { can_create: true, level: 'normal' as const, next_threshold: 0.7, score: used / total },
     sandboxes: { active: stats.running, total: stats.total },
+    warm_pool: warmPoolToWire(warmPool),
   };
 }
 
@@ -167,4 +234,15 @@ export async function serve(config: Config): Promise<void> {
     process.once('SIGINT', () => stop('SIGINT'));
     process.once('SIGTERM', () => stop('SIGTERM'));
   });
+}
+
+function warmPoolToWire(warmPool: WarmPool) {
+  const stats = warmPool.stats();
+  return {
+    target: stats.target,
+    ready: stats.ready,
+    creating: stats.creating,
+    memory_short: stats.memoryShort,
+    pools: stats.pools,
+  };
 }

@@ -1,5 +1,7 @@
 import type { Command } from 'commander';
-import { createLogger, DEFAULT_IMAGE, ensureDefaultImage, loadConfig } from '@burrow/server';
+
+/** The server's DEFAULT_IMAGE, repeated so that `--help` does not load the server package. */
+const DEFAULT_IMAGE = 'burrow/default:latest';
 
 export function registerImage(program: Command): void {
   const image = program.command('image').description('manage sandbox images');
@@ -17,6 +19,7 @@ Example:
   burrow image build --force`,
     )
     .action(async (flags: { force?: boolean }) => {
+      const { createLogger, ensureDefaultImage, loadConfig } = await import('@burrow/server');
       const config = loadConfig();
       const logger = createLogger(config);
       await ensureDefaultImage({

@@ -1,34 +1,17 @@
-import { createServer } from 'node:net';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { runStdio, type EmbeddedServer } from '@burrow/mcp';
-
-/** A free loopback port (the server's config does not take port 0). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      probe.close(() =>
-        typeof address === 'object' && address !== null
-          ? resolve(address.port)
-          : reject(new Error('no port')),
-      );
-    });
-  });
-}
+import type { EmbeddedServer } from '@burrow/mcp';
 
 /**
- * Starts a Burrow server inside this process on a free loopback port. Its data lives in ~/.burrow/mcp (unless
- * BURROW_DATA_DIR says otherwise) so it never shares state with a `burrow serve`; logs are JSON on stderr because
- * stdout belongs to MCP.
+ * Starts a Burrow server inside this process on a loopback port the system picks. Its data lives in ~/.burrow/mcp
+ * (unless BURROW_DATA_DIR says otherwise) so it never shares state with a `burrow serve`; logs are JSON on stderr
+ * because stdout belongs to MCP.
  */
 export async function startEmbeddedServer(): Promise<EmbeddedServer> {
   const { createLogger, loadConfig, startServer } = await import('@burrow/server');
   const flags: Record<string, unknown> = {
-    server: { host: '127.0.0.1', port: await freePort() },
+    server: { host: '127.0.0.1', port: 0 },
     log: { format: 'json', level: process.env.BURROW_LOG__LEVEL ?? 'warn' },
   };
   if (process.env.BURROW_DATA_DIR === undefined) flags.data_dir = join(homedir(), '.burrow', 'mcp');
@@ -56,6 +39,7 @@ Examples:
     )
     .action(async (flags: { keepSandboxes?: boolean; embedded: boolean }, command: Command) => {
       const globals = command.optsWithGlobals<{ server?: string; apiKey?: string }>();
+      const { runStdio } = await import('@burrow/mcp');
       await runStdio({
         ...(globals.server === undefined ? {} : { url: globals.server }),
         ...(globals.apiKey === undefined ? {} : { apiKey: globals.apiKey }),

@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { loadConfig, serve } from '@burrow/server';
 
 interface ServeFlags {
   host?: string;
@@ -18,7 +17,8 @@ export function serveFlags(flags: ServeFlags): Record<string, unknown> {
   if (flags.port !== undefined) server.port = flags.port;
   if (Object.keys(server).length > 0) tree.server = server;
   if (flags.dataDir !== undefined) tree.data_dir = flags.dataDir;
-  if (flags.apiKey !== undefined && flags.apiKey.length > 0) tree.auth = { enabled: true, api_keys: flags.apiKey };
+  if (flags.apiKey !== undefined && flags.apiKey.length > 0)
+    tree.auth = { enabled: true, api_keys: flags.apiKey };
   if (flags.destroyOnExit === true) tree.destroy_on_exit = true;
   return tree;
 }
@@ -28,7 +28,7 @@ export function registerServe(program: Command): void {
     .command('serve')
     .description('run the Burrow server (API, WebSocket exec, MCP endpoint)')
     .option('--host <address>', 'address to listen on (default 127.0.0.1)')
-    .option('--port <port>', 'port to listen on (default 8080)')
+    .option('--port <port>', 'port to listen on (default 8080; 0 picks a free port, logged at start)')
     .option('--data-dir <dir>', 'where state, sockets and snapshot data live (default ~/.burrow)')
     .option('--config <file>', 'YAML config file (Den key layout; a den.yaml works)')
     .option('--api-key <key...>', 'require this API key (turns auth on); repeat for several keys')
@@ -44,7 +44,12 @@ Examples:
 Environment: BURROW_<SECTION>__<KEY> sets any config key, e.g. BURROW_SERVER__PORT=9090.`,
     )
     .action(async (flags: ServeFlags) => {
-      const config = loadConfig({ ...(flags.config === undefined ? {} : { file: flags.config }), flags: serveFlags(flags) });
+      // Loaded here, not at the top: client verbs should not pay for Fastify, Docker and SQLite at startup.
+      const { loadConfig, serve } = await import('@burrow/server');
+      const config = loadConfig({
+        ...(flags.config === undefined ? {} : { file: flags.config }),
+        flags: serveFlags(flags),
+      });
       await serve(config);
     });
 }

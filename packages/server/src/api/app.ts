@@ -4,7 +4,12 @@
  */
 import websocket from '@fastify/websocket';
 import { BurrowError, type Resources } from '@burrow/protocol';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, {
+  LogController,
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyServerOptions,
+} from 'fastify';
 import type { Engine } from '../engine/engine.js';
 import { ApiKeyAuth } from './auth.js';
 import { installJsonParser } from './body.js';
@@ -20,6 +25,7 @@ import { fileRoutes } from './routes/files.js';
 import { healthRoutes } from './routes/health.js';
 import { openApiRoute } from './routes/openapi.js';
 import { portRoutes } from './routes/ports.js';
+import { s3Routes } from './routes/s3.js';
 import { sandboxRoutes } from './routes/sandboxes.js';
 import { snapshotRoutes } from './routes/snapshots.js';
 import { statsRoutes } from './routes/stats.js';
@@ -73,7 +79,8 @@ export async function buildApp(options: ApiOptions): Promise<FastifyInstance> {
     requestTimeout: 0,
     connectionTimeout: 0,
     exposeHeadRoutes: false,
-    disableRequestLogging: true,
+    // One line per request comes from request-log.ts instead of Fastify's two.
+    logController: new LogController({ disableRequestLogging: true }),
     return503OnClosing: true,
     frameworkErrors: (error, _request, reply) => {
       sendError(reply, new BurrowError('BAD_REQUEST', `invalid request: ${error.message}`));
@@ -124,6 +131,7 @@ export async function buildApp(options: ApiOptions): Promise<FastifyInstance> {
   execRoutes(app, context);
   execStreamRoute(app, context);
   fileRoutes(app, context);
+  s3Routes(app, context);
   portRoutes(app, context);
   snapshotRoutes(app, context);
   statsRoutes(app, context);

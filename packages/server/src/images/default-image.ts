@@ -18,7 +18,10 @@ export const DEFAULT_IMAGE = 'burrow/default:latest';
 export const REGISTRY_BASE = 'debian:bookworm-slim';
 export const LOCAL_BASE = 'burrow/debian-base:bookworm';
 
-const IMAGES_DIR = ['../../../../images', '../../../images'].map((path) => fileURLToPath(new URL(path, import.meta.url))).find((path) => existsSync(path)) ?? '';
+const IMAGES_DIR =
+  ['../../../../images', '../../../images']
+    .map((path) => fileURLToPath(new URL(path, import.meta.url)))
+    .find((path) => existsSync(path)) ?? '';
 
 export interface DefaultImageOptions {
   image: string;
@@ -34,7 +37,11 @@ async function pullQuietly(docker: Dockerode, image: string, timeoutMs: number):
   const signal = AbortSignal.timeout(timeoutMs);
   try {
     const stream = (await docker.pull(image, { abortSignal: signal })) as NodeJS.ReadableStream;
-    await new Promise<void>((resolve, reject) => docker.modem.followProgress(stream, (error: Error | null) => (error === null ? resolve() : reject(error))));
+    await new Promise<void>((resolve, reject) =>
+      docker.modem.followProgress(stream, (error: Error | null) =>
+        error === null ? resolve() : reject(error),
+      ),
+    );
     return true;
   } catch {
     return false;
@@ -47,10 +54,15 @@ async function chooseBase(docker: Dockerode, options: DefaultImageOptions): Prom
   if ((await inspectImage(docker, LOCAL_BASE)) !== undefined) return LOCAL_BASE;
   options.onProgress?.(`pulling ${REGISTRY_BASE}\n`);
   if (await pullQuietly(docker, REGISTRY_BASE, 60_000)) return REGISTRY_BASE;
-  options.logger.info({ base: LOCAL_BASE }, `no registry answers: building a Debian base with debootstrap (about a minute)`);
+  options.logger.info(
+    { base: LOCAL_BASE },
+    `no registry answers: building a Debian base with debootstrap (about a minute)`,
+  );
   options.onProgress?.(`no registry answers: building ${LOCAL_BASE} with debootstrap\n`);
   try {
-    await promisify(execFile)('bash', [`${IMAGES_DIR}/build-test-images.sh`, '--base-only'], { maxBuffer: 64 * 1024 * 1024 });
+    await promisify(execFile)('bash', [`${IMAGES_DIR}/build-test-images.sh`, '--base-only'], {
+      maxBuffer: 64 * 1024 * 1024,
+    });
   } catch (error) {
     throw new BurrowError(
       'RUNTIME_UNAVAILABLE',
@@ -63,7 +75,10 @@ async function chooseBase(docker: Dockerode, options: DefaultImageOptions): Prom
 function build(docker: Dockerode, image: string, base: string, options: DefaultImageOptions): Promise<void> {
   return new Promise((resolve, reject) => {
     docker
-      .buildImage({ context: `${IMAGES_DIR}/default`, src: ['Dockerfile'] }, { t: image, buildargs: { BASE: base }, rm: true, forcerm: true })
+      .buildImage(
+        { context: `${IMAGES_DIR}/default`, src: ['Dockerfile'] },
+        { t: image, buildargs: { BASE: base }, rm: true, forcerm: true },
+      )
       .then((stream) => {
         docker.modem.followProgress(
           stream,
@@ -88,15 +103,29 @@ export async function ensureDefaultImage(options: DefaultImageOptions): Promise<
   const docker = options.docker ?? new Dockerode();
   if (!options.force && (await inspectImage(docker, options.image)) !== undefined) return;
   if (IMAGES_DIR === '') {
-    throw new BurrowError('IMAGE_NOT_FOUND', `image "${options.image}" is missing and the images/ directory to build it is not here`);
+    throw new BurrowError(
+      'IMAGE_NOT_FOUND',
+      `image "${options.image}" is missing and the images/ directory to build it is not here`,
+    );
   }
   const started = Date.now();
-  options.logger.info({ image: options.image }, 'building the default sandbox image (first start; a few minutes)');
+  options.logger.info(
+    { image: options.image },
+    'building the default sandbox image (first start; a few minutes)',
+  );
   const base = await chooseBase(docker, options);
   try {
     await build(docker, options.image, base, options);
   } catch (error) {
-    throw new BurrowError('INTERNAL', `building ${options.image} failed: ${dockerMessage(error)}`, undefined, { cause: error });
+    throw new BurrowError(
+      'INTERNAL',
+      `building ${options.image} failed: ${dockerMessage(error)}`,
+      undefined,
+      { cause: error },
+    );
   }
-  options.logger.info({ image: options.image, base, seconds: Math.round((Date.now() - started) / 1000) }, 'default sandbox image built');
+  options.logger.info(
+    { image: options.image, base, seconds: Math.round((Date.now() - started) / 1000) },
+    'default sandbox image built',
+  );
 }

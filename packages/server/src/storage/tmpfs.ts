@@ -26,7 +26,8 @@ export function parseTmpfsSize(size: string, path: string): number {
     );
   }
   const bytes = Number(match[1]) * (UNITS[unit] ?? 1);
-  if (bytes <= 0) throw new BurrowError('POLICY_VIOLATION', `storage.tmpfs ${path}: size must be greater than 0`);
+  if (bytes <= 0)
+    throw new BurrowError('POLICY_VIOLATION', `storage.tmpfs ${path}: size must be greater than 0`);
   if (bytes > MAX_TMPFS_BYTES) {
     throw new BurrowError('POLICY_VIOLATION', `storage.tmpfs ${path}: size "${size}" exceeds the 4g maximum`);
   }
@@ -58,7 +59,10 @@ export function tmpfsOptionString(mount: TmpfsMount): string {
 }
 
 /** Defaults overridden or extended, by path, with the sandbox's own mounts; validated. */
-export function mergeTmpfs(defaults: readonly TmpfsMount[], mounts: readonly TmpfsMount[] = []): TmpfsMount[] {
+export function mergeTmpfs(
+  defaults: readonly TmpfsMount[],
+  mounts: readonly TmpfsMount[] = [],
+): TmpfsMount[] {
   const byPath = new Map<string, TmpfsMount>();
   for (const mount of [...defaults, ...mounts]) {
     const path = sandboxPathString(mount.path, 'storage.tmpfs path');

@@ -23,7 +23,11 @@ function record(id: string, extra: Partial<SandboxRecord> = {}): SandboxRecord {
     id,
     image: 'busybox',
     status: 'running',
-    config: { image: 'busybox', env: { A: '1' }, ports: [{ sandboxPort: 80, hostPort: 8080, protocol: 'tcp' }] },
+    config: {
+      image: 'busybox',
+      env: { A: '1' },
+      ports: [{ sandboxPort: 80, hostPort: 8080, protocol: 'tcp' }],
+    },
     createdAt: new Date('2026-01-02T03:04:05.678Z'),
     expiresAt: new Date('2026-01-02T03:34:05.678Z'),
     ...extra,
@@ -58,7 +62,9 @@ describe('SqliteStore', () => {
     store.insertSandbox(record('a'));
     store.updateSandbox(record('a', { status: 'stopped' }));
     expect(store.getSandbox('a')?.status).toBe('stopped');
-    expect(() => store.insertSandbox(record('a'))).toThrow(expect.objectContaining({ code: 'ALREADY_EXISTS' }) as Error);
+    expect(() => store.insertSandbox(record('a'))).toThrow(
+      expect.objectContaining({ code: 'ALREADY_EXISTS' }) as Error,
+    );
     try {
       store.updateSandbox(record('missing'));
       expect.unreachable();
@@ -82,7 +88,14 @@ describe('SqliteStore', () => {
 
   it('keeps snapshots and lists them per sandbox', () => {
     const store = new SqliteStore(':memory:');
-    const snapshot = { id: 'snap-1', sandboxId: 'a', name: 'one', imageId: 'sha256:x', createdAt: new Date(1000), size: 42 };
+    const snapshot = {
+      id: 'snap-1',
+      sandboxId: 'a',
+      name: 'one',
+      imageId: 'sha256:x',
+      createdAt: new Date(1000),
+      size: 42,
+    };
     store.insertSnapshot(snapshot);
     store.insertSnapshot({ ...snapshot, id: 'snap-2', sandboxId: 'b', createdAt: new Date(2000) });
     expect(store.getSnapshot('snap-1')).toEqual(snapshot);

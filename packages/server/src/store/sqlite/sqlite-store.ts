@@ -83,7 +83,10 @@ export class SqliteStore implements SandboxStore {
     try {
       this.db = new Database(path, { timeout: 5000 });
     } catch (error) {
-      throw new BurrowError('INTERNAL', `cannot open the state database ${path}: ${(error as Error).message}`);
+      throw new BurrowError(
+        'INTERNAL',
+        `cannot open the state database ${path}: ${(error as Error).message}`,
+      );
     }
     if (isFile && !existed) chmodSync(path, 0o600);
     this.db.pragma('journal_mode = WAL');
@@ -160,7 +163,9 @@ export class SqliteStore implements SandboxStore {
     const rows =
       sandboxId === undefined
         ? this.db.prepare('SELECT * FROM snapshots ORDER BY created_at, id').all()
-        : this.db.prepare('SELECT * FROM snapshots WHERE sandbox_id = ? ORDER BY created_at, id').all(sandboxId);
+        : this.db
+            .prepare('SELECT * FROM snapshots WHERE sandbox_id = ? ORDER BY created_at, id')
+            .all(sandboxId);
     return (rows as SnapshotRow[]).map(toSnapshot);
   }
 
