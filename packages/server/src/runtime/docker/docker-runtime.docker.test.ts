@@ -2,10 +2,16 @@
  * What the Docker backend promises beyond the shared contract: the security profile, limits, networks, image
  * handling and the truth of a sandbox's status, checked on the real engine.
  */
+import { PassThrough } from 'node:stream';
 import Dockerode from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newSandboxId } from '../../ids.js';
-import { BUSYBOX_IMAGE, DEBIAN_IMAGE, EMPTY_IMAGE, testDockerRuntime } from '../../test-support/docker-runtime.js';
+import {
+  BUSYBOX_IMAGE,
+  DEBIAN_IMAGE,
+  EMPTY_IMAGE,
+  testDockerRuntime,
+} from '../../test-support/docker-runtime.js';
 import { expectCode } from '../contract.test-suite.js';
 import type { SandboxConfig } from '../runtime.js';
 import type { DockerRuntime } from './docker-runtime.js';
@@ -24,7 +30,11 @@ async function sandbox(config: Partial<SandboxConfig> = {}): Promise<string> {
   return id;
 }
 
-async function until<T>(probe: () => Promise<T>, accept: (value: T) => boolean, timeoutMs = 15_000): Promise<T> {
+async function until<T>(
+  probe: () => Promise<T>,
+  accept: (value: T) => boolean,
+  timeoutMs = 15_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();
@@ -53,7 +63,12 @@ describe('DockerRuntime security profile', () => {
     expect(details.HostConfig.ReadonlyRootfs).toBe(true);
     expect(details.HostConfig.PidsLimit).toBe(256);
     expect(details.HostConfig.Init).toBe(true);
-    expect(Object.keys(details.HostConfig.Tmpfs ?? {}).sort()).toEqual(['/home/sandbox', '/run', '/tmp', '/var/tmp']);
+    expect(Object.keys(details.HostConfig.Tmpfs ?? {}).sort()).toEqual([
+      '/home/sandbox',
+      '/run',
+      '/tmp',
+      '/var/tmp',
+    ]);
     expect(details.HostConfig.Tmpfs?.['/tmp']).toBe('rw,noexec,nosuid,size=256m');
     expect(details.Config.Labels['burrow.managed']).toBe('true');
     expect(details.Config.Labels['burrow.id']).toBe(id);
@@ -70,14 +85,20 @@ describe('DockerRuntime security profile', () => {
 
   it('keeps writable_rootfs sandboxes writable', async () => {
     const id = await sandbox({ writableRootfs: true });
-    expect((await runtime.exec(id, { cmd: ['sh', '-c', 'echo x > /etc/x && cat /etc/x'] })).stdout.toString()).toBe('x\n');
+    expect(
+      (await runtime.exec(id, { cmd: ['sh', '-c', 'echo x > /etc/x && cat /etc/x'] })).stdout.toString(),
+    ).toBe('x\n');
   });
 
   it('stops a fork bomb at the pids limit while the host stays responsive', async () => {
     const id = await sandbox({ pidLimit: 64 });
     const started = Date.now();
     const bomb = await runtime.exec(id, {
-      cmd: ['sh', '-c', 'i=0; while [ $i -lt 500 ]; do sleep 30 & i=$((i+1)); done 2>/dev/null; echo spawned'],
+      cmd: [
+        'sh',
+        '-c',
+        'i=0; while [ $i -lt 500 ]; do sleep 30 & i=$((i+1)); done 2>/dev/null; echo spawned',
+      ],
       timeoutMs: 20_000,
     });
     expect(bomb.timedOut).toBe(false);
@@ -98,7 +119,10 @@ describe('DockerRuntime security profile', () => {
       cmd: ['python3', '-c', 'import time; b = bytearray(512 * 1024 * 1024); time.sleep(60)'],
     });
     await runtime.start(id).catch(() => undefined);
-    const info = await until(() => runtime.info(id), (value) => value.status !== 'running');
+    const info = await until(
+      () => runtime.info(id),
+      (value) => value.status !== 'running',
+    );
     expect(info.status).toBe('error');
     expect(info.oomKilled).toBe(true);
   });
@@ -108,7 +132,10 @@ describe('DockerRuntime security profile', () => {
     created.push(id);
     await runtime.create(id, { image: BUSYBOX_IMAGE, cmd: ['sh', '-c', 'sleep 1; exit 0'] });
     await runtime.start(id);
-    const info = await until(() => runtime.info(id), (value) => value.status !== 'running');
+    const info = await until(
+      () => runtime.info(id),
+      (value) => value.status !== 'running',
+    );
     expect(info.status).toBe('stopped');
     expect(info.exitCode).toBe(0);
   });
@@ -143,7 +170,10 @@ describe('DockerRuntime commands and images', () => {
   });
 
   it('answers IMAGE_NOT_FOUND, saying how to get one, for an image nobody can pull', async () => {
-    await expectCode(runtime.create(newSandboxId(), { image: 'burrow-test/does-not-exist:latest' }), 'IMAGE_NOT_FOUND');
+    await expectCode(
+      runtime.create(newSandboxId(), { image: 'burrow-test/does-not-exist:latest' }),
+      'IMAGE_NOT_FOUND',
+    );
     try {
       await runtime.create(newSandboxId(), { image: 'burrow-test/does-not-exist:latest' });
     } catch (error) {
@@ -153,7 +183,10 @@ describe('DockerRuntime commands and images', () => {
 
   it('kills the whole process tree at an exec timeout', async () => {
     const id = await sandbox();
-    const result = await runtime.exec(id, { cmd: ['sh', '-c', 'sleep 300 & sleep 301 & wait'], timeoutMs: 500 });
+    const result = await runtime.exec(id, {
+      cmd: ['sh', '-c', 'sleep 300 & sleep 301 & wait'],
+      timeoutMs: 500,
+    });
     expect(result.timedOut).toBe(true);
     const ps = (await runtime.exec(id, { cmd: ['ps', '-o', 'args'] })).stdout.toString();
     expect(ps).not.toContain('sleep 300');
@@ -170,6 +203,28 @@ describe('DockerRuntime commands and images', () => {
     const input = Buffer.alloc(5 * 1024 * 1024, 7);
     const echoed = await runtime.exec(id, { cmd: ['cat'], stdin: input });
     expect(echoed.stdout.equals(input)).toBe(true);
+  });
+
+  it('runs agent execs with exactly the identity of a docker exec: namespaces, cgroup, capabilities, seccomp', async () => {
+    const id = await sandbox({ memory: 64 * 1024 * 1024 });
+    const probe = [
+      'sh',
+      '-c',
+      'grep -E "^(Uid|Gid|CapInh|CapPrm|CapEff|CapBnd|CapAmb|NoNewPrivs|Seccomp):" /proc/self/status; ' +
+        'cat /proc/self/cgroup; for ns in mnt pid net ipc uts; do readlink /proc/self/ns/$ns; done',
+    ];
+    const viaAgent = (await runtime.exec(id, { cmd: probe })).stdout.toString();
+    const exec = await docker.getContainer(containerName(id)).exec({ Cmd: probe, AttachStdout: true });
+    const stream = await exec.start({ hijack: true, stdin: false });
+    const chunks: Buffer[] = [];
+    const stdout = new PassThrough();
+    stdout.on('data', (chunk: Buffer) => chunks.push(chunk));
+    docker.modem.demuxStream(stream, stdout, new PassThrough());
+    await new Promise((resolve) => stream.on('end', resolve));
+    const viaDockerExec = Buffer.concat(chunks).toString();
+    expect(viaAgent).toContain('NoNewPrivs:\t1');
+    expect(viaAgent).toMatch(/Seccomp:\t2/);
+    expect(viaAgent).toBe(viaDockerExec);
   });
 
   it('delivers output written after a long silence, and binary output', async () => {
@@ -205,15 +260,26 @@ describe('DockerRuntime networks and ports', () => {
   });
 
   it('publishes ports on 127.0.0.1 in bridge mode', async () => {
-    const id = await sandbox({ networkMode: 'bridge', ports: [{ sandboxPort: 8000, hostPort: 18_457, protocol: 'tcp' }] });
+    const id = await sandbox({
+      networkMode: 'bridge',
+      ports: [{ sandboxPort: 8000, hostPort: 18_457, protocol: 'tcp' }],
+    });
     const details = await inspect(id);
-    expect(details.HostConfig.PortBindings).toEqual({ '8000/tcp': [{ HostIp: '127.0.0.1', HostPort: '18457' }] });
-    expect((await runtime.info(id)).ports).toEqual([{ sandboxPort: 8000, hostPort: 18_457, protocol: 'tcp' }]);
+    expect(details.HostConfig.PortBindings).toEqual({
+      '8000/tcp': [{ HostIp: '127.0.0.1', HostPort: '18457' }],
+    });
+    expect((await runtime.info(id)).ports).toEqual([
+      { sandboxPort: 8000, hostPort: 18_457, protocol: 'tcp' },
+    ]);
   });
 
   it('refuses ports in network mode none', async () => {
     await expectCode(
-      runtime.create(newSandboxId(), { image: BUSYBOX_IMAGE, networkMode: 'none', ports: [{ sandboxPort: 1, hostPort: 2, protocol: 'tcp' }] }),
+      runtime.create(newSandboxId(), {
+        image: BUSYBOX_IMAGE,
+        networkMode: 'none',
+        ports: [{ sandboxPort: 1, hostPort: 2, protocol: 'tcp' }],
+      }),
       'VALIDATION_FAILED',
     );
   });
