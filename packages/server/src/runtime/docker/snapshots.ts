@@ -69,7 +69,7 @@ function snapshotTag(snapshotId: string): string {
 }
 
 /** A removed snapshot's image may live on untagged while a restored sandbox uses it; it is no snapshot any more. */
-function isTagged(image: { RepoTags?: string[] | null; Labels?: Record<string, string> | null }): boolean {
+function isTagged(image: Pick<Dockerode.ImageInfo, 'RepoTags' | 'Labels'>): boolean {
   const id = image.Labels?.[LABEL.snapshotId];
   return id !== undefined && (image.RepoTags ?? []).includes(snapshotTag(id));
 }
