@@ -1,8 +1,13 @@
 /**
  * Global setup of the tiers that need a Docker engine: the engine must answer (a missing engine fails the run,
  * never skips it), the test images must exist, and no sandbox may be left behind when the run ends.
+ *
+ * Several runs may share one engine (two developers, or the docker and e2e tiers side by side). Each run gets an id
+ * in BURROW_TEST_RUN, which the test runtimes and servers put into their `burrow.instance` label; the leftover check
+ * and its clean-up look at this run's containers only, so one run never removes another's sandboxes.
  */
 import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import Dockerode from 'dockerode';
 
@@ -29,11 +34,13 @@ export async function setup(): Promise<() => Promise<void>> {
     const script = fileURLToPath(new URL('../../images/build-test-images.sh', import.meta.url));
     execFileSync('bash', [script], { stdio: 'inherit' });
   }
-  const startedAt = new Date();
+  const run = randomBytes(4).toString('hex');
+  // Workers are started after global setup and inherit this.
+  process.env.BURROW_TEST_RUN = run;
   return async () => {
     const leftovers = await docker.listContainers({ all: true, filters: { label: ['burrow.managed=true'] } });
-    const leaked = leftovers.filter(
-      (container) => new Date(container.Labels['burrow.created'] ?? 0) >= startedAt,
+    const leaked = leftovers.filter((container) =>
+      (container.Labels['burrow.instance'] ?? '').includes(`-${run}-`),
     );
     await Promise.all(
       leaked.map((container) =>

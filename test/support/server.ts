@@ -3,7 +3,8 @@
  * local test image as the default, no image build, rate limits out of the way. `close()` destroys every sandbox it
  * made.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -55,8 +56,21 @@ function merge(base: Tree, over: Tree): Tree {
   return out;
 }
 
-export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
+/**
+ * A fresh data directory whose instance name (the `burrow.instance` label of its containers) carries this test
+ * run's id, so the global teardown can tell this run's leftovers from another run's sandboxes.
+ */
+export async function makeDataDir(): Promise<string> {
   const dataDir = await mkdtemp(join(tmpdir(), 'burrow-e2e-'));
+  const run = process.env.BURROW_TEST_RUN ?? 'norun';
+  await writeFile(join(dataDir, 'instance'), `e2e-${run}-${randomBytes(4).toString('hex')}\n`, {
+    mode: 0o600,
+  });
+  return dataDir;
+}
+
+export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
+  const dataDir = await makeDataDir();
   let flags: Tree = {
     server: { host: '127.0.0.1', port: 0, rate_limit_rps: 100_000, rate_limit_burst: 100_000 },
     data_dir: dataDir,

@@ -11,7 +11,8 @@ export const EMPTY_IMAGE = 'burrow-test/empty:latest';
 /** A DockerRuntime over the real engine with a private state directory, removed by `cleanup`. */
 export async function testDockerRuntime(transport: AgentTransport = 'socket') {
   const stateDir = await mkdtemp(join(tmpdir(), 'burrow-test-'));
-  const instance = `test-${randomBytes(4).toString('hex')}`;
+  // The test run's id (test/setup/docker.ts) lets the global teardown find this run's leftovers only.
+  const instance = `test-${process.env.BURROW_TEST_RUN ?? 'norun'}-${randomBytes(4).toString('hex')}`;
   const runtime = await DockerRuntime.open({ stateDir, transport, networkPrefix: 'burrow-test', instance });
   return {
     runtime,
