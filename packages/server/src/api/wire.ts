@@ -9,6 +9,7 @@ import {
   type CreateSandboxRequest,
   type ExecResponse,
   type FileInfo as WireFileInfo,
+  type S3SyncReport as WireS3SyncReport,
   type Sandbox as WireSandbox,
   type SandboxStats as WireSandboxStats,
   type SnapshotInfo as WireSnapshotInfo,
@@ -16,6 +17,7 @@ import {
 import type { z } from 'zod';
 import type { CreateSandboxInput } from '../engine/admission.js';
 import type { SandboxView, SystemStats } from '../engine/engine.js';
+import type { StoredSyncReport } from '../engine/s3-sync.js';
 import type { ExecResult, FileInfo, PortMapping, SandboxStats, StorageConfig } from '../runtime/runtime.js';
 import type { SnapshotRecord } from '../store/store.js';
 
@@ -54,12 +56,34 @@ export function sandboxToWire(view: SandboxView, detail = false): WireSandbox {
   const labels = view.config.labels ?? {};
   if (Object.keys(labels).length > 0) wire.labels = labels;
   if (view.error !== undefined && view.error !== '') wire.error = view.error;
+  if (view.s3Sync !== undefined && view.s3Sync.length > 0) wire.s3_sync = view.s3Sync.map(syncReportToWire);
   if (detail) {
     if (view.ip !== undefined && view.ip !== '') wire.ip = view.ip;
     if (view.config.networkMode !== undefined) wire.network_mode = view.config.networkMode;
     if (view.exitCode !== undefined) wire.exit_code = view.exitCode;
   }
   return wire;
+}
+
+/** How many failures and skips of one sync report the API lists (the counts are always complete). */
+const REPORT_ITEMS = 100;
+
+export function syncReportToWire(report: StoredSyncReport): WireS3SyncReport {
+  return {
+    direction: report.direction,
+    bucket: report.bucket,
+    prefix: report.prefix,
+    sync_path: report.syncPath,
+    started_at: rfc3339(new Date(report.startedAt)),
+    finished_at: rfc3339(new Date(report.finishedAt)),
+    objects: report.objects,
+    bytes: report.bytes,
+    failure_count: report.failures.length,
+    skipped_count: report.skipped.length,
+    failures: report.failures.slice(0, REPORT_ITEMS),
+    skipped: report.skipped.slice(0, REPORT_ITEMS),
+    timed_out: report.timedOut,
+  };
 }
 
 export function fileInfoToWire(info: FileInfo): WireFileInfo {

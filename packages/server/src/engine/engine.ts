@@ -24,6 +24,7 @@ import type { SandboxRecord, SandboxStore, SnapshotRecord } from '../store/store
 import { admit, checkVolumeSharing, type CreateSandboxInput, type SandboxPolicy } from './admission.js';
 import { systemClock, type Clock } from './clock.js';
 import { Mutex } from './mutex.js';
+import type { S3ExportInput, S3ExportResult, S3ImportInput, S3ImportResult, S3Sync, StoredSyncReport } from './s3-sync.js';
 
 export interface EngineOptions {
   runtime: Runtime;
@@ -33,17 +34,30 @@ export interface EngineOptions {
   logger: Logger;
   clock?: Clock;
   hooks?: SandboxHooks[];
+  /** S3 storage (hooks, fuse, on-demand transfers); it also runs as one of the hooks. */
+  s3?: S3Sync;
 }
 
 /** Work tied to a sandbox's lifetime (S3 synchronisation, for one). Failures are reported by the hook itself. */
 export interface SandboxHooks {
+  /** Before the runtime creates the sandbox; may amend its configuration. A failure fails the create. */
+  beforeCreate?(id: string, config: SandboxConfig): Promise<SandboxConfig>;
   afterCreate?(sandbox: SandboxRecord): Promise<void>;
+  /** Before the runtime starts a stopped sandbox. A failure fails the start. */
+  beforeStart?(sandbox: SandboxRecord): Promise<void>;
+  afterStop?(sandbox: SandboxRecord): Promise<void>;
   beforeDestroy?(sandbox: SandboxRecord): Promise<void>;
+  /** After the runtime removed the sandbox, also when a create failed. */
+  afterRemove?(sandbox: SandboxRecord): Promise<void>;
 }
+
+type ReportingStage = 'afterCreate' | 'afterStop' | 'beforeDestroy' | 'afterRemove';
 
 export interface SandboxView extends SandboxRecord {
   ip?: string;
   exitCode?: number;
+  /** Reports of its S3 `hooks` runs. */
+  s3Sync?: StoredSyncReport[];
 }
 
 export interface SystemStats {
@@ -71,6 +85,7 @@ export class Engine {
   private readonly logger: Logger;
   private readonly clock: Clock;
   private readonly hooks: SandboxHooks[];
+  private readonly s3: S3Sync | undefined;
   private readonly admission = new Mutex();
   /** Sandboxes Burrow itself is stopping or destroying: their `died` events are expected. */
   private readonly expectedExits = new Set<string>();
@@ -82,7 +97,8 @@ export class Engine {
     this.maxSandboxes = options.maxSandboxes;
     this.logger = options.logger;
     this.clock = options.clock ?? systemClock;
-    this.hooks = options.hooks ?? [];
+    this.s3 = options.s3;
+    this.hooks = [...(options.hooks ?? []), ...(options.s3 === undefined ? [] : [options.s3])];
   }
 
   // ---------------------------------------------------------------- lifecycle
@@ -131,12 +147,14 @@ export class Engine {
     await this.reserve(record);
     try {
       const createOptions = options.onProgress === undefined ? {} : { onProgress: options.onProgress };
-      await this.runtime.create(record.id, config, createOptions);
+      for (const hooks of this.hooks) if (hooks.beforeCreate) record.config = await hooks.beforeCreate(record.id, record.config);
+      await this.runtime.create(record.id, record.config, createOptions);
       await this.runtime.start(record.id);
     } catch (error) {
       await this.runtime.remove(record.id).catch((cleanupError: unknown) =>
         this.logger.error({ err: cleanupError, sandbox: record.id }, 'could not remove a sandbox that failed to start'),
       );
+      await this.runHooks('afterRemove', record);
       this.store.deleteSandbox(record.id);
       throw error;
     }
@@ -144,10 +162,15 @@ export class Engine {
     this.store.updateSandbox(record);
     this.logger.info({ sandbox: record.id, image: config.image }, 'sandbox created');
     await this.runHooks('afterCreate', record);
-    return record;
+    return this.withS3Reports(record);
   }
 
-  private async runHooks(stage: 'afterCreate' | 'beforeDestroy', record: SandboxRecord): Promise<void> {
+  private withS3Reports(view: SandboxView): SandboxView {
+    const reports = this.s3?.reports(view.id) ?? [];
+    return reports.length === 0 ? view : { ...view, s3Sync: reports };
+  }
+
+  private async runHooks(stage: ReportingStage, record: SandboxRecord): Promise<void> {
     for (const hooks of this.hooks) {
       try {
         await hooks[stage]?.(record);
@@ -169,9 +192,9 @@ export class Engine {
       const view: SandboxView = { ...record };
       if (info.ip !== '') view.ip = info.ip;
       if (info.exitCode !== undefined && record.status !== 'running') view.exitCode = info.exitCode;
-      return view;
+      return this.withS3Reports(view);
     } catch (error) {
-      if (isBurrowError(error, 'SANDBOX_NOT_FOUND')) return record;
+      if (isBurrowError(error, 'SANDBOX_NOT_FOUND')) return this.withS3Reports(record);
       throw error;
     }
   }
@@ -182,6 +205,7 @@ export class Engine {
     try {
       if (record.status === 'running') await this.runHooks('beforeDestroy', record);
       await this.runtime.remove(id);
+      await this.runHooks('afterRemove', record);
       this.store.deleteSandbox(id);
     } finally {
       this.expectedExits.delete(id);
@@ -197,11 +221,13 @@ export class Engine {
     } finally {
       this.expectedExits.delete(id);
     }
+    await this.runHooks('afterStop', record);
     return this.setStatus(record, 'stopped');
   }
 
   async start(id: string): Promise<SandboxView> {
     const record = this.record(id);
+    for (const hooks of this.hooks) await hooks.beforeStart?.(record);
     await this.runtime.start(id);
     return this.setStatus(record, 'running');
   }
@@ -326,6 +352,32 @@ export class Engine {
 
   removeFile(id: string, path: SandboxPath): Promise<void> {
     return this.inSandbox(id, () => this.runtime.removeFile(id, path));
+  }
+
+  // ---------------------------------------------------------------- S3 (s3-sync.ts)
+
+  private s3Sync(): S3Sync {
+    if (this.s3 === undefined) throw new BurrowError('NOT_SUPPORTED', 'S3 storage is not configured on this server');
+    return this.s3;
+  }
+
+  /** Downloads an object (or, Burrow, every object under a prefix) into a running sandbox. */
+  async s3Import(id: string, input: S3ImportInput): Promise<S3ImportResult> {
+    const plan = await this.s3Sync().planImport(input);
+    return this.inSandbox(id, () => this.s3Sync().runImport(id, plan));
+  }
+
+  /** Uploads a file (or, Burrow, every file under a directory) of a running sandbox. */
+  async s3Export(id: string, input: S3ExportInput): Promise<S3ExportResult> {
+    const plan = await this.s3Sync().planExport(input);
+    return this.inSandbox(id, () => this.s3Sync().runExport(id, plan));
+  }
+
+  /** Reports of a sandbox's S3 hooks runs; they outlive the sandbox (the upload runs as it is destroyed). */
+  s3SyncReports(id: string): StoredSyncReport[] {
+    const reports = this.s3?.reports(id) ?? [];
+    if (reports.length === 0) this.record(id);
+    return reports;
   }
 
   // ---------------------------------------------------------------- snapshots

@@ -197,6 +197,35 @@ export const ROUTE_SPECS: RouteSpec[] = [
     errors: FILE_ERRORS,
   },
   {
+    method: 'post',
+    path: `${FILES}/s3-import`,
+    summary:
+      'Download an S3 object into the sandbox (streamed, up to s3.max_transfer_bytes); with prefix (or a key ending in "/"), every object under it into dest_path',
+    tag: 's3',
+    body: 'S3ImportRequest',
+    responses: ok('S3ImportResponse'),
+    errors: [400, 403, 404, 409, 413, 502],
+  },
+  {
+    method: 'post',
+    path: `${FILES}/s3-export`,
+    summary:
+      'Upload a sandbox file to S3 (streamed, up to s3.max_transfer_bytes); a directory source_path uploads every regular file under it to key + relative path',
+    tag: 's3',
+    body: 'S3ExportRequest',
+    responses: ok('S3ExportResponse'),
+    errors: [400, 403, 404, 409, 413, 502],
+  },
+  {
+    method: 'get',
+    path: `${SANDBOX}/s3-syncs`,
+    summary:
+      "Reports of the sandbox's S3 hooks runs (download after create, upload before destroy); kept after the sandbox is destroyed",
+    tag: 's3',
+    responses: ok('[S3SyncReport]'),
+    errors: [404],
+  },
+  {
     method: 'get',
     path: `${SANDBOX}/ports`,
     summary: 'Port mappings fixed at creation',

@@ -12,6 +12,11 @@ import {
   ExecStreamServerMessage,
   ExtendTimeoutRequest,
   FileInfo,
+  S3ExportRequest,
+  S3ExportResponse,
+  S3ImportRequest,
+  S3ImportResponse,
+  S3SyncReport,
   Health,
   PortMapping,
   Resources,
@@ -34,6 +39,8 @@ export const REQUEST_SCHEMAS: Record<string, z.ZodType> = {
   ExecStreamRequest,
   ExecStreamClientMessage,
   CreateSnapshotRequest,
+  S3ImportRequest,
+  S3ExportRequest,
 };
 
 export const RESPONSE_SCHEMAS: Record<string, z.ZodType> = {
@@ -52,6 +59,9 @@ export const RESPONSE_SCHEMAS: Record<string, z.ZodType> = {
   Unhealthy,
   Version,
   PortMapping,
+  S3ImportResponse,
+  S3ExportResponse,
+  S3SyncReport,
 };
 
 /** A response: a component schema name, `[Name]` for an array of it, `bytes` for a raw body, or none. */
@@ -64,7 +74,7 @@ export interface RouteSpec {
   method: 'get' | 'post' | 'put' | 'delete';
   path: string;
   summary: string;
-  tag: 'meta' | 'sandboxes' | 'exec' | 'files' | 'ports' | 'snapshots' | 'stats';
+  tag: 'meta' | 'sandboxes' | 'exec' | 'files' | 's3' | 'ports' | 'snapshots' | 'stats';
   open?: boolean;
   /** `?path=`: required, or optional with a default. */
   pathQuery?: 'required' | 'optional';

@@ -45,12 +45,13 @@ function responseOf(response: ResponseSpec): Json {
 const ERROR_DESCRIPTIONS: Record<number, string> = {
   400: 'Invalid request (the message says what to change)',
   401: 'Missing or invalid API key',
-  403: 'Forbidden',
+  403: 'Forbidden (for S3: the keys were refused)',
   404: 'Not found',
   409: 'The sandbox is not running',
   413: 'Body too large',
   429: 'Rate limited (see Retry-After) or sandbox limit reached',
   501: 'Not supported',
+  502: 'The S3 service failed or could not be reached',
   503: 'Runtime unavailable or host under memory pressure',
 };
 

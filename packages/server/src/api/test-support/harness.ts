@@ -3,6 +3,8 @@ import type { FastifyInstance } from 'fastify';
 import WebSocket from 'ws';
 import { Engine } from '../../engine/engine.js';
 import type { SandboxPolicy } from '../../engine/admission.js';
+import type { Clock } from '../../engine/clock.js';
+import type { S3Sync } from '../../engine/s3-sync.js';
 import { silentLogger } from '../../logger.js';
 import { FakeRuntime } from '../../runtime/fake/fake-runtime.js';
 import { DEFAULT_TMPFS } from '../../storage/tmpfs.js';
@@ -28,6 +30,10 @@ export const testPolicy: SandboxPolicy = {
 
 export interface HarnessOptions extends Partial<Omit<ApiOptions, 'engine'>> {
   maxSandboxes?: number;
+  policy?: Partial<SandboxPolicy>;
+  clock?: Clock;
+  /** Builds the engine's S3 storage over the harness's runtime and store. */
+  s3?: (deps: { runtime: FakeRuntime; store: SqliteStore }) => S3Sync;
 }
 
 export interface Harness {
@@ -35,6 +41,7 @@ export interface Harness {
   app: FastifyInstance;
   engine: Engine;
   runtime: FakeRuntime;
+  store: SqliteStore;
   /** fetch with the API key (unless `headers` override it). */
   call(path: string, init?: RequestInit): Promise<Response>;
   /** A fresh running sandbox's id. */
@@ -43,15 +50,18 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export async function startApi(options: HarnessOptions = {}): Promise<Harness> {
+export async function startApi(harnessOptions: HarnessOptions = {}): Promise<Harness> {
+  const { maxSandboxes, policy, clock, s3, ...options } = harnessOptions;
   const runtime = new FakeRuntime();
   const store = new SqliteStore(':memory:');
   const engine = new Engine({
     runtime,
     store,
-    policy: testPolicy,
-    maxSandboxes: options.maxSandboxes ?? 50,
+    policy: { ...testPolicy, ...policy },
+    maxSandboxes: maxSandboxes ?? 50,
     logger: silentLogger,
+    ...(clock === undefined ? {} : { clock }),
+    ...(s3 === undefined ? {} : { s3: s3({ runtime, store }) }),
   });
   const app = await buildApp({
     engine,
@@ -81,6 +91,7 @@ export async function startApi(options: HarnessOptions = {}): Promise<Harness> {
     app,
     engine,
     runtime,
+    store,
     call,
     sandbox: async () => (await engine.create({})).id,
     ws: (path, headers = { 'x-api-key': API_KEY }) =>

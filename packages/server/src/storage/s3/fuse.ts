@@ -12,6 +12,10 @@
  * answer required to be permitted, but s3fs resolves it again itself. s3fs does not follow HTTP redirects.
  *
  * Mounts outlive a Burrow restart (s3fs daemonises); `list()` finds them for reconciliation.
+ *
+ * Propagation: `mounts/` is made a shared mount point (a bind of itself) before the first mount, and sandboxes bind
+ * their directory with slave propagation. A mount made on the host while a sandbox runs (reviving a dead s3fs,
+ * re-mounting after a restart) therefore shows up inside the sandbox without restarting it.
  */
 import { mkdirSync, realpathSync } from 'node:fs';
 import { access, chmod, mkdir, readdir, rm, rmdir, writeFile } from 'node:fs/promises';
@@ -26,6 +30,8 @@ import {
   fatalLog,
   launchS3fs,
   logTail,
+  mountPropagation,
+  runMount,
   s3fsFailure,
   s3fsMountPoints,
   s3fsVersion,
@@ -160,9 +166,36 @@ export class S3FuseMounts {
         await unmountFuse(dir, this.logger);
       }
       const plan = await this.plan(resolved);
+      await this.ensureSharedRoot();
       await this.start(sandboxId, dir, resolved, plan);
       return dir;
     });
+  }
+
+  /**
+   * Makes `mounts/` a shared mount point (a bind of itself) so mounts under it propagate into sandboxes that bind
+   * their directory with slave propagation. Idempotent.
+   */
+  private async ensureSharedRoot(): Promise<void> {
+    const dir = join(this.root, 'mounts');
+    await mkdir(dir, { recursive: true, mode: 0o755 });
+    const propagation = await mountPropagation(dir);
+    if (propagation === 'shared') return;
+    if (propagation === undefined) await runMount('mount', ['--bind', dir, dir]);
+    await runMount('mount', ['--make-shared', dir]);
+  }
+
+  /**
+   * Undoes {@link ensureSharedRoot} once no s3fs mount is left under it (tests, and tidy shutdowns that destroyed
+   * every sandbox). Returns false when mounts remain and the root was kept.
+   */
+  async release(): Promise<boolean> {
+    if ((await this.list()).length > 0) return false;
+    const dir = join(this.root, 'mounts');
+    while ((await mountPropagation(dir)) !== undefined) {
+      await runMount('umount', [dir]);
+    }
+    return true;
   }
 
   /** Unmounts and removes the mount directory; a sandbox without a mount is fine. */

@@ -33,6 +33,35 @@ export async function s3fsMountPoints(): Promise<Set<string>> {
   return points;
 }
 
+/** The propagation of the mount whose mount point is exactly `path`; undefined when `path` is not a mount point. */
+export async function mountPropagation(path: string): Promise<'shared' | 'private' | undefined> {
+  const text = await readFile('/proc/self/mountinfo', 'utf8');
+  let found: 'shared' | 'private' | undefined;
+  for (const line of text.split('\n')) {
+    const [left] = line.split(' - ');
+    const fields = left?.split(' ') ?? [];
+    const mountPoint = fields[4];
+    // The last mount listed on a path is the one on top.
+    if (mountPoint !== undefined && decodeMountPath(mountPoint) === path) {
+      found = fields.slice(6).some((field) => field.startsWith('shared:')) ? 'shared' : 'private';
+    }
+  }
+  return found;
+}
+
+/** Runs `mount` or `umount` as this process; rejects with its stderr. */
+export async function runMount(command: 'mount' | 'umount', args: string[]): Promise<void> {
+  try {
+    await run(command, args, { timeout: 10_000 });
+  } catch (error) {
+    const stderr = (error as { stderr?: unknown }).stderr;
+    throw new BurrowError(
+      'S3_ERROR',
+      `${command} ${args.join(' ')} failed: ${typeof stderr === 'string' && stderr !== '' ? stderr.trim() : String(error)}: Burrow must run as root for S3 FUSE mounts`,
+    );
+  }
+}
+
 /** Runs the s3fs launcher (which daemonises) with an environment of PATH only; resolves with its exit code. */
 export function launchS3fs(binary: string, args: string[]): Promise<{ code: number; stderr: string }> {
   return new Promise((resolve, reject) => {
