@@ -25,6 +25,7 @@ import { admit, checkVolumeSharing, type CreateSandboxInput, type SandboxPolicy 
 import { systemClock, type Clock } from './clock.js';
 import { Mutex } from './mutex.js';
 import type { S3ExportInput, S3ExportResult, S3ImportInput, S3ImportResult, S3Sync, StoredSyncReport } from './s3-sync.js';
+import { carryRequestSettings, fitMember, withSandboxEnv, type WarmPool } from './warm-pool.js';
 
 export interface EngineOptions {
   runtime: Runtime;
@@ -36,6 +37,8 @@ export interface EngineOptions {
   hooks?: SandboxHooks[];
   /** S3 storage (hooks, fuse, on-demand transfers); it also runs as one of the hooks. */
   s3?: S3Sync;
+  /** Serves creates that match a pool with pre-created sandboxes. */
+  warmPool?: WarmPool;
 }
 
 /** Work tied to a sandbox's lifetime (S3 synchronisation, for one). Failures are reported by the hook itself. */
@@ -86,6 +89,7 @@ export class Engine {
   private readonly clock: Clock;
   private readonly hooks: SandboxHooks[];
   private readonly s3: S3Sync | undefined;
+  private readonly warmPool: WarmPool | undefined;
   private readonly admission = new Mutex();
   /** Sandboxes Burrow itself is stopping or destroying: their `died` events are expected. */
   private readonly expectedExits = new Set<string>();
@@ -99,6 +103,7 @@ export class Engine {
     this.clock = options.clock ?? systemClock;
     this.s3 = options.s3;
     this.hooks = [...(options.hooks ?? []), ...(options.s3 === undefined ? [] : [options.s3])];
+    this.warmPool = options.warmPool;
   }
 
   // ---------------------------------------------------------------- lifecycle
@@ -136,20 +141,27 @@ export class Engine {
   async create(input: CreateSandboxInput, options: { onProgress?: (progress: PullProgress) => void } = {}): Promise<SandboxView> {
     const { config, timeoutMs } = admit(input, this.policy);
     const now = this.clock.now();
+    // A matching warm-pool member lends its id; recording it (below) makes it an ordinary sandbox.
+    const member = this.warmPool?.take(config);
     const record: SandboxRecord = {
-      id: newSandboxId(now),
+      id: member?.id ?? newSandboxId(now),
       image: config.image,
       status: 'creating',
       config,
       createdAt: now,
       expiresAt: new Date(now.getTime() + timeoutMs),
     };
-    await this.reserve(record);
+    await this.reserve(record).catch((error: unknown) => {
+      if (member !== undefined) this.warmPool?.giveBack(member);
+      throw error;
+    });
     try {
-      const createOptions = options.onProgress === undefined ? {} : { onProgress: options.onProgress };
-      for (const hooks of this.hooks) if (hooks.beforeCreate) record.config = await hooks.beforeCreate(record.id, record.config);
-      await this.runtime.create(record.id, record.config, createOptions);
-      await this.runtime.start(record.id);
+      if (member === undefined || !(await fitMember(this.runtime, member, config, this.logger))) {
+        const createOptions = options.onProgress === undefined ? {} : { onProgress: options.onProgress };
+        for (const hooks of this.hooks) if (hooks.beforeCreate) record.config = await hooks.beforeCreate(record.id, record.config);
+        await this.runtime.create(record.id, record.config, createOptions);
+        await this.runtime.start(record.id);
+      }
     } catch (error) {
       await this.runtime.remove(record.id).catch((cleanupError: unknown) =>
         this.logger.error({ err: cleanupError, sandbox: record.id }, 'could not remove a sandbox that failed to start'),
@@ -260,6 +272,7 @@ export class Engine {
   observeExit(id: string, exitCode: number, oomKilled: boolean): void {
     if (this.expectedExits.has(id)) return;
     const record = this.store.getSandbox(id);
+    if (record === undefined) this.warmPool?.forget(id);
     // Only a running sandbox can die on its own; a stop Burrow made has already recorded `stopped`.
     if (record?.status !== 'running') return;
     if (oomKilled) this.setStatus(record, 'error', 'the sandbox ran out of memory and its main process was killed');
@@ -277,6 +290,7 @@ export class Engine {
   observeRemoval(id: string): void {
     if (this.expectedExits.has(id)) return;
     const record = this.store.getSandbox(id);
+    if (record === undefined) this.warmPool?.forget(id);
     if (record === undefined || record.status === 'creating') return;
     this.setStatus(record, 'error', 'the sandbox container was removed outside Burrow');
   }
@@ -303,10 +317,10 @@ export class Engine {
   // ---------------------------------------------------------------- exec and files
 
   /** Runs a sandbox call; if the runtime finds it not running, the record learns so too. */
-  private async inSandbox<T>(id: string, work: () => Promise<T>): Promise<T> {
-    this.running(id);
+  private async inSandbox<T>(id: string, work: (record: SandboxRecord) => Promise<T>): Promise<T> {
+    const record = this.running(id);
     try {
-      return await work();
+      return await work(record);
     } catch (error) {
       if (isBurrowError(error, 'SANDBOX_NOT_RUNNING')) await this.refreshStatus(id);
       throw error;
@@ -323,11 +337,11 @@ export class Engine {
   }
 
   exec(id: string, options: ExecOptions): Promise<ExecResult> {
-    return this.inSandbox(id, () => this.runtime.exec(id, options));
+    return this.inSandbox(id, (record) => this.runtime.exec(id, withSandboxEnv(record.config, options)));
   }
 
   execStream(id: string, options: ExecOptions): Promise<ExecStream> {
-    return this.inSandbox(id, () => this.runtime.execStream(id, options));
+    return this.inSandbox(id, (record) => this.runtime.execStream(id, withSandboxEnv(record.config, options)));
   }
 
   readFile(id: string, path: SandboxPath): Promise<FileRead> {
@@ -428,7 +442,8 @@ export class Engine {
     try {
       await this.runtime.restore(snapshotId, { id });
       const info = await this.runtime.info(id);
-      const config = withSecretsOf(info.config ?? { image: info.image }, original?.config);
+      let config = withSecretsOf(info.config ?? { image: info.image }, original?.config);
+      if (original !== undefined) config = await carryRequestSettings(this.runtime, id, config, original.config);
       const record: SandboxRecord = { ...placeholder, image: config.image, config, status: 'running' };
       this.store.updateSandbox(record);
       return record;

@@ -27,8 +27,9 @@ export async function reconcile(runtime: Runtime, store: SandboxStore, logger: L
   for (const record of store.listSandboxes()) {
     const info = live.get(record.id);
     live.delete(record.id);
-    if (record.status === 'creating' && info?.status !== 'running') {
-      // The server died between reserving the slot and starting the sandbox.
+    // The server died between reserving the slot and starting the sandbox, or while giving a warm-pool member
+    // (still marked as one) the request's limits.
+    if (record.status === 'creating' && (info?.status !== 'running' || info.pool !== undefined)) {
       await runtime.remove(record.id);
       store.deleteSandbox(record.id);
       report.removedHalfCreated.push(record.id);

@@ -370,6 +370,26 @@ export function runRuntimeContract(name: string, makeTarget: () => Promise<Contr
         await runtime.updateMemoryLimit(id, 0);
         await expectCode(runtime.updateMemoryLimit(id, -5), 'VALIDATION_FAILED');
       });
+
+      it('changes the CPU, memory and process limits of a running sandbox', async () => {
+        const id = await sandbox({ memory: 128 * 1024 * 1024, pidLimit: 256 });
+        await runtime.updateLimits(id, { cpu: 500_000_000, memory: 64 * 1024 * 1024, pidLimit: 64 });
+        expect((await runtime.stats(id)).memoryLimit).toBe(64 * 1024 * 1024);
+        await runtime.updateLimits(id, {});
+        expect((await runtime.exec(id, { cmd: ['echo', 'ok'] })).stdout.toString()).toBe('ok\n');
+        await expectCode(runtime.updateLimits(id, { pidLimit: -1 }), 'VALIDATION_FAILED');
+        await expectCode(runtime.updateLimits('0000000000000000000a', { pidLimit: 10 }), 'SANDBOX_NOT_FOUND');
+      });
+
+      it('marks warm-pool members, and only them', async () => {
+        const id = newSandboxId();
+        created.push(id);
+        await runtime.create(id, { image: target.image }, { pool: 'k1' });
+        await runtime.start(id);
+        expect((await runtime.info(id)).pool).toBe('k1');
+        expect((await runtime.list()).find((info) => info.id === id)?.pool).toBe('k1');
+        expect((await runtime.info(shared)).pool).toBeUndefined();
+      });
     });
 
     describe('events', () => {

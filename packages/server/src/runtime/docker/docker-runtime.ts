@@ -5,7 +5,7 @@
  */
 import { chmod, copyFile, mkdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { totalmem } from 'node:os';
+import { cpus, totalmem } from 'node:os';
 import Dockerode from 'dockerode';
 import { BurrowError, isBurrowError } from '@burrow/protocol';
 import { AgentClient, type AgentChannel } from '../agent/agent-client.js';
@@ -479,16 +479,15 @@ export class DockerRuntime implements Runtime {
         );
       }
     }
-    if (limits.cpu !== undefined) update.NanoCpus = limits.cpu;
+    // On update, 0 means "unchanged" to the engine and -1 is refused for memory: a lifted CPU or memory limit
+    // becomes the whole host, which is what an unlimited container gets anyway. -1 lifts the process limit.
+    if (limits.cpu !== undefined) update.NanoCpus = limits.cpu === 0 ? cpus().length * 1e9 : limits.cpu;
     if (limits.memory !== undefined) {
       if (limits.memory > 0 && limits.memory < 6 * 1024 * 1024) {
-        throw new BurrowError(
-          'VALIDATION_FAILED',
-          'memory limit must be at least 6 MiB (Docker refuses less)',
-        );
+        throw new BurrowError('VALIDATION_FAILED', 'memory limit must be at least 6 MiB (Docker refuses less)');
       }
-      // -1 lifts the limit (0 would mean "unchanged"); swap is kept equal to memory (no swap).
-      update.Memory = limits.memory === 0 ? -1 : limits.memory;
+      // Swap is kept equal to memory (no swap).
+      update.Memory = limits.memory === 0 ? totalmem() : limits.memory;
       update.MemorySwap = update.Memory;
     }
     if (limits.pidLimit !== undefined) update.PidsLimit = limits.pidLimit === 0 ? -1 : limits.pidLimit;
