@@ -133,6 +133,8 @@ export const ConfigSchema = z
         secret_key: z.string().default(''),
         allow_internal_endpoint: bool.default(false),
         max_transfer_bytes: size.default(5 * 1024 ** 3),
+        /** Time budget of one `hooks` download or upload. */
+        sync_timeout: duration.default(5 * 60_000),
       })
       .strict()
       .prefault({}),

@@ -14,6 +14,7 @@ import { admit, type SandboxPolicy } from './engine/admission.js';
 import { Engine } from './engine/engine.js';
 import { Reaper } from './engine/reaper.js';
 import { reconcile } from './engine/reconcile.js';
+import { S3Sync } from './engine/s3-sync.js';
 import { StatusWatcher } from './engine/status-watcher.js';
 import { hostMemoryShort, WarmPool, warmPoolSpecs } from './engine/warm-pool.js';
 import { DEFAULT_IMAGE, ensureDefaultImage } from './images/default-image.js';
@@ -21,6 +22,7 @@ import type { Logger } from './logger.js';
 import { loopbackUrl, mountMcp } from './mcp-endpoint.js';
 import { DockerRuntime } from './runtime/docker/docker-runtime.js';
 import type { SandboxInfo } from './runtime/runtime.js';
+import { s3Storage } from './s3-setup.js';
 import { SqliteStore } from './store/sqlite/sqlite-store.js';
 import { BURROW_VERSION } from './version.js';
 
@@ -131,6 +133,11 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     logger: logger.child({ component: 'warm-pool' }),
     memoryShort: hostMemoryShort(freemem, totalmem),
   });
+  const s3 = new S3Sync({
+    runtime,
+    store,
+    ...(await s3Storage(config, logger.child({ component: 's3' }))),
+  });
   const engine = new Engine({
     runtime,
     store,
@@ -138,6 +145,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     logger: logger.child({ component: 'engine' }),
     policy,
     warmPool,
+    s3,
   });
   // Unrecorded warm-pool members a previous run left are the pool's to adopt or remove, not orphans.
   const poolLeftovers: SandboxInfo[] = [];
@@ -145,6 +153,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     isForeign: (info) => info.pool !== undefined && poolLeftovers.push(info) > 0,
   });
   await warmPool.start(poolLeftovers);
+  await s3.reconcileMounts(store.listSandboxes());
   const watcher = new StatusWatcher(engine, runtime, logger.child({ component: 'status' }));
   watcher.start();
   const reaper = new Reaper(engine, config.sandbox.reaper_interval, logger.child({ component: 'reaper' }));

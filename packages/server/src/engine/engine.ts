@@ -48,6 +48,8 @@ export interface SandboxHooks {
   afterCreate?(sandbox: SandboxRecord): Promise<void>;
   /** Before the runtime starts a stopped sandbox. A failure fails the start. */
   beforeStart?(sandbox: SandboxRecord): Promise<void>;
+  /** Once the runtime started the sandbox (at create too). A failure fails the create or start (and stops it). */
+  afterStart?(sandbox: SandboxRecord): Promise<void>;
   afterStop?(sandbox: SandboxRecord): Promise<void>;
   beforeDestroy?(sandbox: SandboxRecord): Promise<void>;
   /** After the runtime removed the sandbox, also when a create failed. */
@@ -161,6 +163,7 @@ export class Engine {
         for (const hooks of this.hooks) if (hooks.beforeCreate) record.config = await hooks.beforeCreate(record.id, record.config);
         await this.runtime.create(record.id, record.config, createOptions);
         await this.runtime.start(record.id);
+        for (const hooks of this.hooks) await hooks.afterStart?.(record);
       }
     } catch (error) {
       await this.runtime.remove(record.id).catch((cleanupError: unknown) =>
@@ -241,6 +244,12 @@ export class Engine {
     const record = this.record(id);
     for (const hooks of this.hooks) await hooks.beforeStart?.(record);
     await this.runtime.start(id);
+    try {
+      for (const hooks of this.hooks) await hooks.afterStart?.(record);
+    } catch (error) {
+      await this.runtime.stop(id, 2000).catch(() => undefined);
+      throw error;
+    }
     return this.setStatus(record, 'running');
   }
 

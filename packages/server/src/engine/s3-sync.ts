@@ -6,9 +6,9 @@
  *   `sync_path`; before destroy (DELETE, reaper, shutdown with destroy-on-exit), `sync_path` is uploaded back. A
  *   per-object failure never fails the create or blocks the destroy: every run's report is stored, logged and shown
  *   on the sandbox (`s3_sync`).
- * - `fuse`: s3fs mounts the bucket on the host before the sandbox is created and the runtime binds it at
- *   `mount_path`; it is unmounted after stop and remove, mounted again before start and, after a server restart,
- *   by {@link S3Sync.reconcileMounts}.
+ * - `fuse`: the runtime binds a host directory at `mount_path` (slave propagation) and s3fs mounts the bucket on it
+ *   as soon as the sandbox runs, before create or start returns; it is unmounted after stop and remove, mounted again
+ *   after start and, after a server restart, by {@link S3Sync.reconcileMounts} (the running sandbox sees it again).
  * - `on_demand` (and any sandbox): `s3-import` / `s3-export` of one object, or of a whole prefix / directory.
  *
  * Every S3 client and mount goes through the SSRF policy: request-time endpoint checks, then dial-time pinning.
@@ -244,8 +244,9 @@ export class S3Sync {
       this.fuseCheck = undefined; // an operator may fix the host without restarting Burrow
       throw new BurrowError('NOT_SUPPORTED', `S3 mode "fuse" cannot work on this host: ${available.reason}`);
     }
-    const resolved = await this.resolveSandbox(s3);
-    const hostDir = await this.fuse.mount(id, resolved);
+    // Credentials and the endpoint are checked now (a 4xx before any container exists); the mount follows the start.
+    await this.resolveSandbox(s3);
+    const hostDir = await this.fuse.prepare(id);
     return { ...config, s3FuseBind: { hostDir, mountPath: s3.mountPath } };
   }
 
@@ -267,17 +268,28 @@ export class S3Sync {
       await this.fuse.unmount(sandbox.id);
   }
 
-  /** Before a stopped sandbox starts: its FUSE mount comes back (the container binds it at start). */
-  async beforeStart(sandbox: SandboxRecord): Promise<void> {
-    const s3 = sandbox.config.storage?.s3;
-    if (s3 === undefined || sandbox.config.s3FuseBind === undefined) return;
+  private fuseOf(sandbox: SandboxRecord): S3FuseMounts | undefined {
+    if (sandbox.config.s3FuseBind === undefined) return undefined;
     if (this.fuse === undefined) {
       throw new BurrowError(
-        'POLICY_VIOLATION',
-        'this sandbox uses S3 mode "fuse", which is disabled on this server (sandbox.allow_s3_fuse)',
+        'NOT_SUPPORTED',
+        'this sandbox uses S3 mode "fuse", which needs Burrow to run as root with s3fs installed',
       );
     }
-    await this.fuse.mount(sandbox.id, await this.resolveSandbox(s3));
+    return this.fuse;
+  }
+
+  /** Before a stopped sandbox starts: its mount directory is there (and empty) for the runtime to bind. */
+  async beforeStart(sandbox: SandboxRecord): Promise<void> {
+    await this.fuseOf(sandbox)?.prepare(sandbox.id);
+  }
+
+  /** Once the sandbox runs (after create or start): the bucket is mounted where the sandbox binds it. */
+  async afterStart(sandbox: SandboxRecord): Promise<void> {
+    const fuse = this.fuseOf(sandbox);
+    const s3 = sandbox.config.storage?.s3;
+    if (fuse === undefined || s3 === undefined) return;
+    await fuse.mount(sandbox.id, await this.resolveSandbox(s3));
   }
 
   /** After stop: nothing uses the FUSE mount, so it goes (start mounts it again). */

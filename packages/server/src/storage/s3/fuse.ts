@@ -13,9 +13,12 @@
  *
  * Mounts outlive a Burrow restart (s3fs daemonises); `list()` finds them for reconciliation.
  *
- * Propagation: `mounts/` is made a shared mount point (a bind of itself) before the first mount, and sandboxes bind
- * their directory with slave propagation. A mount made on the host while a sandbox runs (reviving a dead s3fs,
- * re-mounting after a restart) therefore shows up inside the sandbox without restarting it.
+ * Propagation: `mounts/` is made a shared mount point (a bind of itself), and a sandbox binds its (still empty)
+ * directory with slave propagation when it starts; the bucket is mounted on that directory once the sandbox runs
+ * ({@link S3FuseMounts.prepare} before the start, {@link S3FuseMounts.mount} after it). Measured with Docker: a bind
+ * whose source is already a mount point reaches the container as a private copy, so later mounts would not show;
+ * a bind of a plain directory in a shared mount is a slave, so every mount made there afterwards (the first one,
+ * reviving a dead s3fs, re-mounting after a restart) shows up inside the running sandbox.
  */
 import { mkdirSync, realpathSync } from 'node:fs';
 import { access, chmod, mkdir, readdir, rm, rmdir, writeFile } from 'node:fs/promises';
@@ -173,6 +176,20 @@ export class S3FuseMounts {
   }
 
   /**
+   * Readies a sandbox's mount directory for the runtime to bind (before the sandbox starts): the shared root exists,
+   * the directory exists, and nothing is mounted on it (the bucket is mounted once the sandbox runs).
+   */
+  prepare(sandboxId: string): Promise<string> {
+    const dir = this.mountDir(sandboxId);
+    return this.exclusive(sandboxId, async () => {
+      await this.ensureSharedRoot();
+      if (await this.isMounted(sandboxId)) await unmountFuse(dir, this.logger);
+      await mkdir(dir, { recursive: true, mode: 0o755 });
+      return dir;
+    });
+  }
+
+  /**
    * Makes `mounts/` a shared mount point (a bind of itself) so mounts under it propagate into sandboxes that bind
    * their directory with slave propagation. Idempotent.
    */
@@ -241,6 +258,11 @@ export class S3FuseMounts {
     await rm(privateDir, { recursive: true, force: true });
     await mkdir(privateDir, { mode: 0o700 });
     await writeFile(passwd, `${keys.accessKeyId}:${keys.secretAccessKey}\n`, { mode: 0o600, flag: 'wx' });
+    // A directory prepared for (and bound into) a sandbox stays when a mount fails, so a later mount still reaches it.
+    const prepared = await access(dir).then(
+      () => true,
+      () => false,
+    );
     await mkdir(dir, { recursive: true, mode: 0o755 });
 
     const prefix = directoryPrefix(resolved.prefix).replace(/\/$/, '');
@@ -267,7 +289,7 @@ export class S3FuseMounts {
     ];
     const fail = async (error: BurrowError): Promise<never> => {
       if (await this.isMounted(sandboxId)) await unmountFuse(dir, this.logger).catch(() => undefined);
-      await rmdir(dir).catch(() => undefined);
+      if (!prepared) await rmdir(dir).catch(() => undefined);
       await rm(privateDir, { recursive: true, force: true });
       throw error;
     };
