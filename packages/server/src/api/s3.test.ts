@@ -461,13 +461,17 @@ describe('fuse mode', () => {
     expect(await harness.runtime.list()).toEqual([]);
   });
 
-  it('is refused when the server has no FUSE support even if the policy allows it', async () => {
+  it('is refused when the server cannot mount (not root) even if the policy allows it', async () => {
     const harness = await api({ policy: { allowS3Fuse: true } });
     const response = await harness.call(
       '/api/v1/sandboxes',
       json({ storage: { s3: { bucket: BUCKET, mode: 'fuse', mount_path: '/mnt/s3' } } }),
     );
-    expect(response.status).toBe(400);
+    expect(response.status).toBe(501);
+    expect(await response.json()).toMatchObject({
+      code: 'NOT_SUPPORTED',
+      error: expect.stringMatching(/run as root/) as string,
+    });
     expect(await harness.runtime.list()).toEqual([]);
     expect(harness.engine.list()).toEqual([]);
   });

@@ -231,8 +231,8 @@ export class S3Sync {
   private async prepareFuse(id: string, config: SandboxConfig, s3: S3SyncConfig): Promise<SandboxConfig> {
     if (this.fuse === undefined) {
       throw new BurrowError(
-        'POLICY_VIOLATION',
-        'storage.s3: mode "fuse" is disabled on this server (sandbox.allow_s3_fuse)',
+        'NOT_SUPPORTED',
+        'S3 mode "fuse" cannot work on this host: Burrow must run as root (with s3fs and fuse3 installed) to mount buckets',
       );
     }
     if (s3.mountPath === undefined || s3.mountPath === '') {
