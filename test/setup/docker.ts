@@ -3,7 +3,7 @@
  * never skips it), the test images must exist, and no sandbox may be left behind when the run ends.
  *
  * Several runs may share one engine (two developers, or the docker and e2e tiers side by side). Each run gets an id
- * in BURROW_TEST_RUN, which the test runtimes and servers put into their `burrow.instance` label; the leftover check
+ * in TEST_BURROW_RUN, which the test runtimes and servers put into their `burrow.instance` label; the leftover check
  * and its clean-up look at this run's containers only, so one run never removes another's sandboxes.
  */
 import { execFileSync } from 'node:child_process';
@@ -35,8 +35,8 @@ export async function setup(): Promise<() => Promise<void>> {
     execFileSync('bash', [script], { stdio: 'inherit' });
   }
   const run = randomBytes(4).toString('hex');
-  // Workers are started after global setup and inherit this.
-  process.env.BURROW_TEST_RUN = run;
+  // Workers are started after global setup and inherit this. Not BURROW_*: a server would read that as config.
+  process.env.TEST_BURROW_RUN = run;
   return async () => {
     const leftovers = await docker.listContainers({ all: true, filters: { label: ['burrow.managed=true'] } });
     const leaked = leftovers.filter((container) =>

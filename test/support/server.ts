@@ -62,7 +62,7 @@ function merge(base: Tree, over: Tree): Tree {
  */
 export async function makeDataDir(): Promise<string> {
   const dataDir = await mkdtemp(join(tmpdir(), 'burrow-e2e-'));
-  const run = process.env.BURROW_TEST_RUN ?? 'norun';
+  const run = process.env.TEST_BURROW_RUN ?? 'norun';
   await writeFile(join(dataDir, 'instance'), `e2e-${run}-${randomBytes(4).toString('hex')}\n`, {
     mode: 0o600,
   });

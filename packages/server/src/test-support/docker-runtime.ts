@@ -12,7 +12,7 @@ export const EMPTY_IMAGE = 'burrow-test/empty:latest';
 export async function testDockerRuntime(transport: AgentTransport = 'socket') {
   const stateDir = await mkdtemp(join(tmpdir(), 'burrow-test-'));
   // The test run's id (test/setup/docker.ts) lets the global teardown find this run's leftovers only.
-  const instance = `test-${process.env.BURROW_TEST_RUN ?? 'norun'}-${randomBytes(4).toString('hex')}`;
+  const instance = `test-${process.env.TEST_BURROW_RUN ?? 'norun'}-${randomBytes(4).toString('hex')}`;
   const runtime = await DockerRuntime.open({ stateDir, transport, networkPrefix: 'burrow-test', instance });
   return {
     runtime,
