@@ -1,0 +1,45 @@
+/**
+ * Everything the bench creates in Docker carries a label with the run's id (baselines) or the bench server's
+ * instance id (Burrow), so one sweep removes it all — after a failure, Ctrl-C or a crash of the server too.
+ */
+import { execFileSync } from 'node:child_process';
+
+export const RUN_LABEL = 'burrow-bench.run';
+
+function docker(args) {
+  try {
+    return execFileSync('docker', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  } catch {
+    return '';
+  }
+}
+
+function ids(args) {
+  return docker(args)
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line !== '');
+}
+
+/** Removes containers, then images, then networks with the label; returns how many things it removed. */
+export function sweep(label) {
+  let removed = 0;
+  const containers = ids(['ps', '-aq', '--filter', `label=${label}`]);
+  for (let i = 0; i < containers.length; i += 50) {
+    docker(['rm', '-f', '-v', ...containers.slice(i, i + 50)]);
+  }
+  removed += containers.length;
+  const images = [...new Set(ids(['images', '-q', '--filter', `label=${label}`]))];
+  if (images.length > 0) docker(['rmi', '-f', ...images]);
+  removed += images.length;
+  return removed;
+}
+
+/** Removes the bench server's own networks (`<prefix>-internal`, `<prefix>-bridge`) once nothing uses them. */
+export function removeNetworks(prefix) {
+  for (const name of ids(['network', 'ls', '--format', '{{.Name}}']).filter((entry) =>
+    entry.startsWith(`${prefix}-`),
+  )) {
+    docker(['network', 'rm', name]);
+  }
+}

@@ -1,0 +1,301 @@
+/**
+ * The scenarios. Timed jobs of different systems are interleaved (iteration i runs every system once, the order
+ * rotating), so drift on the machine (page cache, other load) spreads over all of them alike.
+ */
+import { spawn } from 'node:child_process';
+import { containerFootprint, memAvailable, rssOf } from './machine.mjs';
+import { summarise, since } from './stats.mjs';
+import { big, MiB } from './systems.mjs';
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function rotate(list, by) {
+  const shift = by % list.length;
+  return [...list.slice(shift), ...list.slice(0, shift)];
+}
+
+/** A scenario's result: per system, samples (ms), their summary, failures and the first errors. */
+function resultFor(systems) {
+  return Object.fromEntries(
+    systems.map((system) => [system.name, { label: system.label, samples: [], failures: 0, errors: [] }]),
+  );
+}
+
+function finish(result) {
+  for (const entry of Object.values(result)) entry.summary = summarise(entry.samples);
+  return result;
+}
+
+function fail(entry, error, log) {
+  entry.failures += 1;
+  const message = error instanceof Error ? error.message : String(error);
+  if (entry.errors.length < 3) entry.errors.push(message);
+  log(`    ${entry.label}: FAILED: ${message}`);
+}
+
+/** Runs `job(system, i)` (resolving with milliseconds) `iterations` times per system, interleaved. */
+export async function interleaved(systems, iterations, job, log) {
+  const result = resultFor(systems);
+  for (let i = 0; i < iterations; i += 1) {
+    for (const system of rotate(systems, i)) {
+      try {
+        result[system.name].samples.push(await job(system, i));
+      } catch (error) {
+        fail(result[system.name], error, log);
+      }
+    }
+  }
+  return finish(result);
+}
+
+/** Times `work`, then runs `after(value)` untimed. */
+async function timed(work, after) {
+  const start = performance.now();
+  const value = await work();
+  const ms = since(start);
+  if (after !== undefined) await after(value);
+  return ms;
+}
+
+/** The reference the issue's targets are stated against: Node starting /bin/true. */
+export function spawnTrue() {
+  return {
+    name: 'spawn-true',
+    label: 'Node spawn(/bin/true)',
+    exec: () =>
+      new Promise((resolve, reject) => {
+        const child = spawn('/bin/true', { stdio: 'ignore' });
+        child.once('error', reject);
+        child.once('exit', (code) =>
+          code === 0 ? resolve() : reject(new Error(`/bin/true exited ${code}`)),
+        );
+      }),
+  };
+}
+
+export async function ttiCold({ burrow, cli, api }, iterations, log) {
+  const oneShot = {
+    name: 'docker-run-rm',
+    label: 'docker run --rm (one shot)',
+    oneShot: () => cli.oneShot(),
+  };
+  return interleaved(
+    [burrow, cli, api, oneShot],
+    iterations,
+    async (system) => {
+      if (system === oneShot) return timed(() => system.oneShot());
+      return timed(
+        () => system.tti(),
+        (id) => system.remove(id),
+      );
+    },
+    log,
+  );
+}
+
+/** Waits until the server's warm pool is full and idle (never timed). */
+export async function poolFull(client, timeoutMs = 60_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const pool = (await client.resources()).warm_pool;
+    if (pool === undefined) throw new Error('the server reports no warm_pool in /api/v1/resources');
+    if (pool.target > 0 && pool.ready >= pool.target && pool.creating === 0) return pool;
+    if (Date.now() > deadline)
+      throw new Error(`the warm pool did not fill within ${timeoutMs} ms: ${JSON.stringify(pool)}`);
+    await sleep(50);
+  }
+}
+
+export async function ttiWarm({ burrow, client }, iterations, log) {
+  const warm = { ...burrow, name: 'burrow-warm', label: 'Burrow (warm pool)' };
+  return interleaved(
+    [warm],
+    iterations,
+    async () => {
+      await poolFull(client);
+      return timed(
+        () => burrow.tti({}),
+        (id) => burrow.remove(id),
+      );
+    },
+    log,
+  );
+}
+
+/** Runs `work(system, sandbox)` on one long-lived sandbox per system. */
+async function onSandboxes(systems, work) {
+  const sandboxes = new Map();
+  try {
+    for (const system of systems)
+      if (system.create !== undefined) sandboxes.set(system.name, await system.create());
+    return await work(sandboxes);
+  } finally {
+    for (const system of systems) {
+      const id = sandboxes.get(system.name);
+      if (id !== undefined) await system.remove(id).catch(() => undefined);
+    }
+  }
+}
+
+export function execEcho(systems, iterations, log) {
+  const reference = spawnTrue();
+  return onSandboxes(systems, (sandboxes) =>
+    interleaved(
+      [...systems, reference],
+      iterations,
+      (system) =>
+        system === reference
+          ? timed(() => reference.exec())
+          : timed(() => system.exec(sandboxes.get(system.name), ['echo', 'hi'])),
+      log,
+    ),
+  );
+}
+
+export function execBig(systems, iterations, bytes, log) {
+  return onSandboxes(systems, (sandboxes) =>
+    interleaved(
+      systems,
+      iterations,
+      (system) => timed(() => system.exec(sandboxes.get(system.name), big(bytes), bytes)),
+      log,
+    ),
+  );
+}
+
+/** 100 MB written then read back, per iteration; two results. */
+export async function fileRoundTrip(systems, iterations, bytes, log) {
+  const writes = resultFor(systems);
+  const reads = resultFor(systems);
+  await onSandboxes(systems, async (sandboxes) => {
+    for (let i = 0; i < iterations; i += 1) {
+      for (const system of rotate(systems, i)) {
+        const id = sandboxes.get(system.name);
+        try {
+          writes[system.name].samples.push(await timed(() => system.write(id, bytes)));
+        } catch (error) {
+          fail(writes[system.name], error, log);
+          continue;
+        }
+        try {
+          reads[system.name].samples.push(await timed(() => system.read(id, bytes)));
+        } catch (error) {
+          fail(reads[system.name], error, log);
+        }
+      }
+    }
+  });
+  return { write: finish(writes), read: finish(reads) };
+}
+
+/** A sandbox with `bytes` of new data in its root filesystem; timed: snapshot, restore, first command. */
+export function snapshotRestore(systems, iterations, bytes, log) {
+  return interleaved(
+    systems,
+    iterations,
+    async (system, i) => {
+      const source = await system.snapshotSource();
+      try {
+        await system.exec(source, ['sh', '-c', `head -c ${bytes} /dev/urandom > /bench-snap.bin && echo hi`]);
+        return await timed(
+          () => system.snapshotRestore(source, i),
+          (made) => system.removeSnapshotResult(made),
+        );
+      } finally {
+        await system.remove(source).catch(() => undefined);
+      }
+    },
+    log,
+  );
+}
+
+/** `count` creates at once per system (one system at a time); latency of each, failures, wall time. */
+export async function burst(systems, count, log) {
+  const result = resultFor(systems);
+  for (const system of systems) {
+    const entry = result[system.name];
+    const made = [];
+    const start = performance.now();
+    await Promise.all(
+      Array.from({ length: count }, async () => {
+        const began = performance.now();
+        try {
+          made.push(await system.create());
+          entry.samples.push(since(began));
+        } catch (error) {
+          fail(entry, error, log);
+        }
+      }),
+    );
+    entry.wallMs = since(start);
+    await removeAll(system, made);
+  }
+  return finish(result);
+}
+
+async function removeAll(system, ids, parallel = 8) {
+  const queue = [...ids];
+  await Promise.all(
+    Array.from({ length: parallel }, async () => {
+      for (let id = queue.shift(); id !== undefined; id = queue.shift())
+        await system.remove(id).catch(() => undefined);
+    }),
+  );
+}
+
+async function settledMemory() {
+  await sleep(3000);
+  return memAvailable();
+}
+
+/** `count` idle sandboxes per system: host memory each takes (MemAvailable drop / count) and the server's RSS. */
+export async function density(systems, count, serverPid, log) {
+  const result = {};
+  for (const system of systems) {
+    const before = await settledMemory();
+    const rssBefore = rssOf(serverPid);
+    const made = [];
+    let failures = 0;
+    const errors = [];
+    const queue = Array.from({ length: count }, (_, i) => i);
+    const start = performance.now();
+    await Promise.all(
+      Array.from({ length: 4 }, async () => {
+        while (queue.shift() !== undefined) {
+          try {
+            made.push(await system.create());
+          } catch (error) {
+            failures += 1;
+            if (errors.length < 3) errors.push(error instanceof Error ? error.message : String(error));
+          }
+        }
+      }),
+    );
+    const createMs = since(start);
+    const after = await settledMemory();
+    const footprint = containerFootprint(await system.fullIds(made));
+    const isServer = system.name === 'burrow';
+    const rssAfter = rssOf(serverPid);
+    const serverShare = isServer && made.length > 0 ? Math.max(0, rssAfter - rssBefore) / made.length : 0;
+    const perSandbox =
+      footprint.counted === 0
+        ? NaN
+        : (footprint.cgroup_bytes + footprint.shim_pss_bytes) / footprint.counted + serverShare;
+    result[system.name] = {
+      label: system.label,
+      sandboxes: made.length,
+      failures,
+      errors,
+      create_wall_ms: createMs,
+      /** cgroup usage + containerd-shim PSS per container (+ the server's RSS growth per sandbox, for Burrow). */
+      memory_per_sandbox_bytes: perSandbox,
+      footprint,
+      memavailable_drop_per_sandbox_bytes: made.length === 0 ? NaN : (before - after) / made.length,
+      server_rss_before_bytes: isServer ? rssBefore : undefined,
+      server_rss_after_bytes: isServer ? rssAfter : undefined,
+    };
+    log(`    ${system.label}: ${made.length} idle, ${(perSandbox / MiB).toFixed(1)} MiB each`);
+    await removeAll(system, made);
+  }
+  return result;
+}

@@ -1,0 +1,145 @@
+/** A real `burrow serve` for the bench: loopback, a free port, a throwaway data directory, JSON logs to a file. */
+import { spawn } from 'node:child_process';
+import { createWriteStream, existsSync, readFileSync } from 'node:fs';
+import { mkdtemp } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address();
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * Starts the server and waits for /api/v1/health. `env` adds BURROW_* settings. Resolves with its URL, pid,
+ * data directory, instance id (the burrow.instance label of everything it creates) and a `stop()`.
+ */
+export async function startBurrow({ root, image, warmPoolSize, networkId, env = {} }) {
+  const bin = join(root, 'packages/cli/dist/bin.js');
+  if (!existsSync(bin)) throw new Error(`${bin} is missing: run "npm run build" first`);
+  const dataDir = await mkdtemp(join(tmpdir(), 'burrow-bench-'));
+  const port = await freePort();
+  const log = join(dataDir, 'server.log');
+  const out = createWriteStream(log);
+  const child = spawn(process.execPath, [bin, 'serve', '--port', String(port), '--data-dir', dataDir], {
+    env: {
+      ...Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('BURROW_'))),
+      BURROW_SANDBOX__DEFAULT_IMAGE: image,
+      BURROW_SANDBOX__BUILD_DEFAULT_IMAGE: 'false',
+      BURROW_SANDBOX__WARM_POOL_SIZE: String(warmPoolSize),
+      BURROW_SANDBOX__MAX_SANDBOXES: '2000',
+      BURROW_SERVER__RATE_LIMIT_RPS: '1000000',
+      BURROW_SERVER__RATE_LIMIT_BURST: '1000000',
+      BURROW_RUNTIME__NETWORK_ID: networkId,
+      BURROW_DESTROY_ON_EXIT: 'true',
+      BURROW_LOG__FORMAT: 'json',
+      BURROW_LOG__LEVEL: 'info',
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stdout.pipe(out);
+  child.stderr.pipe(out);
+  let exited = false;
+  const exit = new Promise((resolve) =>
+    child.once('exit', (code, signal) => {
+      exited = true;
+      resolve({ code, signal });
+    }),
+  );
+  const url = `http://127.0.0.1:${port}`;
+  const tail = () => (existsSync(log) ? readFileSync(log, 'utf8').split('\n').slice(-20).join('\n') : '');
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (exited) throw new Error(`burrow serve exited during start-up; log tail:\n${tail()}`);
+    try {
+      const response = await fetch(`${url}/api/v1/health`);
+      if (response.ok) break;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline)
+      throw new Error(`burrow serve did not answer within 60 s; log tail:\n${tail()}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  const instance = readFileSync(join(dataDir, 'instance'), 'utf8').trim();
+  return {
+    url,
+    pid: child.pid,
+    dataDir,
+    instance,
+    log,
+    tail,
+    /** SIGTERM: the server drains its warm pool and (destroy_on_exit) destroys its sandboxes. */
+    async stop(timeoutMs = 60_000) {
+      if (exited) return exit;
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+      const result = await exit;
+      clearTimeout(timer);
+      return result;
+    },
+    kill() {
+      if (!exited) child.kill('SIGKILL');
+    },
+  };
+}
+
+/** A small client for the API calls the bench makes. Every failure throws with the server's message. */
+export function burrowClient(url) {
+  async function call(method, path, body, init = {}) {
+    const response = await fetch(`${url}${path}`, {
+      method,
+      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+      ...init,
+    });
+    if (!response.ok) {
+      const text = await response.text();
+      throw new Error(`${method} ${path}: HTTP ${response.status} ${text.slice(0, 300)}`);
+    }
+    return response;
+  }
+  const json = async (method, path, body) => {
+    const response = await call(method, path, body);
+    return response.status === 204 ? undefined : response.json();
+  };
+  return {
+    create: (request = {}) => json('POST', '/api/v1/sandboxes', request),
+    destroy: (id) => json('DELETE', `/api/v1/sandboxes/${id}`),
+    exec: (id, cmd) => json('POST', `/api/v1/sandboxes/${id}/exec`, { cmd }),
+    resources: () => json('GET', '/api/v1/resources'),
+    list: () => json('GET', '/api/v1/sandboxes'),
+    snapshot: (id, name) => json('POST', `/api/v1/sandboxes/${id}/snapshots`, { name }),
+    restore: (snapshotId) => json('POST', `/api/v1/snapshots/${snapshotId}/restore`),
+    deleteSnapshot: (snapshotId) => json('DELETE', `/api/v1/snapshots/${snapshotId}`),
+    /** Streams `body` (an async iterable of bytes) into a file; resolves with the bytes the server wrote. */
+    async writeFile(id, path, body) {
+      const response = await call(
+        'PUT',
+        `/api/v1/sandboxes/${id}/files?path=${encodeURIComponent(path)}`,
+        undefined,
+        {
+          headers: { 'content-type': 'application/octet-stream' },
+          body,
+          duplex: 'half',
+        },
+      );
+      return (await response.json()).bytes;
+    },
+    /** Reads a file, counting its bytes as they stream. */
+    async readFile(id, path) {
+      const response = await call('GET', `/api/v1/sandboxes/${id}/files?path=${encodeURIComponent(path)}`);
+      let bytes = 0;
+      for await (const chunk of response.body) bytes += chunk.length;
+      return bytes;
+    },
+  };
+}

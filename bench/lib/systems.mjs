@@ -1,0 +1,271 @@
+/**
+ * The three systems under test, doing the same jobs: Burrow (its HTTP API), the Docker CLI, and the Docker Engine
+ * API straight from Node (dockerode). Each method returns when the job's result is in hand; removal of what a job
+ * made is never timed. Baseline containers mirror a Burrow sandbox where it costs time: `--init`, a 256 MB tmpfs on
+ * /tmp (where the file jobs write), a long-running main process.
+ */
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { PassThrough, Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import Dockerode from 'dockerode';
+import { RUN_LABEL } from './cleanup.mjs';
+
+export const MiB = 1024 * 1024;
+export const FILE_PATH = '/tmp/bench.bin';
+export const ECHO = ['echo', 'hi'];
+export const big = (bytes) => ['sh', '-c', `head -c ${bytes} /dev/zero | tr '\\0' a`];
+
+/** `bytes` of data in 1 MiB chunks of random bytes (one buffer, reused). */
+export async function* payload(bytes) {
+  const chunk = randomBytes(MiB);
+  for (let sent = 0; sent < bytes; sent += chunk.length)
+    yield chunk.subarray(0, Math.min(chunk.length, bytes - sent));
+}
+
+/** Runs a command; counts stdout bytes (keeping the first 64 KiB) and feeds `input` (async iterable) to stdin. */
+export function run(command, args, { input } = {}) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
+    let bytes = 0;
+    const head = [];
+    let stderr = '';
+    child.stdout.on('data', (chunk) => {
+      if (bytes < 65536) head.push(chunk);
+      bytes += chunk.length;
+    });
+    child.stderr.on('data', (chunk) => (stderr += chunk));
+    child.once('error', reject);
+    if (input !== undefined) pipeline(input, child.stdin).catch(reject);
+    child.once('close', (code) => {
+      const stdout = Buffer.concat(head).toString();
+      if (code !== 0)
+        reject(new Error(`${command} ${args.join(' ')}: exit ${code}: ${stderr.trim().slice(0, 300)}`));
+      else resolve({ bytes, stdout });
+    });
+  });
+}
+
+function expectEcho(stdout, what) {
+  if (stdout.trim() !== 'hi')
+    throw new Error(`${what}: expected "hi", got ${JSON.stringify(stdout.slice(0, 100))}`);
+}
+
+function expectBytes(bytes, expected, what) {
+  if (bytes !== expected) throw new Error(`${what}: expected ${expected} bytes, got ${bytes}`);
+}
+
+// ---------------------------------------------------------------- Burrow
+
+export function burrowSystem(client) {
+  return {
+    name: 'burrow',
+    label: 'Burrow',
+    /** A create the warm pool cannot serve (it asks for a working directory): a cold container create. */
+    coldRequest: { workdir: '/tmp' },
+    async create(request = this.coldRequest) {
+      return (await client.create(request)).id;
+    },
+    async tti(request = this.coldRequest) {
+      const id = await this.create(request);
+      const result = await client.exec(id, ECHO);
+      expectEcho(result.stdout, 'burrow exec');
+      return id;
+    },
+    async exec(id, cmd, expected) {
+      const result = await client.exec(id, cmd);
+      if (expected === undefined) expectEcho(result.stdout, 'burrow exec');
+      else expectBytes(result.stdout.length, expected, 'burrow exec output');
+    },
+    async write(id, bytes) {
+      expectBytes(await client.writeFile(id, FILE_PATH, payload(bytes)), bytes, 'burrow write');
+    },
+    async read(id, bytes) {
+      expectBytes(await client.readFile(id, FILE_PATH), bytes, 'burrow read');
+    },
+    async snapshotSource() {
+      return (await client.create({ writable_rootfs: true })).id;
+    },
+    /** Snapshot, restore into a new sandbox, first command there; returns what to remove. */
+    async snapshotRestore(id, n) {
+      const snapshot = await client.snapshot(id, `bench-${n}`);
+      const restored = await client.restore(snapshot.id);
+      expectEcho((await client.exec(restored.id, ECHO)).stdout, 'burrow exec after restore');
+      return { sandbox: restored.id, snapshot: snapshot.id };
+    },
+    /** Docker's ids of these sandboxes' containers (`burrow-<id>`). */
+    async fullIds(ids) {
+      const out = [];
+      for (let i = 0; i < ids.length; i += 50) {
+        const names = ids.slice(i, i + 50).map((id) => `burrow-${id}`);
+        out.push(...(await run('docker', ['inspect', '-f', '{{.Id}}', ...names])).stdout.trim().split('\n'));
+      }
+      return out;
+    },
+    async removeSnapshotResult({ sandbox, snapshot }) {
+      await client.destroy(sandbox);
+      await client.deleteSnapshot(snapshot);
+    },
+    async remove(id) {
+      await client.destroy(id);
+    },
+  };
+}
+
+// ---------------------------------------------------------------- Docker CLI
+
+export function cliSystem({ image, runId }) {
+  const label = ['--label', `${RUN_LABEL}=${runId}`];
+  const runArgs = ['run', '-d', '--init', ...label, '--tmpfs', '/tmp:rw,size=256m'];
+  return {
+    name: 'docker-cli',
+    label: 'Docker CLI',
+    async create() {
+      return (await run('docker', [...runArgs, image, 'sleep', 'infinity'])).stdout.trim();
+    },
+    async tti() {
+      const id = await this.create();
+      expectEcho((await run('docker', ['exec', id, ...ECHO])).stdout, 'docker exec');
+      return id;
+    },
+    /** `docker run --rm <image> echo hi`: create, start, run, remove in one command. */
+    async oneShot() {
+      expectEcho(
+        (await run('docker', ['run', '--rm', '--init', ...label, image, ...ECHO])).stdout,
+        'docker run --rm',
+      );
+    },
+    async exec(id, cmd, expected) {
+      const result = await run('docker', ['exec', id, ...cmd]);
+      if (expected === undefined) expectEcho(result.stdout, 'docker exec');
+      else expectBytes(result.bytes, expected, 'docker exec output');
+    },
+    async write(id, bytes) {
+      await run('docker', ['exec', '-i', id, 'sh', '-c', `cat > ${FILE_PATH}`], { input: payload(bytes) });
+    },
+    async read(id, bytes) {
+      expectBytes((await run('docker', ['exec', id, 'cat', FILE_PATH])).bytes, bytes, 'docker exec cat');
+    },
+    async snapshotSource() {
+      return (
+        await run('docker', ['run', '-d', '--init', ...label, image, 'sleep', 'infinity'])
+      ).stdout.trim();
+    },
+    /** `docker commit`, `docker run -d` from the image, first `docker exec`. */
+    async snapshotRestore(id, n) {
+      const tag = `burrow-bench-snap:${runId}-${n}`;
+      await run('docker', ['commit', '-c', `LABEL ${RUN_LABEL}=${runId}`, id, tag]);
+      const restored = (
+        await run('docker', ['run', '-d', '--init', ...label, tag, 'sleep', 'infinity'])
+      ).stdout.trim();
+      expectEcho((await run('docker', ['exec', restored, ...ECHO])).stdout, 'docker exec after commit');
+      return { sandbox: restored, image: tag };
+    },
+    /** `docker run -d` printed the full ids already. */
+    async fullIds(ids) {
+      return ids;
+    },
+    async removeSnapshotResult({ sandbox, image: tag }) {
+      await run('docker', ['rm', '-f', sandbox]);
+      await run('docker', ['rmi', '-f', tag]);
+    },
+    async remove(id) {
+      await run('docker', ['rm', '-f', '-v', id]);
+    },
+  };
+}
+
+// ---------------------------------------------------------------- Engine API
+
+/** Runs a command with the Engine API (exec create, start, demuxed output, inspect for the exit code). */
+async function apiExec(docker, id, cmd, input) {
+  const exec = await docker.getContainer(id).exec({
+    Cmd: cmd,
+    AttachStdout: true,
+    AttachStderr: true,
+    AttachStdin: input !== undefined,
+  });
+  const stream = await exec.start({ hijack: true, stdin: input !== undefined });
+  let bytes = 0;
+  const head = [];
+  const stdout = new Writable({
+    write(chunk, _encoding, done) {
+      if (bytes < 65536) head.push(chunk);
+      bytes += chunk.length;
+      done();
+    },
+  });
+  const stderr = new PassThrough();
+  stderr.resume();
+  const ended = new Promise((resolve, reject) => {
+    stream.once('end', resolve);
+    stream.once('close', resolve);
+    stream.once('error', reject);
+  });
+  docker.modem.demuxStream(stream, stdout, stderr);
+  if (input !== undefined) {
+    for await (const chunk of input)
+      if (!stream.write(chunk)) await new Promise((resolve) => stream.once('drain', resolve));
+    stream.end();
+  }
+  await ended;
+  const { ExitCode } = await exec.inspect();
+  if (ExitCode !== 0) throw new Error(`engine API exec ${cmd.join(' ')}: exit ${ExitCode}`);
+  return { bytes, stdout: Buffer.concat(head).toString() };
+}
+
+export function apiSystem({ image, runId }) {
+  const docker = new Dockerode();
+  const spec = (config = {}) => ({
+    Image: image,
+    Cmd: ['sleep', 'infinity'],
+    Labels: { [RUN_LABEL]: runId },
+    HostConfig: { Init: true, Tmpfs: { '/tmp': 'rw,size=256m' } },
+    ...config,
+  });
+  return {
+    name: 'engine-api',
+    label: 'Engine API',
+    async create(config) {
+      const container = await docker.createContainer(spec(config));
+      await container.start();
+      return container.id;
+    },
+    async tti() {
+      const id = await this.create();
+      expectEcho((await apiExec(docker, id, ECHO)).stdout, 'engine API exec');
+      return id;
+    },
+    async exec(id, cmd, expected) {
+      const result = await apiExec(docker, id, cmd);
+      if (expected === undefined) expectEcho(result.stdout, 'engine API exec');
+      else expectBytes(result.bytes, expected, 'engine API exec output');
+    },
+    async write(id, bytes) {
+      await apiExec(docker, id, ['sh', '-c', `cat > ${FILE_PATH}`], payload(bytes));
+    },
+    async read(id, bytes) {
+      expectBytes((await apiExec(docker, id, ['cat', FILE_PATH])).bytes, bytes, 'engine API cat');
+    },
+    async snapshotSource() {
+      return this.create({ HostConfig: { Init: true } });
+    },
+    /** Commit, create + start from the image, first exec. */
+    async snapshotRestore(id, n) {
+      const tag = `${runId}-api-${n}`;
+      await docker
+        .getContainer(id)
+        .commit({ repo: 'burrow-bench-snap', tag, changes: `LABEL ${RUN_LABEL}=${runId}` });
+      const restored = await this.create({ Image: `burrow-bench-snap:${tag}` });
+      expectEcho((await apiExec(docker, restored, ECHO)).stdout, 'engine API exec after commit');
+      return { sandbox: restored, image: `burrow-bench-snap:${tag}` };
+    },
+    async removeSnapshotResult({ sandbox, image: tag }) {
+      await docker.getContainer(sandbox).remove({ force: true, v: true });
+      await docker.getImage(tag).remove({ force: true });
+    },
+    async remove(id) {
+      await docker.getContainer(id).remove({ force: true, v: true });
+    },
+  };
+}

@@ -1,0 +1,184 @@
+#!/usr/bin/env node
+/**
+ * `npm run bench [-- --quick] [-- --image <ref>] [-- --density <n>] [-- --burst <n>] [-- --out <dir>]`
+ *
+ * Starts a real `burrow serve` (loopback, free port, throwaway data directory, a warm pool of the bench image) and
+ * measures it against the Docker CLI and the raw Engine API doing the same jobs, interleaved in one run. Writes
+ * `<out>/latest.json` and `<out>/latest.md` (default out: bench/results). Everything it creates in Docker is labelled
+ * and swept at the end, also after a failure or Ctrl-C. Benchmarks are not tests: nothing here asserts a timing.
+ *
+ * Needs a Docker engine, `npm run build`, and the image (`bash images/build-test-images.sh` builds the default,
+ * burrow-test/busybox:latest).
+ */
+import { readFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { randomBytes } from 'node:crypto';
+import { removeNetworks, RUN_LABEL, sweep } from './lib/cleanup.mjs';
+import { describeMachine, rssOf } from './lib/machine.mjs';
+import { markdown, targets } from './lib/report.mjs';
+import * as scenario from './lib/scenarios.mjs';
+import { burrowClient, startBurrow } from './lib/server.mjs';
+import { apiSystem, burrowSystem, cliSystem, MiB, run } from './lib/systems.mjs';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const { values: args } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    image: { type: 'string', default: 'burrow-test/busybox:latest' },
+    density: { type: 'string' },
+    burst: { type: 'string' },
+    pool: { type: 'string', default: '4' },
+    out: { type: 'string', default: join(root, 'bench/results') },
+  },
+});
+
+const PLAN = args.quick
+  ? { tti: 3, exec: 15, exec10: 2, file: 1, snapshot: 1, burst: 10, density: 10 }
+  : { tti: 15, exec: 50, exec10: 5, file: 3, snapshot: 3, burst: 50, density: 100 };
+if (args.burst !== undefined) PLAN.burst = Number(args.burst);
+if (args.density !== undefined) PLAN.density = Number(args.density);
+
+const runId = `${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
+const networkId = `burrow-bench-${runId}`;
+const log = (message) => process.stderr.write(`${message}\n`);
+let server;
+
+/** Removes everything this run made in Docker; safe to call more than once and from a signal handler. */
+async function cleanUp() {
+  if (server !== undefined) {
+    const current = server;
+    server = undefined;
+    await current.stop().catch(() => current.kill());
+    sweep(`burrow.instance=${current.instance}`);
+    await rm(current.dataDir, { recursive: true, force: true }).catch(() => undefined);
+  }
+  sweep(`${RUN_LABEL}=${runId}`);
+  removeNetworks(networkId);
+}
+
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.once(signal, () => {
+    log(`\n${signal}: cleaning up`);
+    void cleanUp().finally(() => process.exit(130));
+  });
+}
+
+async function main() {
+  const started = new Date();
+  const loadStart = loadavg();
+  const machine = describeMachine();
+  await run('docker', ['image', 'inspect', args.image]).catch(() => {
+    throw new Error(
+      `image ${args.image} is not available locally: run "bash images/build-test-images.sh" (or pass --image)`,
+    );
+  });
+  log(
+    `bench ${args.quick ? '(quick) ' : ''}on ${machine.cpus} CPUs, ${(machine.memory_bytes / 1024 ** 3).toFixed(1)} GiB, Docker ${machine.docker_server}`,
+  );
+  server = await startBurrow({ root, image: args.image, warmPoolSize: Number(args.pool), networkId });
+  const client = burrowClient(server.url);
+  const transport = /"transport":"(\w+)"/.exec(readFileSync(server.log, 'utf8'))?.[1];
+  const systems = {
+    burrow: burrowSystem(client),
+    cli: cliSystem({ image: args.image, runId }),
+    api: apiSystem({ image: args.image, runId }),
+    client,
+  };
+  const trio = [systems.burrow, systems.cli, systems.api];
+  let rssMax = 0;
+  const rssStart = rssOf(server.pid);
+  const rssAfterStep = {};
+  const sampler = setInterval(() => (rssMax = Math.max(rssMax, rssOf(server?.pid) || 0)), 250);
+
+  const scenarios = {};
+  const step = async (key, title, work, extra = {}) => {
+    log(`- ${title}`);
+    const at = performance.now();
+    scenarios[key] = { title, ...extra, systems: await work() };
+    rssAfterStep[key] = rssOf(server.pid);
+    log(`  done in ${((performance.now() - at) / 1000).toFixed(1)} s`);
+  };
+  try {
+    await scenario.poolFull(client);
+    await step('tti_cold', 'time to interactive, cold', () => scenario.ttiCold(systems, PLAN.tti, log));
+    await step('tti_warm', 'time to interactive, warm pool', () => scenario.ttiWarm(systems, PLAN.tti, log));
+    await step('exec_echo', 'exec round trip', () => scenario.execEcho(trio, PLAN.exec, log));
+    await step(
+      'exec_10mb',
+      'exec with 10 MB output',
+      () => scenario.execBig(trio, PLAN.exec10, 10 * MiB, log),
+      { bytes: 10 * MiB },
+    );
+    log('- 100 MB file write and read');
+    const files = await scenario.fileRoundTrip(trio, PLAN.file, 100 * MiB, log);
+    scenarios.file_write_100mb = { title: 'write a 100 MB file', bytes: 100 * MiB, systems: files.write };
+    scenarios.file_read_100mb = { title: 'read a 100 MB file', bytes: 100 * MiB, systems: files.read };
+    rssAfterStep.files_100mb = rssOf(server.pid);
+    await step('snapshot_restore', 'snapshot + restore, 100 MB changed', () =>
+      scenario.snapshotRestore(trio, PLAN.snapshot, 100 * MiB, log),
+    );
+    await step(
+      'burst',
+      `burst of ${PLAN.burst} concurrent creates`,
+      () => scenario.burst(trio, PLAN.burst, log),
+      {
+        count: PLAN.burst,
+      },
+    );
+    await step(
+      'density',
+      `density: ${PLAN.density} idle sandboxes`,
+      () => scenario.density([systems.burrow, systems.cli], PLAN.density, server.pid, log),
+      { count: PLAN.density },
+    );
+  } finally {
+    clearInterval(sampler);
+  }
+
+  const results = {
+    load_average: { start: loadStart, end: loadavg() },
+    bench: 'burrow',
+    mode: args.quick ? 'quick' : 'full',
+    command: `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`,
+    started_at: started.toISOString(),
+    duration_s: (Date.now() - started.getTime()) / 1000,
+    machine,
+    config: {
+      image: args.image,
+      warm_pool_size: Number(args.pool),
+      transport: transport ?? 'unknown',
+      plan: PLAN,
+    },
+    server_rss: { start_bytes: rssStart, max_bytes: rssMax, after_step: rssAfterStep },
+    scenarios,
+  };
+  results.targets = targets(results);
+  await mkdir(args.out, { recursive: true });
+  await writeFile(join(args.out, 'latest.json'), `${JSON.stringify(results, null, 2)}\n`);
+  const table = markdown(results);
+  await writeFile(join(args.out, 'latest.md'), table);
+  process.stdout.write(`\n${table}`);
+  log(`wrote ${join(args.out, 'latest.json')} and latest.md`);
+  const failures = Object.values(scenarios).flatMap((entry) =>
+    Object.values(entry.systems).filter((system) => (system.failures ?? 0) > 0),
+  );
+  // Not a timing assertion: a job that failed means something is broken (in Burrow or in the bench).
+  if (failures.length > 0)
+    throw new Error(`${failures.length} system/scenario pair(s) had failed jobs (see the Errors list)`);
+}
+
+let failed = false;
+try {
+  await main();
+} catch (error) {
+  failed = true;
+  log(`bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+  if (server !== undefined) log(`server log tail:\n${server.tail()}`);
+} finally {
+  await cleanUp();
+}
+process.exit(failed ? 1 : 0);
