@@ -160,7 +160,7 @@ export function admit(input: CreateSandboxInput, policy: SandboxPolicy): { confi
     networkMode,
     writableRootfs: input.writableRootfs === true,
   };
-  if (input.workdir !== undefined && input.workdir !== '') config.workdir = input.workdir;
+  if (input.workdir !== undefined && input.workdir !== '') config.workdir = sandboxPathString(input.workdir, 'workdir');
   if (input.cmd !== undefined) config.cmd = input.cmd;
   if (input.diskLimit !== undefined && input.diskLimit > 0) config.diskLimit = input.diskLimit;
   const storage = checkStorage(input.storage, policy);

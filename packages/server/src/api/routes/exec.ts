@@ -5,6 +5,7 @@
 import { BurrowError, ExecRequest, ExecStreamRequest } from '@burrow/protocol';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
+import { sandboxPathString } from '../../runtime/paths.js';
 import type { ExecOptions } from '../../runtime/runtime.js';
 import { readBody } from '../body.js';
 import type { ApiContext } from '../context.js';
@@ -47,7 +48,8 @@ interface ExecFields {
 function baseOptions(cmd: string[], body: ExecFields): ExecOptions {
   const options: ExecOptions = { cmd };
   if (body.env !== undefined) options.env = body.env;
-  if (body.workdir !== undefined && body.workdir !== '') options.workdir = body.workdir;
+  if (body.workdir !== undefined && body.workdir !== '')
+    options.workdir = sandboxPathString(body.workdir, 'workdir');
   if (body.timeout !== undefined && body.timeout > 0) {
     if (body.timeout > MAX_TIMEOUT_SECONDS) {
       throw new BurrowError('VALIDATION_FAILED', `timeout: at most ${MAX_TIMEOUT_SECONDS} seconds`, {

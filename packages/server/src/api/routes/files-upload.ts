@@ -5,7 +5,7 @@
  */
 import multipart, { type Multipart } from '@fastify/multipart';
 import { BurrowError, isBurrowError } from '@burrow/protocol';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { sandboxPathBytes } from '../../runtime/paths.js';
 import type { SandboxPath } from '../../runtime/runtime.js';
 import { limitBytes } from '../byte-limit.js';
@@ -39,15 +39,23 @@ export async function uploadRoute(app: FastifyInstance, context: ApiContext): Pr
     throwFileSizeLimit: false,
   });
 
-  app.post<{ Params: IdParams }>('/api/v1/sandboxes/:id/files/upload', async (request, reply) => {
+  // Checked before the body is read, so a body that is not a form is answered by what to send, not by the JSON
+  // parser's complaint or the JSON size limit.
+  const notMultipart = () =>
+    new BurrowError(
+      'BAD_REQUEST',
+      'failed to parse multipart form: send Content-Type multipart/form-data with a "file" part',
+    );
+  const route = {
+    onRequest: async (request: FastifyRequest) => {
+      // isMultipart() is only known once the form parser ran; the header is what it goes by.
+      if (!/^multipart\/form-data\b/i.test(request.headers['content-type'] ?? '')) throw notMultipart();
+    },
+  };
+  app.post<{ Params: IdParams }>('/api/v1/sandboxes/:id/files/upload', route, async (request, reply) => {
     const declared = Number(request.headers['content-length']);
     if (Number.isFinite(declared) && declared > max + FORM_OVERHEAD_BYTES) throw fileTooLarge(max);
-    if (!request.isMultipart()) {
-      throw new BurrowError(
-        'BAD_REQUEST',
-        'failed to parse multipart form: send Content-Type multipart/form-data with a "file" part',
-      );
-    }
+    if (!request.isMultipart()) throw notMultipart();
     const fromQuery = rawQueryParam(request.raw.url ?? '', 'path');
     let formPath: string | undefined;
     let written: number | undefined;
