@@ -34,7 +34,9 @@ export const S3ImportResponse = z.object({
 });
 
 export const S3ExportRequest = z.object({
-  source_path: optional(z.string()).describe('A file, or (Burrow extension) a directory exported to key as a prefix'),
+  source_path: optional(z.string()).describe(
+    'A file, or (Burrow extension) a directory exported to key as a prefix',
+  ),
   bucket: optional(z.string()),
   key: optional(z.string()),
   ...S3Target,

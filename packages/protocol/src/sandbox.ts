@@ -100,7 +100,9 @@ export const S3SyncReport = z.object({
   failure_count: int,
   skipped_count: int,
   failures: z.array(SyncFailure).describe('Per-object failures (the first 100)'),
-  skipped: z.array(SyncSkip).describe('Keys or paths left out, with the reason (the first 100), e.g. keys escaping sync_path'),
+  skipped: z
+    .array(SyncSkip)
+    .describe('Keys or paths left out, with the reason (the first 100), e.g. keys escaping sync_path'),
   timed_out: z.boolean().describe('The time budget ran out before everything was transferred'),
 });
 export type S3SyncReport = z.infer<typeof S3SyncReport>;

@@ -127,7 +127,11 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   };
   const warmPool = new WarmPool({
     runtime,
-    pools: warmPoolSpecs(config.sandbox.default_image, config.sandbox.warm_pool_size, config.sandbox.warm_pools),
+    pools: warmPoolSpecs(
+      config.sandbox.default_image,
+      config.sandbox.warm_pool_size,
+      config.sandbox.warm_pools,
+    ),
     profile: (image) => admit({ image }, policy).config,
     defaultTmpfs: config.sandbox.default_tmpfs,
     logger: logger.child({ component: 'warm-pool' }),

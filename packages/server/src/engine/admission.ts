@@ -3,7 +3,14 @@
  * Everything refused here is a 400 whose message says what to change.
  */
 import { BurrowError } from '@burrow/protocol';
-import type { NetworkMode, PortMapping, SandboxConfig, StorageConfig, TmpfsMount, VolumeMount } from '../runtime/runtime.js';
+import type {
+  NetworkMode,
+  PortMapping,
+  SandboxConfig,
+  StorageConfig,
+  TmpfsMount,
+  VolumeMount,
+} from '../runtime/runtime.js';
 import { checkCallerLabels } from '../runtime/sandbox-config.js';
 import { sandboxPathString } from '../runtime/paths.js';
 import { mergeTmpfs } from '../storage/tmpfs.js';
@@ -68,24 +75,36 @@ export function checkPorts(ports: CreateSandboxInput['ports'] = [], mode: Networ
   const normalised = ports.map((port) => {
     const protocol = (port.protocol ?? '').toLowerCase();
     if (protocol !== '' && protocol !== 'tcp') {
-      throw new BurrowError('VALIDATION_FAILED', `ports.protocol: unsupported protocol "${port.protocol}": only tcp is supported`);
+      throw new BurrowError(
+        'VALIDATION_FAILED',
+        `ports.protocol: unsupported protocol "${port.protocol}": only tcp is supported`,
+      );
     }
     for (const [field, value] of [
       ['sandbox_port', port.sandboxPort],
       ['host_port', port.hostPort],
     ] as const) {
       if (!Number.isInteger(value) || value < 1 || value > 65535) {
-        throw new BurrowError('VALIDATION_FAILED', `ports.${field}: ${field} ${value} out of range (1-65535)`);
+        throw new BurrowError(
+          'VALIDATION_FAILED',
+          `ports.${field}: ${field} ${value} out of range (1-65535)`,
+        );
       }
     }
     if (seen.has(port.hostPort)) {
-      throw new BurrowError('VALIDATION_FAILED', `ports.host_port: host_port ${port.hostPort} is listed twice`);
+      throw new BurrowError(
+        'VALIDATION_FAILED',
+        `ports.host_port: host_port ${port.hostPort} is listed twice`,
+      );
     }
     seen.add(port.hostPort);
     return { sandboxPort: port.sandboxPort, hostPort: port.hostPort, protocol: 'tcp' as const };
   });
   if (mode === 'none' && normalised.length > 0) {
-    throw new BurrowError('VALIDATION_FAILED', 'ports: network_mode=none cannot publish ports (the sandbox has no network)');
+    throw new BurrowError(
+      'VALIDATION_FAILED',
+      'ports: network_mode=none cannot publish ports (the sandbox has no network)',
+    );
   }
   return normalised;
 }
@@ -95,25 +114,42 @@ function checkStorage(storage: StorageConfig | undefined, policy: SandboxPolicy)
   const checked: StorageConfig = {};
   if (storage.volumes !== undefined && storage.volumes.length > 0) {
     if (!policy.allowVolumes) {
-      throw new BurrowError('POLICY_VIOLATION', 'storage.volumes: volumes are disabled on this server (sandbox.allow_volumes)');
+      throw new BurrowError(
+        'POLICY_VIOLATION',
+        'storage.volumes: volumes are disabled on this server (sandbox.allow_volumes)',
+      );
     }
     checked.volumes = checkVolumes(storage.volumes, policy.maxVolumesPerSandbox);
   }
   if (storage.tmpfs !== undefined && storage.tmpfs.length > 0) {
     mergeTmpfs(policy.defaultTmpfs, storage.tmpfs);
-    checked.tmpfs = storage.tmpfs.map((mount) => ({ ...mount, path: sandboxPathString(mount.path, 'storage.tmpfs path') }));
+    checked.tmpfs = storage.tmpfs.map((mount) => ({
+      ...mount,
+      path: sandboxPathString(mount.path, 'storage.tmpfs path'),
+    }));
   }
   if (storage.s3 !== undefined) {
-    if (!policy.allowS3) throw new BurrowError('POLICY_VIOLATION', 'storage.s3: S3 storage is disabled on this server (sandbox.allow_s3)');
+    if (!policy.allowS3)
+      throw new BurrowError(
+        'POLICY_VIOLATION',
+        'storage.s3: S3 storage is disabled on this server (sandbox.allow_s3)',
+      );
     const s3 = { ...storage.s3 };
     if (!['hooks', 'fuse', 'on_demand'].includes(s3.mode)) {
-      throw new BurrowError('VALIDATION_FAILED', `storage.s3.mode: "${String(s3.mode)}" is not a mode: use hooks, fuse or on_demand`);
+      throw new BurrowError(
+        'VALIDATION_FAILED',
+        `storage.s3.mode: "${String(s3.mode)}" is not a mode: use hooks, fuse or on_demand`,
+      );
     }
     if (s3.mode === 'fuse' && !policy.allowS3Fuse) {
-      throw new BurrowError('POLICY_VIOLATION', 'storage.s3: mode "fuse" is disabled on this server (sandbox.allow_s3_fuse)');
+      throw new BurrowError(
+        'POLICY_VIOLATION',
+        'storage.s3: mode "fuse" is disabled on this server (sandbox.allow_s3_fuse)',
+      );
     }
     if (s3.bucket === '') throw new BurrowError('VALIDATION_FAILED', 'storage.s3.bucket is required');
-    if (s3.syncPath !== undefined && s3.syncPath !== '') s3.syncPath = sandboxPathString(s3.syncPath, 'storage.s3.sync_path');
+    if (s3.syncPath !== undefined && s3.syncPath !== '')
+      s3.syncPath = sandboxPathString(s3.syncPath, 'storage.s3.sync_path');
     if (s3.mountPath !== undefined && s3.mountPath !== '') {
       s3.mountPath = sandboxPathString(s3.mountPath, 'storage.s3.mount_path');
     }
@@ -126,7 +162,11 @@ function checkStorage(storage: StorageConfig | undefined, policy: SandboxPolicy)
 }
 
 /** Volumes that another sandbox already mounts, when sharing is off. */
-export function checkVolumeSharing(volumes: readonly VolumeMount[], inUse: ReadonlySet<string>, policy: SandboxPolicy): void {
+export function checkVolumeSharing(
+  volumes: readonly VolumeMount[],
+  inUse: ReadonlySet<string>,
+  policy: SandboxPolicy,
+): void {
   if (policy.allowSharedVolumes) return;
   for (const volume of volumes) {
     if (inUse.has(volume.name)) {
@@ -139,15 +179,22 @@ export function checkVolumeSharing(volumes: readonly VolumeMount[], inUse: Reado
 }
 
 /** Applies server defaults and policy; returns the configuration to create and the lifetime. */
-export function admit(input: CreateSandboxInput, policy: SandboxPolicy): { config: SandboxConfig; timeoutMs: number } {
+export function admit(
+  input: CreateSandboxInput,
+  policy: SandboxPolicy,
+): { config: SandboxConfig; timeoutMs: number } {
   checkCallerLabels(input.labels);
   const networkMode = resolveNetworkMode(input.networkMode, policy.defaultNetworkMode);
   const ports = checkPorts(input.ports, networkMode);
   const memory = input.memory !== undefined && input.memory > 0 ? input.memory : policy.defaultMemory;
   if (memory > 0 && memory < MIN_MEMORY) {
-    throw new BurrowError('VALIDATION_FAILED', `memory: ${memory} bytes is below the 6 MiB minimum (6291456)`);
+    throw new BurrowError(
+      'VALIDATION_FAILED',
+      `memory: ${memory} bytes is below the 6 MiB minimum (6291456)`,
+    );
   }
-  if (input.cmd?.length === 0) throw new BurrowError('VALIDATION_FAILED', 'cmd: give at least one argument or omit it');
+  if (input.cmd?.length === 0)
+    throw new BurrowError('VALIDATION_FAILED', 'cmd: give at least one argument or omit it');
   const image = input.image !== undefined && input.image !== '' ? input.image : policy.defaultImage;
   const config: SandboxConfig = {
     image,
@@ -160,11 +207,13 @@ export function admit(input: CreateSandboxInput, policy: SandboxPolicy): { confi
     networkMode,
     writableRootfs: input.writableRootfs === true,
   };
-  if (input.workdir !== undefined && input.workdir !== '') config.workdir = sandboxPathString(input.workdir, 'workdir');
+  if (input.workdir !== undefined && input.workdir !== '')
+    config.workdir = sandboxPathString(input.workdir, 'workdir');
   if (input.cmd !== undefined) config.cmd = input.cmd;
   if (input.diskLimit !== undefined && input.diskLimit > 0) config.diskLimit = input.diskLimit;
   const storage = checkStorage(input.storage, policy);
   if (storage !== undefined) config.storage = storage;
-  const timeoutMs = input.timeoutMs !== undefined && input.timeoutMs > 0 ? input.timeoutMs : policy.defaultTimeoutMs;
+  const timeoutMs =
+    input.timeoutMs !== undefined && input.timeoutMs > 0 ? input.timeoutMs : policy.defaultTimeoutMs;
   return { config, timeoutMs };
 }

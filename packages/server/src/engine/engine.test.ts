@@ -88,27 +88,53 @@ describe('Engine admission', () => {
     const { engine } = setup();
     expect(await codeOf(engine.create({ networkMode: 'bridge' }))).toBe('POLICY_VIOLATION');
     expect(await codeOf(engine.create({ networkMode: 'None' }))).toBe('VALIDATION_FAILED');
-    await expect(engine.create({ networkMode: 'none' })).resolves.toMatchObject({ config: { networkMode: 'none' } });
+    await expect(engine.create({ networkMode: 'none' })).resolves.toMatchObject({
+      config: { networkMode: 'none' },
+    });
   });
 
   it('validates ports, tmpfs, volumes, labels and memory with 4xx codes', async () => {
     const { engine } = setup({ policy: { allowSharedVolumes: false } });
-    expect(await codeOf(engine.create({ ports: [{ sandboxPort: 0, hostPort: 80 }] }))).toBe('VALIDATION_FAILED');
-    expect(await codeOf(engine.create({ ports: [{ sandboxPort: 80, hostPort: 80, protocol: 'udp' }] }))).toBe('VALIDATION_FAILED');
-    expect(await codeOf(engine.create({ networkMode: 'none', ports: [{ sandboxPort: 80, hostPort: 80 }] }))).toBe('VALIDATION_FAILED');
-    expect(await codeOf(engine.create({ storage: { tmpfs: [{ path: '/tmp', size: '5g' }] } }))).toBe('POLICY_VIOLATION');
-    expect(await codeOf(engine.create({ storage: { tmpfs: [{ path: '/tmp', size: '1m', options: 'uid=0' }] } }))).toBe('POLICY_VIOLATION');
-    expect(await codeOf(engine.create({ storage: { volumes: [{ name: 'burrow-x', mountPath: '/data', readOnly: false }] } }))).toBe('POLICY_VIOLATION');
+    expect(await codeOf(engine.create({ ports: [{ sandboxPort: 0, hostPort: 80 }] }))).toBe(
+      'VALIDATION_FAILED',
+    );
+    expect(await codeOf(engine.create({ ports: [{ sandboxPort: 80, hostPort: 80, protocol: 'udp' }] }))).toBe(
+      'VALIDATION_FAILED',
+    );
+    expect(
+      await codeOf(engine.create({ networkMode: 'none', ports: [{ sandboxPort: 80, hostPort: 80 }] })),
+    ).toBe('VALIDATION_FAILED');
+    expect(await codeOf(engine.create({ storage: { tmpfs: [{ path: '/tmp', size: '5g' }] } }))).toBe(
+      'POLICY_VIOLATION',
+    );
+    expect(
+      await codeOf(engine.create({ storage: { tmpfs: [{ path: '/tmp', size: '1m', options: 'uid=0' }] } })),
+    ).toBe('POLICY_VIOLATION');
+    expect(
+      await codeOf(
+        engine.create({ storage: { volumes: [{ name: 'burrow-x', mountPath: '/data', readOnly: false }] } }),
+      ),
+    ).toBe('POLICY_VIOLATION');
     expect(await codeOf(engine.create({ labels: { 'burrow.id': 'x' } }))).toBe('VALIDATION_FAILED');
     expect(await codeOf(engine.create({ memory: 1024 }))).toBe('VALIDATION_FAILED');
     await engine.create({ storage: { volumes: [{ name: 'shared', mountPath: '/data', readOnly: false }] } });
-    expect(await codeOf(engine.create({ storage: { volumes: [{ name: 'shared', mountPath: '/data', readOnly: true }] } }))).toBe('POLICY_VIOLATION');
+    expect(
+      await codeOf(
+        engine.create({ storage: { volumes: [{ name: 'shared', mountPath: '/data', readOnly: true }] } }),
+      ),
+    ).toBe('POLICY_VIOLATION');
     expect(engine.list()).toHaveLength(1);
   });
 
   it('releases the slot when the runtime fails to create', async () => {
     const runtime = new FakeRuntime({ images: ['fake/image'] });
-    const engine = new Engine({ runtime, store: new SqliteStore(':memory:'), policy: testPolicy, maxSandboxes: 1, logger: silentLogger });
+    const engine = new Engine({
+      runtime,
+      store: new SqliteStore(':memory:'),
+      policy: testPolicy,
+      maxSandboxes: 1,
+      logger: silentLogger,
+    });
     expect(await codeOf(engine.create({ image: 'missing/image' }))).toBe('IMAGE_NOT_FOUND');
     expect(engine.list()).toEqual([]);
     await expect(engine.create({})).resolves.toMatchObject({ status: 'running' });
@@ -147,8 +173,14 @@ describe('Engine lifetimes and status', () => {
     await new Promise((resolve) => setTimeout(resolve, 20));
     await watcher.stop();
     const status = (id: string) => engine.list().find((record) => record.id === id);
-    expect(status(crashed.id)).toMatchObject({ status: 'error', error: expect.stringContaining('code 2') as unknown });
-    expect(status(oom.id)).toMatchObject({ status: 'error', error: expect.stringContaining('out of memory') as unknown });
+    expect(status(crashed.id)).toMatchObject({
+      status: 'error',
+      error: expect.stringContaining('code 2') as unknown,
+    });
+    expect(status(oom.id)).toMatchObject({
+      status: 'error',
+      error: expect.stringContaining('out of memory') as unknown,
+    });
     expect(status(clean.id)?.status).toBe('stopped');
     expect(status(stopped.id)?.status).toBe('stopped');
     expect(status(stopped.id)?.error).toBeUndefined();
@@ -193,7 +225,13 @@ describe('reconcile', () => {
     runtime.simulateDeath(dead.id, 1);
     const gone = await engine.create({});
     await runtime.remove(gone.id);
-    store.insertSandbox({ id: 'halfcreated0000000000', image: 'fake/image', status: 'creating', config: { image: 'fake/image' }, createdAt: new Date() });
+    store.insertSandbox({
+      id: 'halfcreated0000000000',
+      image: 'fake/image',
+      status: 'creating',
+      config: { image: 'fake/image' },
+      createdAt: new Date(),
+    });
     await runtime.create('orphan00000000000000', { image: 'fake/image' });
 
     const report = await reconcile(runtime, store, silentLogger);

@@ -24,7 +24,14 @@ import type { SandboxRecord, SandboxStore, SnapshotRecord } from '../store/store
 import { admit, checkVolumeSharing, type CreateSandboxInput, type SandboxPolicy } from './admission.js';
 import { systemClock, type Clock } from './clock.js';
 import { Mutex } from './mutex.js';
-import type { S3ExportInput, S3ExportResult, S3ImportInput, S3ImportResult, S3Sync, StoredSyncReport } from './s3-sync.js';
+import type {
+  S3ExportInput,
+  S3ExportResult,
+  S3ImportInput,
+  S3ImportResult,
+  S3Sync,
+  StoredSyncReport,
+} from './s3-sync.js';
 import { carryRequestSettings, fitMember, withSandboxEnv, type WarmPool } from './warm-pool.js';
 
 export interface EngineOptions {
@@ -119,13 +126,20 @@ export class Engine {
   private running(id: string): SandboxRecord {
     const record = this.record(id);
     if (record.status !== 'running') {
-      throw new BurrowError('SANDBOX_NOT_RUNNING', `sandbox is not running (status ${record.status}): start it first`);
+      throw new BurrowError(
+        'SANDBOX_NOT_RUNNING',
+        `sandbox is not running (status ${record.status}): start it first`,
+      );
     }
     return record;
   }
 
   private volumesInUse(): Set<string> {
-    return new Set(this.store.listSandboxes().flatMap((record) => (record.config.storage?.volumes ?? []).map((v) => v.name)));
+    return new Set(
+      this.store
+        .listSandboxes()
+        .flatMap((record) => (record.config.storage?.volumes ?? []).map((v) => v.name)),
+    );
   }
 
   /** Reserves a slot (a `creating` record) under the admission lock, so concurrent creates cannot exceed the limit. */
@@ -133,14 +147,19 @@ export class Engine {
     return this.admission.run(async () => {
       await Promise.resolve();
       if (this.store.listSandboxes().length >= this.maxSandboxes) {
-        throw new BurrowError('SANDBOX_LIMIT_REACHED', 'maximum sandbox limit reached', { max_sandboxes: this.maxSandboxes });
+        throw new BurrowError('SANDBOX_LIMIT_REACHED', 'maximum sandbox limit reached', {
+          max_sandboxes: this.maxSandboxes,
+        });
       }
       checkVolumeSharing(record.config.storage?.volumes ?? [], this.volumesInUse(), this.policy);
       this.store.insertSandbox(record);
     });
   }
 
-  async create(input: CreateSandboxInput, options: { onProgress?: (progress: PullProgress) => void } = {}): Promise<SandboxView> {
+  async create(
+    input: CreateSandboxInput,
+    options: { onProgress?: (progress: PullProgress) => void } = {},
+  ): Promise<SandboxView> {
     const { config, timeoutMs } = admit(input, this.policy);
     const now = this.clock.now();
     // A matching warm-pool member lends its id; recording it (below) makes it an ordinary sandbox.
@@ -160,15 +179,21 @@ export class Engine {
     try {
       if (member === undefined || !(await fitMember(this.runtime, member, config, this.logger))) {
         const createOptions = options.onProgress === undefined ? {} : { onProgress: options.onProgress };
-        for (const hooks of this.hooks) if (hooks.beforeCreate) record.config = await hooks.beforeCreate(record.id, record.config);
+        for (const hooks of this.hooks)
+          if (hooks.beforeCreate) record.config = await hooks.beforeCreate(record.id, record.config);
         await this.runtime.create(record.id, record.config, createOptions);
         await this.runtime.start(record.id);
         for (const hooks of this.hooks) await hooks.afterStart?.(record);
       }
     } catch (error) {
-      await this.runtime.remove(record.id).catch((cleanupError: unknown) =>
-        this.logger.error({ err: cleanupError, sandbox: record.id }, 'could not remove a sandbox that failed to start'),
-      );
+      await this.runtime
+        .remove(record.id)
+        .catch((cleanupError: unknown) =>
+          this.logger.error(
+            { err: cleanupError, sandbox: record.id },
+            'could not remove a sandbox that failed to start',
+          ),
+        );
       await this.runHooks('afterRemove', record);
       this.store.deleteSandbox(record.id);
       throw error;
@@ -284,7 +309,8 @@ export class Engine {
     if (record === undefined) this.warmPool?.forget(id);
     // Only a running sandbox can die on its own; a stop Burrow made has already recorded `stopped`.
     if (record?.status !== 'running') return;
-    if (oomKilled) this.setStatus(record, 'error', 'the sandbox ran out of memory and its main process was killed');
+    if (oomKilled)
+      this.setStatus(record, 'error', 'the sandbox ran out of memory and its main process was killed');
     else if (exitCode === 0) this.setStatus(record, 'stopped');
     else this.setStatus(record, 'error', `the sandbox's main process exited with code ${exitCode}`);
     this.logger.warn({ sandbox: id, exitCode, oomKilled }, 'sandbox stopped on its own');
@@ -309,7 +335,10 @@ export class Engine {
     const now = this.clock.now().getTime();
     const expired = this.store
       .listSandboxes()
-      .filter((record) => record.status !== 'creating' && record.expiresAt !== undefined && record.expiresAt.getTime() <= now);
+      .filter(
+        (record) =>
+          record.status !== 'creating' && record.expiresAt !== undefined && record.expiresAt.getTime() <= now,
+      );
     const reaped: string[] = [];
     for (const record of expired) {
       try {
@@ -350,14 +379,21 @@ export class Engine {
   }
 
   execStream(id: string, options: ExecOptions): Promise<ExecStream> {
-    return this.inSandbox(id, (record) => this.runtime.execStream(id, withSandboxEnv(record.config, options)));
+    return this.inSandbox(id, (record) =>
+      this.runtime.execStream(id, withSandboxEnv(record.config, options)),
+    );
   }
 
   readFile(id: string, path: SandboxPath): Promise<FileRead> {
     return this.inSandbox(id, () => this.runtime.readFile(id, path));
   }
 
-  writeFile(id: string, path: SandboxPath, data: FileData, options?: WriteFileOptions): Promise<{ bytes: number }> {
+  writeFile(
+    id: string,
+    path: SandboxPath,
+    data: FileData,
+    options?: WriteFileOptions,
+  ): Promise<{ bytes: number }> {
     return this.inSandbox(id, () => this.runtime.writeFile(id, path, data, options));
   }
 
@@ -380,7 +416,8 @@ export class Engine {
   // ---------------------------------------------------------------- S3 (s3-sync.ts)
 
   private s3Sync(): S3Sync {
-    if (this.s3 === undefined) throw new BurrowError('NOT_SUPPORTED', 'S3 storage is not configured on this server');
+    if (this.s3 === undefined)
+      throw new BurrowError('NOT_SUPPORTED', 'S3 storage is not configured on this server');
     return this.s3;
   }
 
@@ -432,13 +469,16 @@ export class Engine {
 
   async restoreSnapshot(snapshotId: string): Promise<SandboxView> {
     const snapshot = this.store.getSnapshot(snapshotId);
-    if (snapshot === undefined) throw new BurrowError('SNAPSHOT_NOT_FOUND', `snapshot not found: ${snapshotId}`);
+    if (snapshot === undefined)
+      throw new BurrowError('SNAPSHOT_NOT_FOUND', `snapshot not found: ${snapshotId}`);
     const original = this.store.getSandbox(snapshot.sandboxId);
     const now = this.clock.now();
     const id = newSandboxId(now);
     // The original's lifetime length carries over; without the original, the server default applies.
     const lifetime =
-      original?.expiresAt !== undefined ? original.expiresAt.getTime() - original.createdAt.getTime() : this.policy.defaultTimeoutMs;
+      original?.expiresAt !== undefined
+        ? original.expiresAt.getTime() - original.createdAt.getTime()
+        : this.policy.defaultTimeoutMs;
     const placeholder: SandboxRecord = {
       id,
       image: original?.image ?? '',
@@ -452,7 +492,8 @@ export class Engine {
       await this.runtime.restore(snapshotId, { id });
       const info = await this.runtime.info(id);
       let config = withSecretsOf(info.config ?? { image: info.image }, original?.config);
-      if (original !== undefined) config = await carryRequestSettings(this.runtime, id, config, original.config);
+      if (original !== undefined)
+        config = await carryRequestSettings(this.runtime, id, config, original.config);
       const record: SandboxRecord = { ...placeholder, image: config.image, config, status: 'running' };
       this.store.updateSandbox(record);
       return record;

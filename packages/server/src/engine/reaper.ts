@@ -15,7 +15,9 @@ export class Reaper {
   start(): void {
     if (this.timer !== undefined) return;
     this.timer = setInterval(() => {
-      this.sweeping = this.engine.reapExpired().catch((error: unknown) => this.logger.error({ err: error }, 'reaper sweep failed'));
+      this.sweeping = this.engine
+        .reapExpired()
+        .catch((error: unknown) => this.logger.error({ err: error }, 'reaper sweep failed'));
     }, this.intervalMs);
     this.timer.unref();
   }

@@ -20,8 +20,19 @@ export interface ReconcileOptions {
   isForeign?: (info: SandboxInfo) => boolean;
 }
 
-export async function reconcile(runtime: Runtime, store: SandboxStore, logger: Logger, options: ReconcileOptions = {}): Promise<ReconcileReport> {
-  const report: ReconcileReport = { adopted: [], marked: [], removedOrphans: [], removedHalfCreated: [], droppedSnapshots: [] };
+export async function reconcile(
+  runtime: Runtime,
+  store: SandboxStore,
+  logger: Logger,
+  options: ReconcileOptions = {},
+): Promise<ReconcileReport> {
+  const report: ReconcileReport = {
+    adopted: [],
+    marked: [],
+    removedOrphans: [],
+    removedHalfCreated: [],
+    droppedSnapshots: [],
+  };
   const live = new Map((await runtime.list()).map((info) => [info.id, info]));
 
   for (const record of store.listSandboxes()) {
