@@ -1,11 +1,20 @@
 /** The MCP server with the official MCP client, over stdio (`burrow mcp`) and streamable HTTP, on a real server. */
+import { readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Burrow } from '@burrow/sdk';
-import { startTestServer, type TestServer } from '../../../test/support/server.js';
+import { instanceContainers, removeInstance } from '../../../test/support/child-server.js';
+import {
+  freePort,
+  makeDataDir,
+  startTestServer,
+  TEST_IMAGE,
+  type TestServer,
+} from '../../../test/support/server.js';
 
 const BIN = fileURLToPath(new URL('../../cli/dist/bin.js', import.meta.url));
 
@@ -91,6 +100,44 @@ describe('burrow mcp (stdio)', () => {
     expect((await burrow.get(restored!)).info.status).toBe('running');
     await client.close();
     await expect.poll(async () => (await burrow.list()).length, { timeout: 20_000 }).toBe(0);
+  });
+});
+
+describe('burrow mcp (stdio) with no server running', () => {
+  it('starts an embedded server and removes what it created when the client disconnects', async () => {
+    const dataDir = await makeDataDir();
+    const instance = (await readFile(join(dataDir, 'instance'), 'utf8')).trim();
+    try {
+      const env: Record<string, string> = {};
+      for (const [name, value] of Object.entries(process.env)) {
+        if (value !== undefined && !name.startsWith('BURROW_')) env[name] = value;
+      }
+      const transport = new StdioClientTransport({
+        command: process.execPath,
+        args: [BIN, 'mcp'],
+        env: {
+          ...env,
+          BURROW_URL: `http://127.0.0.1:${await freePort()}`,
+          BURROW_DATA_DIR: dataDir,
+          BURROW_SANDBOX__DEFAULT_IMAGE: TEST_IMAGE,
+          BURROW_SANDBOX__BUILD_DEFAULT_IMAGE: 'false',
+        },
+        stderr: 'inherit',
+      });
+      const client = new Client({ name: 'e2e-embedded', version: '1' });
+      await client.connect(transport);
+      const { id } = (await call(client, 'create_sandbox', {})) as { id: string };
+      expect(await call(client, 'exec', { sandbox_id: id, cmd: ['echo', 'embedded'] })).toMatchObject({
+        exit_code: 0,
+        stdout: 'embedded\n',
+      });
+      expect(await instanceContainers(instance)).toHaveLength(1);
+      await client.close();
+      await expect.poll(() => instanceContainers(instance), { timeout: 20_000 }).toEqual([]);
+    } finally {
+      await removeInstance(instance);
+      await rm(dataDir, { recursive: true, force: true });
+    }
   });
 });
 
