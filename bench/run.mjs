@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * `npm run bench [-- --quick] [-- --image <ref>] [-- --density <n>] [-- --burst <n>] [-- --out <dir>]`
+ * `npm run bench [-- --quick] [--image <ref>] [--density <n>] [--burst <n>] [--pool <n>] [--only <steps>] [--out <dir>]`
  *
  * Starts a real `burrow serve` (loopback, free port, throwaway data directory, a warm pool of the bench image) and
  * measures it against the Docker CLI and the raw Engine API doing the same jobs, interleaved in one run. Writes
@@ -33,8 +33,24 @@ const { values: args } = parseArgs({
     burst: { type: 'string' },
     pool: { type: 'string', default: '4' },
     out: { type: 'string', default: join(root, 'bench/results') },
+    only: { type: 'string' },
   },
 });
+const STEPS = [
+  'tti_cold',
+  'tti_warm',
+  'exec_echo',
+  'exec_10mb',
+  'files',
+  'snapshot_restore',
+  'burst',
+  'density',
+];
+/** `--only density,burst`: run just these steps. */
+const ONLY = args.only === undefined ? undefined : new Set(args.only.split(','));
+for (const key of ONLY ?? []) {
+  if (!STEPS.includes(key)) throw new Error(`--only: unknown step "${key}": use ${STEPS.join(', ')}`);
+}
 
 const PLAN = args.quick
   ? { tti: 3, exec: 15, exec10: 2, file: 1, snapshot: 1, burst: 10, density: 10 }
@@ -57,7 +73,7 @@ async function cleanUp() {
     await rm(current.dataDir, { recursive: true, force: true }).catch(() => undefined);
   }
   sweep(`${RUN_LABEL}=${runId}`);
-  removeNetworks(networkId);
+  for (const refusal of removeNetworks(networkId)) log(`warning: could not remove network ${refusal}`);
 }
 
 for (const signal of ['SIGINT', 'SIGTERM']) {
@@ -96,9 +112,16 @@ async function main() {
 
   const scenarios = {};
   const step = async (key, title, work, extra = {}) => {
+    if (ONLY !== undefined && !ONLY.has(key)) return;
     log(`- ${title}`);
     const at = performance.now();
-    scenarios[key] = { title, ...extra, systems: await work() };
+    const outcome = await work();
+    if (key === 'files') {
+      scenarios.file_write_100mb = { title: 'write a 100 MB file', bytes: 100 * MiB, systems: outcome.write };
+      scenarios.file_read_100mb = { title: 'read a 100 MB file', bytes: 100 * MiB, systems: outcome.read };
+    } else {
+      scenarios[key] = { title, ...extra, systems: outcome };
+    }
     rssAfterStep[key] = rssOf(server.pid);
     log(`  done in ${((performance.now() - at) / 1000).toFixed(1)} s`);
   };
@@ -111,13 +134,13 @@ async function main() {
       'exec_10mb',
       'exec with 10 MB output',
       () => scenario.execBig(trio, PLAN.exec10, 10 * MiB, log),
-      { bytes: 10 * MiB },
+      {
+        bytes: 10 * MiB,
+      },
     );
-    log('- 100 MB file write and read');
-    const files = await scenario.fileRoundTrip(trio, PLAN.file, 100 * MiB, log);
-    scenarios.file_write_100mb = { title: 'write a 100 MB file', bytes: 100 * MiB, systems: files.write };
-    scenarios.file_read_100mb = { title: 'read a 100 MB file', bytes: 100 * MiB, systems: files.read };
-    rssAfterStep.files_100mb = rssOf(server.pid);
+    await step('files', '100 MB file write and read', () =>
+      scenario.fileRoundTrip(trio, PLAN.file, 100 * MiB, log),
+    );
     await step('snapshot_restore', 'snapshot + restore, 100 MB changed', () =>
       scenario.snapshotRestore(trio, PLAN.snapshot, 100 * MiB, log),
     );

@@ -35,11 +35,20 @@ export function sweep(label) {
   return removed;
 }
 
-/** Removes the bench server's own networks (`<prefix>-internal`, `<prefix>-bridge`) once nothing uses them. */
+/**
+ * Removes the bench server's own networks (`<prefix>-internal`, `<prefix>-bridge`) once nothing uses them; returns
+ * the names Docker refused to remove.
+ */
 export function removeNetworks(prefix) {
+  const refused = [];
   for (const name of ids(['network', 'ls', '--format', '{{.Name}}']).filter((entry) =>
     entry.startsWith(`${prefix}-`),
   )) {
-    docker(['network', 'rm', name]);
+    try {
+      execFileSync('docker', ['network', 'rm', name], { stdio: ['ignore', 'ignore', 'pipe'] });
+    } catch (error) {
+      refused.push(`${name}: ${String(error.stderr ?? error.message).trim()}`);
+    }
   }
+  return refused;
 }
