@@ -55,6 +55,8 @@ void stat_record(struct buf *b, const struct stat *st, const char *name, const c
 
 /* User switching (user.c). `spec` is Docker's User syntax; "" keeps the current user. */
 int become_user(const char *spec, char *err, size_t errlen);
+/* Gives a non-root user a root-owned (freshly mounted tmpfs) home directory. */
+int prepare_home(const char *spec);
 
 /* Requests. */
 void handle_connection(struct conn *c, const char *default_user);

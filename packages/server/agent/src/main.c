@@ -122,6 +122,7 @@ static int run_init(int argc, char **argv) {
   int sigfd = signalfd(-1, &handled, SFD_CLOEXEC | SFD_NONBLOCK);
   int listener = listen_on(socket_path);
 
+  prepare_home(user);
   pid_t main_pid = 0;
   if (*main_argv) {
     main_pid = fork();

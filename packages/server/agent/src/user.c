@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "agent.h"
@@ -164,4 +165,19 @@ int become_user(const char *spec, char *err, size_t errlen) {
   const char *home = getenv("HOME");
   if (!home || (acct.uid != 0 && strcmp(home, "/root") == 0)) setenv("HOME", acct.home[0] ? acct.home : "/", 1);
   return 0;
+}
+
+int prepare_home(const char *spec) {
+  if (!spec || !*spec) return 0;
+  char user[512];
+  snprintf(user, sizeof user, "%s", spec);
+  char *colon = strchr(user, ':');
+  if (colon) *colon = 0;
+  struct account acct = {0};
+  lookup_passwd(user, &acct);
+  if (!acct.found || acct.uid == 0 || !acct.home[0] || !strcmp(acct.home, "/")) return 0;
+  struct stat st;
+  if (stat(acct.home, &st) < 0 || !S_ISDIR(st.st_mode) || st.st_uid != 0) return 0;
+  /* A tmpfs mounted over the home directory starts out root-owned; the user must own their home. */
+  return chown(acct.home, acct.uid, acct.gid);
 }
