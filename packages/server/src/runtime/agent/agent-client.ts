@@ -79,6 +79,13 @@ function failureOf(frame: Frame, path?: string): BurrowError {
   return agentFailure(errno, message, path);
 }
 
+/** An exec fails before starting only over its user or its working directory; name the directory when it is that. */
+function execFailure(frame: Frame, workdir: string): BurrowError {
+  const errno = new PayloadReader(frame.payload).u32();
+  const aboutWorkdir = workdir !== '' && [2, 13, 20].includes(errno);
+  return failureOf(frame, aboutWorkdir ? `working directory ${workdir}` : undefined);
+}
+
 function unexpected(frame: Frame): BurrowError {
   return new BurrowError('INTERNAL', `the sandbox agent sent an unexpected "${frame.type}" frame`);
 }
@@ -153,7 +160,7 @@ export class AgentClient {
             const flags = payload.u32();
             yield { type: 'exit', exitCode, timedOut: (flags & 1) !== 0 };
             return;
-          } else if (frame.type === 'f') throw failureOf(frame);
+          } else if (frame.type === 'f') throw execFailure(frame, request.workdir);
           else throw unexpected(frame);
         }
       } finally {
