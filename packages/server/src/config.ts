@@ -173,13 +173,19 @@ function merge(base: Tree, over: Tree): Tree {
   return out;
 }
 
-/** `BURROW_SERVER__PORT=9090` → server.port; `BURROW_DATA_DIR` → data_dir. */
+/**
+ * `BURROW_SERVER__PORT=9090` → server.port; `BURROW_DATA_DIR` → data_dir. Every `<SECTION>__<KEY>` name is config
+ * (so a typo is reported); a single-word name is config only when it is a top-level key, leaving other BURROW_*
+ * variables (BURROW_URL, BURROW_API_KEY for clients, BURROW_COMMIT for the build, ...) alone.
+ */
 export function configFromEnv(env: NodeJS.ProcessEnv): Tree {
   const tree: Tree = {};
+  const topLevelScalars = new Set(['data_dir', 'destroy_on_exit']);
   for (const [name, value] of Object.entries(env)) {
     if (!name.startsWith('BURROW_') || value === undefined) continue;
     const path = name.slice('BURROW_'.length).toLowerCase().split('__');
-    if (path.length > 2 || ['url', 'api_key'].includes(path[0] ?? '')) continue; // client settings, not server config
+    if (path.length > 2) continue;
+    if (path.length === 1 && !topLevelScalars.has(path[0] ?? '')) continue;
     setPath(tree, path, value);
   }
   return tree;
@@ -190,6 +196,43 @@ export interface LoadConfigOptions {
   env?: NodeJS.ProcessEnv;
   /** Values from command-line flags, as a partial config tree. */
   flags?: Tree;
+  /** Told about keys of Den's layout that Burrow accepts but does not act on. */
+  warn?: (message: string) => void;
+}
+
+/** Den keys (den-api.md §8.2) that Burrow has no use for: accepted so a den.yaml loads, and reported. */
+const DEN_ONLY_KEYS: Record<string, string> = {
+  'server.tls': 'Burrow does not terminate TLS; put a reverse proxy in front of it',
+  'runtime.docker_host': 'set the DOCKER_HOST environment variable instead',
+  'runtime.reconcile_network': 'Burrow manages its own networks',
+  'runtime.allow_unsafe_bridge': 'bridge mode is always available',
+  'runtime.allow_unsafe_bind': 'binding beyond loopback needs auth instead',
+  'runtime.platform_override': 'not needed by Burrow',
+  'sandbox.allow_host_binds': 'Burrow never bind-mounts host paths into sandboxes',
+  resource: 'memory pressure settings are not implemented yet',
+};
+
+/** Removes Den-only keys from `raw`, returning what was dropped (TLS turned on is refused: it would not happen). */
+function dropDenOnlyKeys(raw: Tree): string[] {
+  const dropped: string[] = [];
+  for (const [key, why] of Object.entries(DEN_ONLY_KEYS)) {
+    const path = key.split('.');
+    const parent = path.length === 1 ? raw : (raw[path[0] ?? ''] as Tree | undefined);
+    const leaf = path[path.length - 1] ?? '';
+    if (parent === undefined || typeof parent !== 'object' || parent === null || !(leaf in parent)) continue;
+    const value = parent[leaf];
+    if (
+      key === 'server.tls' &&
+      typeof value === 'object' &&
+      value !== null &&
+      bool.safeParse((value as Tree).enabled).data === true
+    ) {
+      throw new BurrowError('VALIDATION_FAILED', `invalid configuration:\n  - server.tls.enabled: ${why}`);
+    }
+    delete parent[leaf];
+    dropped.push(`${key}: ignored (${why})`);
+  }
+  return dropped;
 }
 
 function formatIssues(error: z.ZodError): string {
@@ -218,6 +261,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
     }
   }
   const raw = merge(merge(fromFile, configFromEnv(options.env ?? process.env)), options.flags ?? {});
+  for (const message of dropDenOnlyKeys(raw)) options.warn?.(message);
   const parsed = ConfigSchema.safeParse(raw);
   if (!parsed.success)
     throw new BurrowError('VALIDATION_FAILED', `invalid configuration:\n${formatIssues(parsed.error)}`);

@@ -23,6 +23,20 @@ export function serveFlags(flags: ServeFlags): Record<string, unknown> {
   return tree;
 }
 
+/**
+ * `--api-key` is also the clients' global option, so commander may hand it to the program instead of `serve`:
+ * take it from there when it was typed on the command line (not when it only came from BURROW_API_KEY).
+ */
+export function serveApiKeys(flags: ServeFlags, command: Command): string[] {
+  const keys = [...(flags.apiKey ?? [])];
+  const parent = command.parent;
+  if (parent !== null && parent.getOptionValueSource('apiKey') === 'cli') {
+    const global = parent.opts<{ apiKey?: string }>().apiKey;
+    if (global !== undefined && !keys.includes(global)) keys.push(global);
+  }
+  return keys;
+}
+
 export function registerServe(program: Command): void {
   program
     .command('serve')
@@ -43,12 +57,13 @@ Examples:
 
 Environment: BURROW_<SECTION>__<KEY> sets any config key, e.g. BURROW_SERVER__PORT=9090.`,
     )
-    .action(async (flags: ServeFlags) => {
+    .action(async (flags: ServeFlags, command: Command) => {
       // Loaded here, not at the top: client verbs should not pay for Fastify, Docker and SQLite at startup.
       const { loadConfig, serve } = await import('@burrow/server');
       const config = loadConfig({
         ...(flags.config === undefined ? {} : { file: flags.config }),
-        flags: serveFlags(flags),
+        flags: serveFlags({ ...flags, apiKey: serveApiKeys(flags, command) }),
+        warn: (message) => process.stderr.write(`burrow: config: ${message}\n`),
       });
       await serve(config);
     });

@@ -1,0 +1,118 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { checkBindSafety, describeConfig, loadConfig } from './config.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'burrow-config-test-'));
+
+function file(name: string, text: string): string {
+  const path = join(dir, name);
+  writeFileSync(path, text);
+  return path;
+}
+
+describe('loadConfig', () => {
+  it('gives safe defaults with nothing configured', () => {
+    const config = loadConfig({ env: {} });
+    expect(config.server).toMatchObject({ host: '127.0.0.1', port: 8080 });
+    expect(config.auth.enabled).toBe(false);
+    expect(config.sandbox.default_pid_limit).toBe(256);
+    expect(config.store.path).toBe(join(config.data_dir, 'burrow.db'));
+  });
+
+  it('layers file < env < flags', () => {
+    const path = file(
+      'layers.yaml',
+      'server:\n  port: 7000\n  host: 127.0.0.2\nsandbox:\n  max_sandboxes: 3\n',
+    );
+    const config = loadConfig({
+      file: path,
+      env: { BURROW_SERVER__PORT: '7001', BURROW_SANDBOX__DEFAULT_TIMEOUT: '10m', BURROW_DATA_DIR: dir },
+      flags: { server: { port: '7002' } },
+    });
+    expect(config.server.port).toBe(7002);
+    expect(config.server.host).toBe('127.0.0.2');
+    expect(config.sandbox.max_sandboxes).toBe(3);
+    expect(config.sandbox.default_timeout).toBe(10 * 60_000);
+    expect(config.data_dir).toBe(dir);
+  });
+
+  it('leaves BURROW_* variables that are not config alone, but reports a mistyped section key', () => {
+    const env = {
+      BURROW_URL: 'http://x',
+      BURROW_API_KEY: 'k',
+      BURROW_COMMIT: 'abc',
+      BURROW_SETUP_SKIP_PACKAGES: '1',
+    };
+    expect(() => loadConfig({ env })).not.toThrow();
+    expect(() => loadConfig({ env: { BURROW_SERVER__PROT: '1' } })).toThrow(/server/);
+  });
+
+  it('lists every bad key at once', () => {
+    const path = file(
+      'bad.yaml',
+      'server:\n  port: seventy\nsandbox:\n  max_sandboxes: -1\nnonsense: true\n',
+    );
+    let message = '';
+    try {
+      loadConfig({ file: path, env: {} });
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message).toMatch(/server\.port/);
+    expect(message).toMatch(/sandbox\.max_sandboxes/);
+    expect(message).toMatch(/nonsense/);
+  });
+
+  it("loads Den's example config, reporting the keys it ignores, and refuses TLS it would not provide", () => {
+    const den = file(
+      'den.yaml',
+      [
+        'server:',
+        '  host: 127.0.0.1',
+        '  port: 8080',
+        '  tls:',
+        '    enabled: false',
+        'runtime:',
+        '  backend: docker',
+        '  docker_host: ""',
+        '  reconcile_network: false',
+        'sandbox:',
+        '  default_image: den/default:latest',
+        '  allow_host_binds: false',
+        'store:',
+        '  path: den.db',
+        'resource:',
+        '  pressure_threshold: 0.8',
+      ].join('\n'),
+    );
+    const warnings: string[] = [];
+    const config = loadConfig({ file: den, env: {}, warn: (message) => warnings.push(message) });
+    expect(config.sandbox.default_image).toBe('den/default:latest');
+    expect(config.store.path).toBe(join(config.data_dir, 'den.db'));
+    expect(warnings.map((warning) => warning.split(':')[0]).sort()).toEqual(
+      [
+        'resource',
+        'runtime.docker_host',
+        'runtime.reconcile_network',
+        'sandbox.allow_host_binds',
+        'server.tls',
+      ].sort(),
+    );
+    const tls = file('tls.yaml', 'server:\n  tls:\n    enabled: true\n');
+    expect(() => loadConfig({ file: tls, env: {} })).toThrow(/TLS/);
+  });
+
+  it('refuses auth without keys, and an open API beyond loopback', () => {
+    expect(() => loadConfig({ env: { BURROW_AUTH__ENABLED: 'true' } })).toThrow(/api_keys/);
+    const open = loadConfig({ env: { BURROW_SERVER__HOST: '0.0.0.0' } });
+    expect(() => checkBindSafety(open)).toThrow(/--api-key/);
+    const keyed = loadConfig({
+      env: { BURROW_SERVER__HOST: '0.0.0.0', BURROW_AUTH__ENABLED: 'true', BURROW_AUTH__API_KEYS: 'a,b' },
+    });
+    expect(() => checkBindSafety(keyed)).not.toThrow();
+    expect(keyed.auth.api_keys).toEqual(['a', 'b']);
+    expect(JSON.stringify(describeConfig(keyed))).not.toMatch(/"a"|"b"/);
+  });
+});
