@@ -112,7 +112,8 @@ function emptyStorage(config: SandboxConfig): boolean {
 /**
  * Whether a member of a pool with this profile can serve a request: same image, network mode, root filesystem
  * mode, no ports, no storage, and nothing else that only a container create can set (cmd, workdir, disk limit,
- * network id, or any field this function does not know).
+ * network id, or any field this function does not know). Without storage, the engine's create hooks (S3) have
+ * nothing to prepare, so a taken member skips them safely.
  */
 export function fitsProfile(request: SandboxConfig, profile: SandboxConfig): boolean {
   for (const [key, value] of Object.entries(request)) {
