@@ -13,7 +13,13 @@ export async function testDockerRuntime(transport: AgentTransport = 'socket') {
   const stateDir = await mkdtemp(join(tmpdir(), 'burrow-test-'));
   // The test run's id (test/setup/docker.ts) lets the global teardown find this run's leftovers only.
   const instance = `test-${process.env.TEST_BURROW_RUN ?? 'norun'}-${randomBytes(4).toString('hex')}`;
-  const runtime = await DockerRuntime.open({ stateDir, transport, networkPrefix: 'burrow-test', instance });
+  // A network prefix of its own, so pruning at cleanup never removes a network another test run is using.
+  const runtime = await DockerRuntime.open({
+    stateDir,
+    transport,
+    networkPrefix: `burrow-${instance}`,
+    instance,
+  });
   return {
     runtime,
     stateDir,

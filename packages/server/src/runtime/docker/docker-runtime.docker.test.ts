@@ -273,6 +273,23 @@ describe('DockerRuntime networks and ports', () => {
     ]);
   });
 
+  it("prunes only its own idle networks, never another installation's", async () => {
+    const other = await testDockerRuntime('socket');
+    try {
+      const id = newSandboxId();
+      await other.runtime.create(id, { image: BUSYBOX_IMAGE, networkMode: 'internal' });
+      await other.runtime.start(id);
+      const name = Object.keys((await inspect(id)).NetworkSettings.Networks)[0] ?? '';
+      await other.runtime.remove(id);
+      await runtime.pruneNetworks();
+      expect((await docker.getNetwork(name).inspect()).Name).toBe(name);
+      await other.runtime.pruneNetworks();
+      await expect(docker.getNetwork(name).inspect()).rejects.toMatchObject({ statusCode: 404 });
+    } finally {
+      await other.cleanup();
+    }
+  });
+
   it('refuses ports in network mode none', async () => {
     await expectCode(
       runtime.create(newSandboxId(), {

@@ -51,14 +51,23 @@ export class ManagedNetworks {
     }
   }
 
-  /** Removes managed networks no container uses (they are recreated on demand). */
+  /**
+   * Removes this installation's managed networks (those named with its prefix) that no container uses; they are
+   * recreated on demand. Networks of other installations on the same engine are never touched.
+   */
   async prune(): Promise<void> {
+    const own = new Set([this.nameFor('internal'), this.nameFor('bridge')]);
     const networks = await this.docker.listNetworks({ filters: { label: [`${LABEL.managed}=true`] } });
-    for (const network of networks) {
-      const details = (await this.docker.getNetwork(network.Id).inspect()) as { Containers?: Record<string, unknown> };
+    for (const network of networks.filter((candidate) => own.has(candidate.Name))) {
+      const details = (await this.docker.getNetwork(network.Id).inspect()) as {
+        Containers?: Record<string, unknown>;
+      };
       if (Object.keys(details.Containers ?? {}).length > 0) continue;
       this.ready.delete(network.Name);
-      await this.docker.getNetwork(network.Id).remove().catch(() => undefined);
+      await this.docker
+        .getNetwork(network.Id)
+        .remove()
+        .catch(() => undefined);
     }
   }
 }
