@@ -25,6 +25,7 @@ export async function* limitBytes(
 export function exactLength(body: Readable, size: number): Readable {
   let remaining = size;
   const guard = new Transform({
+    highWaterMark: 1024 * 1024,
     transform(chunk: Buffer, _encoding, callback) {
       if (remaining <= 0) {
         callback();

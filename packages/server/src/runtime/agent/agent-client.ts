@@ -43,7 +43,10 @@ export function signalNumber(signal: string): number {
   const name = signal.startsWith('SIG') ? signal : `SIG${signal}`;
   const value = (osConstants.signals as Record<string, number | undefined>)[name];
   if (value === undefined) {
-    throw new BurrowError('VALIDATION_FAILED', `unknown signal "${signal}": use a name such as SIGINT, SIGTERM or SIGKILL`);
+    throw new BurrowError(
+      'VALIDATION_FAILED',
+      `unknown signal "${signal}": use a name such as SIGINT, SIGTERM or SIGKILL`,
+    );
   }
   return value;
 }
@@ -152,8 +155,8 @@ export class AgentClient {
       try {
         for (;;) {
           const frame = await reader.next();
-          if (frame.type === 'o') yield { type: 'stdout', data: Buffer.from(frame.payload) };
-          else if (frame.type === 'r') yield { type: 'stderr', data: Buffer.from(frame.payload) };
+          if (frame.type === 'o') yield { type: 'stdout', data: frame.payload };
+          else if (frame.type === 'r') yield { type: 'stderr', data: frame.payload };
           else if (frame.type === 'x') {
             const payload = new PayloadReader(frame.payload);
             const exitCode = payload.i32();
@@ -171,7 +174,8 @@ export class AgentClient {
       events: events(),
       writeStdin: (data) => channel.send(encodeFrames('i', data)),
       endStdin: () => channel.send(encodeFrame('e')),
-      signal: (signal) => channel.send(encodeFrame('k', new PayloadWriter().u32(signalNumber(signal)).toBuffer())),
+      signal: (signal) =>
+        channel.send(encodeFrame('k', new PayloadWriter().u32(signalNumber(signal)).toBuffer())),
       destroy: () => channel.destroy(),
     };
   }
@@ -197,13 +201,16 @@ export class AgentClient {
     return { info, body: dataBody(reader, channel, path) };
   }
 
-  async writeFile(user: string, path: Uint8Array, mode: number, data: Uint8Array | string | AsyncIterable<Uint8Array>) {
+  async writeFile(
+    user: string,
+    path: Uint8Array,
+    mode: number,
+    data: Uint8Array | string | AsyncIterable<Uint8Array>,
+  ) {
     const { channel, reader } = await this.request('W', user, (writer) => writer.string(path).u32(mode));
     try {
       await this.expectDone(reader, path);
-      for await (const chunk of chunksOf(data)) {
-        for (const frame of dataFrames('d', chunk)) await channel.send(frame);
-      }
+      await sendData(channel, chunksOf(data));
       await channel.send(encodeFrame('z'));
       return { bytes: await this.expectDone(reader, path) };
     } finally {
@@ -214,9 +221,7 @@ export class AgentClient {
   async unpack(path: Uint8Array, archive: AsyncIterable<Uint8Array>): Promise<number> {
     const { channel, reader } = await this.request('U', '0', (writer) => writer.string(path));
     try {
-      for await (const chunk of archive) {
-        for (const frame of dataFrames('d', chunk)) await channel.send(frame);
-      }
+      await sendData(channel, archive);
       await channel.send(encodeFrame('z'));
       return await this.expectDone(reader, path);
     } finally {
@@ -286,6 +291,36 @@ export class AgentClient {
   }
 }
 
+/** Batch size of `d` frames: small incoming chunks (HTTP bodies arrive in ~64 KiB pieces) are coalesced. */
+const DATA_BATCH = 512 * 1024;
+
+/** Sends `data` as `d` frames of up to DATA_BATCH bytes, one copy per frame and one await per frame. */
+async function sendData(channel: AgentChannel, data: AsyncIterable<Uint8Array>): Promise<void> {
+  let pending: Uint8Array[] = [];
+  let pendingBytes = 0;
+  const flush = async () => {
+    if (pendingBytes === 0) return;
+    const header = Buffer.allocUnsafe(5);
+    header.write('d', 0, 1, 'latin1');
+    header.writeUInt32BE(pendingBytes, 1);
+    const frame = Buffer.concat([header, ...pending], 5 + pendingBytes);
+    pending = [];
+    pendingBytes = 0;
+    await channel.send(frame);
+  };
+  for await (const chunk of data) {
+    if (chunk.length >= DATA_BATCH) {
+      await flush();
+      for (const frame of dataFrames('d', chunk)) await channel.send(frame);
+      continue;
+    }
+    if (pendingBytes + chunk.length > DATA_BATCH) await flush();
+    pending.push(chunk);
+    pendingBytes += chunk.length;
+  }
+  await flush();
+}
+
 function encodeFrames(type: string, data: Uint8Array): Buffer {
   return Buffer.concat([...dataFrames(type, data)]);
 }
@@ -302,7 +337,7 @@ function dataBody(reader: FrameReader, channel: AgentChannel, path: Uint8Array):
     try {
       for (;;) {
         const frame = await reader.next();
-        if (frame.type === 'd') yield Buffer.from(frame.payload);
+        if (frame.type === 'd') yield frame.payload;
         else if (frame.type === 'z') return;
         else if (frame.type === 'f') throw failureOf(frame, displayPath(path));
         else throw unexpected(frame);

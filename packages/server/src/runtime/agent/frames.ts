@@ -92,28 +92,57 @@ export class PayloadReader {
   }
 }
 
-/** Incremental decoder: feed it chunks, take complete frames. */
+/**
+ * Incremental decoder: feed it chunks, take complete frames. Chunks are kept as a list and joined once per frame,
+ * so a 1 MiB frame arriving in 64 KiB pieces costs one copy, not one per piece.
+ */
 export class FrameDecoder {
-  private pending: Buffer = Buffer.alloc(0);
+  private chunks: Buffer[] = [];
+  private length = 0;
 
   push(chunk: Buffer): Frame[] {
-    this.pending = this.pending.length === 0 ? chunk : Buffer.concat([this.pending, chunk]);
+    this.chunks.push(chunk);
+    this.length += chunk.length;
     const frames: Frame[] = [];
-    while (this.pending.length >= 5) {
-      const length = this.pending.readUInt32BE(1);
-      if (length > MAX_FRAME_PAYLOAD) throw new RangeError(`agent frame of ${length} bytes exceeds the limit`);
-      if (this.pending.length < 5 + length) break;
-      frames.push({
-        type: String.fromCharCode(this.pending[0] ?? 0),
-        payload: this.pending.subarray(5, 5 + length),
-      });
-      this.pending = this.pending.subarray(5 + length);
+    while (this.length >= 5) {
+      const header = this.peekHeader();
+      const payloadLength = header.readUInt32BE(1);
+      if (payloadLength > MAX_FRAME_PAYLOAD)
+        throw new RangeError(`agent frame of ${payloadLength} bytes exceeds the limit`);
+      if (this.length < 5 + payloadLength) break;
+      const whole = this.take(5 + payloadLength);
+      frames.push({ type: String.fromCharCode(whole[0] ?? 0), payload: whole.subarray(5) });
     }
     return frames;
   }
 
   /** Bytes received that do not yet form a whole frame. */
   get buffered(): number {
-    return this.pending.length;
+    return this.length;
+  }
+
+  private peekHeader(): Buffer {
+    const first = this.chunks[0] as Buffer;
+    if (first.length >= 5) return first;
+    const joined = Buffer.concat(this.chunks);
+    this.chunks = [joined];
+    return joined;
+  }
+
+  /** Removes and returns the first `count` bytes. */
+  private take(count: number): Buffer {
+    const first = this.chunks[0] as Buffer;
+    let result: Buffer;
+    if (first.length >= count) {
+      result = first.subarray(0, count);
+      if (first.length === count) this.chunks.shift();
+      else this.chunks[0] = first.subarray(count);
+    } else {
+      const joined = Buffer.concat(this.chunks, this.length);
+      result = joined.subarray(0, count);
+      this.chunks = joined.length > count ? [joined.subarray(count)] : [];
+    }
+    this.length -= count;
+    return result;
   }
 }
