@@ -83,7 +83,7 @@ export const ConfigSchema = z
         backend: z.literal('docker').default('docker'),
         network_id: z.string().default('burrow'),
         default_network_mode: z.enum(['internal', 'bridge', 'none']).default('internal'),
-        agent_transport: z.enum(['auto', 'socket', 'exec']).default('auto'),
+        agent_transport: z.enum(['auto', 'socket', 'exec', 'engine']).default('auto'),
       })
       .strict()
       .prefault({}),

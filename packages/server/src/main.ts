@@ -102,7 +102,9 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     { transport: runtime.transport },
     runtime.transport === 'socket'
       ? 'exec and files use the in-sandbox agent socket (fast path)'
-      : 'exec and files use the Docker Engine API (docker exec)',
+      : runtime.transport === 'exec'
+        ? 'exec and files use the in-sandbox agent through the Docker Engine API (docker exec)'
+        : "exec and files use the Docker Engine API without the agent (docker exec of the image's shell and tools)",
   );
   if (config.sandbox.build_default_image && config.sandbox.default_image === DEFAULT_IMAGE) {
     await ensureDefaultImage({

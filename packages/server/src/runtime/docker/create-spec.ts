@@ -23,6 +23,9 @@ export const AGENT_PATH = `${AGENT_BIN_DIR}/burrow-agent`;
 export const AGENT_RUN_DIR = '/.burrow/run';
 export const AGENT_SOCKET = `${AGENT_RUN_DIR}/agent.sock`;
 
+/** Main process of an agent-less sandbox whose image has no command (busybox and coreutils both take it). */
+export const KEEP_ALIVE = ['sleep', 'infinity'];
+
 export interface ImageDefaults {
   user: string;
   entrypoint: string[];
@@ -103,10 +106,9 @@ export function containerSpec(id: string, config: SandboxConfig, context: SpecCo
   let entrypoint: string[];
   let user: string | undefined;
   if (context.agent === undefined) {
-    if (argv.length === 0) {
-      throw new BurrowError('VALIDATION_FAILED', `image ${config.image} has no command: give cmd, e.g. ["sleep", "infinity"]`);
-    }
-    entrypoint = argv;
+    // The Engine API path: the image's own command as the image's user; an image without one is kept alive
+    // (Docker's init forwards a stop's SIGTERM to it, so stops stay fast).
+    entrypoint = argv.length === 0 ? KEEP_ALIVE : argv;
   } else {
     mounts.push(
       { Type: 'bind', Source: context.agent.binaryPath, Target: AGENT_PATH, ReadOnly: true },

@@ -1,8 +1,10 @@
 /**
- * The Runtime on a Docker engine, through the Engine API (dockerode). Each sandbox is one container running
- * Burrow's agent as its entrypoint; exec and file calls reach the agent over a unix socket (the fast path) or
- * through `docker exec` (the Engine API path).
+ * The Runtime on a Docker engine, through the Engine API (dockerode). Each sandbox is one container. With the
+ * agent, it runs Burrow's agent as its entrypoint and exec and file calls reach the agent over a unix socket (the
+ * fast path) or through `docker exec`; without it (transport `engine`, see transport.ts), they are `docker exec`s
+ * of the image's own shell and tools (engine-path/).
  */
+import { existsSync } from 'node:fs';
 import { chmod, copyFile, mkdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { cpus, totalmem } from 'node:os';
@@ -41,13 +43,14 @@ import { dockerEvents } from './events.js';
 import { openExecChannel } from './exec-channel.js';
 import { ensureImage } from './images.js';
 import { containerName, instanceFilter, LABEL, MANAGED_FILTER } from './labels.js';
+import { EngineClient, type ExecTarget } from './engine-path/engine-client.js';
 import { ManagedNetworks } from './networks.js';
 import { infoFromInspect } from './sandbox-info.js';
 import { DockerSnapshots } from './snapshots.js';
 import { statsFromDocker, type DockerStats } from './stats.js';
+import { chooseTransport, type AgentTransport } from './transport.js';
 
-/** How exec and file calls reach the agent. */
-export type AgentTransport = 'socket' | 'exec';
+export type { AgentTransport } from './transport.js';
 
 export interface DockerRuntimeOptions {
   /** Directory for per-sandbox sockets, snapshot data and the agent binary; created if missing. */
@@ -55,7 +58,9 @@ export interface DockerRuntimeOptions {
   docker?: Dockerode;
   /** The agent binary on this host; defaults to the one the build produced. */
   agentBinary?: string;
-  /** Defaults to `socket` when the engine is on this host, else `exec`. */
+  /**
+   * Defaults to `socket` when the agent binary exists and the engine is on this host, else `engine` (no agent).
+   */
   transport?: AgentTransport;
   /** Prefix of managed network names (`<prefix>-internal`, `<prefix>-bridge`). */
   networkPrefix?: string;
@@ -67,13 +72,9 @@ export interface DockerRuntimeOptions {
 
 const AGENT_READY_TIMEOUT_MS = 15_000;
 
-function isLocalEngine(): boolean {
-  const host = process.env.DOCKER_HOST;
-  return host === undefined || host === '' || host.startsWith('unix://');
-}
-
 export class DockerRuntime implements Runtime {
-  readonly transport: AgentTransport;
+  /** The Engine API path's client when the transport is `engine`. */
+  private readonly engine: EngineClient | undefined;
   private readonly docker: Dockerode;
   private readonly networks: ManagedNetworks;
   private readonly defaultTmpfs: readonly TmpfsMount[];
@@ -86,9 +87,10 @@ export class DockerRuntime implements Runtime {
   private constructor(
     private readonly options: DockerRuntimeOptions,
     private readonly agentBinary: string,
+    readonly transport: AgentTransport,
   ) {
     this.docker = options.docker ?? new Dockerode();
-    this.transport = options.transport ?? (isLocalEngine() ? 'socket' : 'exec');
+    this.engine = transport === 'engine' ? new EngineClient(this.docker) : undefined;
     this.networks = new ManagedNetworks(this.docker, options.networkPrefix ?? 'burrow');
     this.defaultTmpfs = options.defaultTmpfs ?? DEFAULT_TMPFS;
     this.logger = options.logger ?? silentLogger;
@@ -97,7 +99,9 @@ export class DockerRuntime implements Runtime {
       docker: this.docker,
       instance: this.instance,
       dir: join(options.stateDir, 'snapshots'),
-      agent: (id) => this.agent(id),
+      archiver: (id) =>
+        this.engine === undefined ? this.agent(id) : this.engine.archiver(this.rootTarget(id)),
+      archiveFormat: this.engine === undefined ? 'agent' : 'tar',
       create: (id, config, defaults) => this.createContainer(id, config, defaults),
       start: (id) => this.start(id),
       remove: (id) => this.remove(id),
@@ -105,23 +109,29 @@ export class DockerRuntime implements Runtime {
     });
   }
 
-  /** Prepares the state directory and a private copy of the agent binary (so rebuilding never breaks sandboxes). */
+  /**
+   * Prepares the state directory and a private copy of the agent binary (so rebuilding never breaks sandboxes);
+   * without the binary, or with a remote engine, the Engine API path is used (logged with the reason).
+   */
   static async open(options: DockerRuntimeOptions): Promise<DockerRuntime> {
-    const source = options.agentBinary ?? builtAgentBinary();
-    if (source === undefined) {
-      throw new BurrowError(
-        'RUNTIME_UNAVAILABLE',
-        'the burrow-agent binary is missing: run "npm run build" (it needs gcc and the static C library, Debian packages gcc and libc6-dev)',
-      );
-    }
+    const candidate = options.agentBinary ?? builtAgentBinary();
+    const source = candidate !== undefined && existsSync(candidate) ? candidate : undefined;
+    const { transport, reason } = chooseTransport(options.transport, source, process.env.DOCKER_HOST);
     await mkdir(join(options.stateDir, 'sandboxes'), { recursive: true, mode: 0o700 });
-    await mkdir(join(options.stateDir, 'bin'), { recursive: true, mode: 0o755 });
     const binary = join(options.stateDir, 'bin', 'burrow-agent');
+    if (transport === 'engine' || source === undefined) {
+      (options.logger ?? silentLogger).info(
+        { transport, reason },
+        "the Engine API path is active: exec and files run through docker exec of the image's own shell and tools, without the burrow-agent",
+      );
+      return new DockerRuntime(options, binary, 'engine');
+    }
+    await mkdir(join(options.stateDir, 'bin'), { recursive: true, mode: 0o755 });
     const staging = `${binary}.${process.pid}.tmp`;
     await copyFile(source, staging);
     await chmod(staging, 0o755);
     await rename(staging, binary);
-    return new DockerRuntime(options, binary);
+    return new DockerRuntime(options, binary, transport);
   }
 
   async ping(): Promise<void> {
@@ -164,7 +174,7 @@ export class DockerRuntime implements Runtime {
     const runDir = this.runDir(id);
     const spec = containerSpec(id, config, {
       imageDefaults,
-      agent: { binaryPath: this.agentBinary, runDir },
+      ...(this.engine === undefined ? { agent: { binaryPath: this.agentBinary, runDir } } : {}),
       networkName,
       defaultTmpfs: this.defaultTmpfs,
       createdAt: new Date(),
@@ -191,6 +201,12 @@ export class DockerRuntime implements Runtime {
       }
       throw fromDockerError(error, `creating sandbox ${id}`);
     }
+    if (this.engine !== undefined) {
+      await this.engine.checkShell(containerName(id), config.image).catch(async (error: unknown) => {
+        await this.remove(id);
+        throw error;
+      });
+    }
     this.users.set(id, imageDefaults.user);
   }
 
@@ -211,6 +227,18 @@ export class DockerRuntime implements Runtime {
       throw fromDockerError(error, `starting sandbox ${id}`, 'SANDBOX_NOT_FOUND', 'sandbox not found');
     }
     if (this.transport === 'socket') await this.waitForAgent(id);
+    else if (this.engine !== undefined) await this.checkStarted(id);
+  }
+
+  /** No agent to wait for on the Engine API path; a main process that exits at once is still reported. */
+  private async checkStarted(id: string): Promise<void> {
+    const info = await this.info(id);
+    if (info.status !== 'running' && info.status !== 'creating') {
+      throw new BurrowError(
+        'SANDBOX_NOT_RUNNING',
+        `sandbox ${id} stopped right after starting (exit code ${info.exitCode ?? 'unknown'}): check its command and image`,
+      );
+    }
   }
 
   /** Waits until the agent accepts connections; fails early when the sandbox's main process exits instead. */
@@ -326,6 +354,15 @@ export class DockerRuntime implements Runtime {
     return new AgentClient(() => this.openChannel(id));
   }
 
+  /** Where the Engine API path runs a sandbox's processes: the image's user, as the agent paths do. */
+  private async target(id: string): Promise<ExecTarget> {
+    return { container: containerName(id), sandbox: id, user: await this.userFor(id) };
+  }
+
+  private rootTarget(id: string): ExecTarget {
+    return { container: containerName(id), sandbox: id, user: '0' };
+  }
+
   /** The request user: the agent's default on the socket path; the image's user, explicitly, through docker exec. */
   private async userFor(id: string): Promise<string> {
     if (this.transport === 'socket') return '';
@@ -342,6 +379,8 @@ export class DockerRuntime implements Runtime {
   async execStream(id: string, options: ExecOptions): Promise<ExecStream> {
     checkExecOptions(options);
     options.signal?.throwIfAborted();
+    if (this.engine !== undefined)
+      return execStreamFrom(await this.engine.exec(await this.target(id), options), options);
     const agentProcess = await this.agent(id).exec({
       cmd: options.cmd,
       env: envList(options.env),
@@ -372,6 +411,7 @@ export class DockerRuntime implements Runtime {
 
   async readFile(id: string, path: SandboxPath): Promise<FileRead> {
     const bytes = sandboxPathBytes(path);
+    if (this.engine !== undefined) return this.engine.files.readFile(await this.target(id), bytes);
     return this.agent(id).readFile(await this.userFor(id), bytes);
   }
 
@@ -385,24 +425,34 @@ export class DockerRuntime implements Runtime {
     if (bytes.length === 1)
       throw new BurrowError('IS_A_DIRECTORY', '/: the path is a directory; give the path of a file');
     options.signal?.throwIfAborted();
+    if (this.engine !== undefined) {
+      return this.engine.files.writeFile(await this.target(id), bytes, options.mode ?? 0o644, data);
+    }
     return this.agent(id).writeFile(await this.userFor(id), bytes, options.mode ?? 0o644, data);
   }
 
   async listDir(id: string, path: SandboxPath): Promise<FileInfo[]> {
+    if (this.engine !== undefined)
+      return this.engine.files.listDir(await this.target(id), sandboxPathBytes(path));
     return this.agent(id).list(await this.userFor(id), sandboxPathBytes(path));
   }
 
   async stat(id: string, path: SandboxPath): Promise<FileInfo> {
+    if (this.engine !== undefined)
+      return this.engine.files.stat(await this.target(id), sandboxPathBytes(path));
     return this.agent(id).stat(await this.userFor(id), sandboxPathBytes(path));
   }
 
   async mkdir(id: string, path: SandboxPath): Promise<void> {
+    if (this.engine !== undefined)
+      return this.engine.files.mkdir(await this.target(id), sandboxPathBytes(path));
     await this.agent(id).mkdir(await this.userFor(id), sandboxPathBytes(path));
   }
 
   async removeFile(id: string, path: SandboxPath): Promise<void> {
     const bytes = sandboxPathBytes(path);
     if (bytes.length === 1) throw new BurrowError('INVALID_PATH', 'refusing to remove /');
+    if (this.engine !== undefined) return this.engine.files.remove(await this.target(id), bytes);
     await this.agent(id).remove(await this.userFor(id), bytes);
   }
 

@@ -1,16 +1,17 @@
 /**
  * Snapshots that keep what a user sees: the container's writable layer (an image made by `docker commit`) and the
- * contents of its tmpfs mounts (archived through the agent into the state directory). Named volumes are shared
- * state: recorded, not copied. All metadata lives in the snapshot image's labels, so nothing is lost on a crash.
+ * contents of its tmpfs mounts (archived through the agent, or as tar on the Engine API path, into the state
+ * directory). Named volumes are shared state: recorded, not copied. All metadata lives in the snapshot image's
+ * labels, so nothing is lost on a crash.
  */
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type Dockerode from 'dockerode';
 import { BurrowError } from '@burrow/protocol';
 import { newSandboxId, newSnapshotId, SNAPSHOT_ID_PATTERN } from '../../ids.js';
-import type { AgentClient } from '../agent/agent-client.js';
 import type { RestoreOptions, SandboxConfig, SnapshotInfo, VolumeMount } from '../runtime.js';
 import type { ImageDefaults } from './create-spec.js';
 import { dockerStatus, fromDockerError } from './docker-errors.js';
@@ -18,10 +19,21 @@ import { instanceFilter, LABEL } from './labels.js';
 
 export const SNAPSHOT_REPOSITORY = 'burrow-snapshot';
 
+/** The archive stream of the agent (agent/PROTOCOL.md), or tar from the image's own tar (Engine API path). */
+export type ArchiveFormat = 'agent' | 'tar';
+
 interface TmpfsCapture {
   path: string;
   file: string;
   bytes: number;
+  /** Absent in captures made before the Engine API path existed: `agent`. */
+  format?: ArchiveFormat;
+}
+
+/** Reads and refills a running sandbox's tmpfs contents. */
+export interface TmpfsArchiver {
+  archive(path: Buffer): Promise<Readable>;
+  unpack(path: Buffer, archive: AsyncIterable<Uint8Array>): Promise<number>;
 }
 
 export interface SnapshotDeps {
@@ -29,7 +41,9 @@ export interface SnapshotDeps {
   instance: string;
   /** Where tmpfs archives are kept, one directory per snapshot. */
   dir: string;
-  agent(id: string): AgentClient;
+  archiver(id: string): TmpfsArchiver;
+  /** The format `archiver` reads and writes. */
+  archiveFormat: ArchiveFormat;
   create(id: string, config: SandboxConfig, defaults: ImageDefaults): Promise<void>;
   start(id: string): Promise<void>;
   remove(id: string): Promise<void>;
@@ -100,10 +114,11 @@ export class DockerSnapshots {
         const paths = Object.keys(inspect.HostConfig.Tmpfs ?? {});
         for (const [index, path] of paths.entries()) {
           const file = `tmpfs-${index}.bin`;
-          const body = await this.deps.agent(sandboxId).archive(Buffer.from(path));
+          const body = await this.deps.archiver(sandboxId).archive(Buffer.from(path));
           const out = createWriteStream(join(dir, file), { mode: 0o600 });
           await pipeline(body, out);
-          captures.push({ path, file, bytes: out.bytesWritten });
+          const format = this.deps.archiveFormat;
+          captures.push({ path, file, bytes: out.bytesWritten, ...(format === 'agent' ? {} : { format }) });
         }
       }
       const container = docker.getContainer(inspect.Id);
@@ -174,13 +189,25 @@ export class DockerSnapshots {
       cmd: [],
     });
     const captures = parseLabel<TmpfsCapture[]>(labels, LABEL.snapshotTmpfs, []);
+    const foreign = captures.find((capture) => (capture.format ?? 'agent') !== this.deps.archiveFormat);
+    if (foreign !== undefined) {
+      const [made, here] =
+        this.deps.archiveFormat === 'tar'
+          ? ['with the burrow-agent', 'without it']
+          : ['without the burrow-agent', 'with it'];
+      throw new BurrowError(
+        'NOT_SUPPORTED',
+        `snapshot ${snapshotId} was taken ${made} and keeps its tmpfs contents in a format this server, running ${here}, ` +
+          'cannot unpack: restore it on a server with the same runtime.agent_transport kind',
+      );
+    }
     const id = options.id ?? newSandboxId();
     await this.deps.create(id, { ...info.config, image: snapshotTag(snapshotId) }, defaults);
     try {
       await this.deps.start(id);
       for (const capture of captures) {
         await this.deps
-          .agent(id)
+          .archiver(id)
           .unpack(Buffer.from(capture.path), createReadStream(join(this.deps.dir, snapshotId, capture.file)));
       }
     } catch (error) {
