@@ -5,12 +5,12 @@
 import { Readable } from 'node:stream';
 import type Dockerode from 'dockerode';
 import { BurrowError } from '@burrow/protocol';
-import { joinPath } from '../../agent/agent-client.js';
-import { fileInfoFromStat, type StatRecord } from '../../agent/stat-record.js';
+import { fileInfoFromStat } from '../../agent/stat-record.js';
 import type { FileData, FileInfo, FileRead } from '../../runtime.js';
 import { collectRawExec, startRawExec, type RawExec } from './engine-exec.js';
 import type { OutputChunk } from './demux.js';
 import { scriptFailure } from './script-errors.js';
+import { lengthPrefixed, parseListing, statRecord } from './script-output.js';
 import { encodePath, FILES_SCRIPT, SCRIPT_NAME } from './scripts.js';
 
 /** Which sandbox, and as whom. */
@@ -25,7 +25,6 @@ export interface ExecTarget {
 const SCRIPT_ENV = ['LC_ALL=C', 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'];
 
 const NEWLINE = 0x0a;
-const STAT_LINE = /^S([0-9a-f]+) (\d+) (-?\d+) \S+ \d+:\d+:\d+(?:\.(\d+))? \S+$/;
 
 function display(path: Uint8Array): string {
   return Buffer.from(path).toString('utf8');
@@ -34,68 +33,6 @@ function display(path: Uint8Array): string {
 function baseName(path: Buffer): Buffer {
   const slash = path.lastIndexOf(0x2f);
   return path.length === 1 || slash < 0 ? path : path.subarray(slash + 1);
-}
-
-function statRecord(line: string, name: Buffer, linkTarget: Buffer = Buffer.alloc(0)): StatRecord {
-  const match = STAT_LINE.exec(line);
-  if (match === null)
-    throw new BurrowError('INTERNAL', `unexpected stat output in the sandbox: ${line.slice(0, 200)}`);
-  const [, mode = '0', size = '0', seconds = '0', fraction = ''] = match;
-  return {
-    mode: parseInt(mode, 16),
-    size: Number(size),
-    mtimeSec: Number(seconds),
-    mtimeNsec: fraction === '' ? 0 : Number(fraction.slice(0, 9).padEnd(9, '0')),
-    name,
-    linkTarget,
-  };
-}
-
-/** Reads `<tag><len>:<bytes>` at `offset`; returns the bytes and the offset after them. */
-function lengthPrefixed(out: Buffer, offset: number): [Buffer, number] {
-  const colon = out.indexOf(0x3a, offset + 1);
-  const length = Number(out.subarray(offset + 1, colon).toString('latin1'));
-  if (colon < 0 || !Number.isInteger(length))
-    throw new BurrowError('INTERNAL', 'unexpected listing output in the sandbox');
-  return [out.subarray(colon + 1, colon + 1 + length), colon + 1 + length];
-}
-
-/** The list output: names (with link targets) announced first, then stat lines naming them in the same order. */
-export function parseListing(out: Buffer, directory: Buffer): FileInfo[] {
-  const pending: { name: Buffer; link?: Buffer }[] = [];
-  const entries: FileInfo[] = [];
-  let offset = 0;
-  while (offset < out.length) {
-    const tag = String.fromCharCode(out[offset] ?? 0);
-    if (tag === 'N' || tag === 'L') {
-      const [bytes, next] = lengthPrefixed(out, offset);
-      if (tag === 'N') pending.push({ name: bytes });
-      else if (pending.length > 0) pending[pending.length - 1]!.link = bytes;
-      offset = next;
-      continue;
-    }
-    if (tag !== 'S') throw new BurrowError('INTERNAL', 'unexpected listing output in the sandbox');
-    // Six fields (mode, size, mtime, date, time, zone), then "./<name>\n".
-    let fieldEnd = offset;
-    for (let spaces = 0; spaces < 6; spaces += 1) fieldEnd = out.indexOf(0x20, fieldEnd + 1);
-    const nameStart = fieldEnd + 3;
-    const fields = out.subarray(offset, fieldEnd).toString('latin1');
-    // stat skips an entry removed since it was announced: match the announced names in order.
-    let matched = -1;
-    for (let index = 0; index < pending.length && matched < 0; index += 1) {
-      const name = pending[index]!.name;
-      const end = nameStart + name.length;
-      if (out.subarray(nameStart, end).equals(name) && out[end] === NEWLINE) matched = index;
-    }
-    if (fieldEnd < 0 || matched < 0)
-      throw new BurrowError('INTERNAL', 'unexpected listing output in the sandbox');
-    const entry = pending[matched]!;
-    pending.splice(0, matched + 1);
-    const record = statRecord(fields, entry.name, entry.link);
-    entries.push(fileInfoFromStat(record, joinPath(directory, entry.name)));
-    offset = nameStart + entry.name.length + 1;
-  }
-  return entries;
 }
 
 /** Writes to the process's stdin; false when the process no longer takes input (it ended: its exit tells why). */

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { DEFAULT_TMPFS } from '../../../storage/tmpfs.js';
 import { containerSpec, KEEP_ALIVE, type SpecContext } from '../create-spec.js';
 import { demuxDockerStream } from './demux.js';
-import { parseListing } from './engine-files.js';
+import { parseListing } from './script-output.js';
 import { scriptFailure, scriptMessages } from './script-errors.js';
 import { encodePath } from './scripts.js';
 
