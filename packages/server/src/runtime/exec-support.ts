@@ -4,15 +4,23 @@ import type { ExecEvent, ExecInput, ExecOptions, ExecResult, ExecStdin, ExecStre
 
 export function checkExecOptions(options: ExecOptions): void {
   if (!Array.isArray(options.cmd) || options.cmd.length === 0 || options.cmd[0] === '') {
-    throw new BurrowError('VALIDATION_FAILED', 'cmd is required: give the command as an argv array, e.g. ["ls", "-la"]');
+    throw new BurrowError(
+      'VALIDATION_FAILED',
+      'cmd is required: give the command as an argv array, e.g. ["ls", "-la"]',
+    );
   }
   for (const arg of options.cmd) {
-    if (typeof arg !== 'string') throw new BurrowError('VALIDATION_FAILED', 'cmd must be an array of strings');
-    if (arg.includes('\0')) throw new BurrowError('VALIDATION_FAILED', 'cmd arguments may not contain NUL bytes');
+    if (typeof arg !== 'string')
+      throw new BurrowError('VALIDATION_FAILED', 'cmd must be an array of strings');
+    if (arg.includes('\0'))
+      throw new BurrowError('VALIDATION_FAILED', 'cmd arguments may not contain NUL bytes');
   }
   for (const [key, value] of Object.entries(options.env ?? {})) {
     if (key === '' || key.includes('=') || key.includes('\0') || value.includes('\0')) {
-      throw new BurrowError('VALIDATION_FAILED', `env: "${key}" is not a valid variable name (no "=", no NUL, not empty)`);
+      throw new BurrowError(
+        'VALIDATION_FAILED',
+        `env: "${key}" is not a valid variable name (no "=", no NUL, not empty)`,
+      );
     }
   }
   if (options.timeoutMs !== undefined && (!Number.isFinite(options.timeoutMs) || options.timeoutMs < 0)) {
@@ -104,7 +112,13 @@ export async function collectExec(stream: ExecStream): Promise<ExecResult> {
   for await (const event of stream) {
     if (event.type === 'stdout') stdout.push(event.data);
     else if (event.type === 'stderr') stderr.push(event.data);
-    else return { exitCode: event.exitCode, timedOut: event.timedOut, stdout: Buffer.concat(stdout), stderr: Buffer.concat(stderr) };
+    else
+      return {
+        exitCode: event.exitCode,
+        timedOut: event.timedOut,
+        stdout: Buffer.concat(stdout),
+        stderr: Buffer.concat(stderr),
+      };
   }
   throw new BurrowError('INTERNAL', 'the process stream ended without an exit status');
 }

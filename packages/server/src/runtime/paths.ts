@@ -10,10 +10,14 @@ const DOT = 0x2e;
  */
 export function sandboxPathBytes(path: SandboxPath, what = 'path'): Buffer {
   const bytes = typeof path === 'string' ? Buffer.from(path, 'utf8') : Buffer.from(path);
-  if (bytes.length === 0) throw new BurrowError('INVALID_PATH', `${what} is required: give an absolute path such as /tmp/file`);
+  if (bytes.length === 0)
+    throw new BurrowError('INVALID_PATH', `${what} is required: give an absolute path such as /tmp/file`);
   if (bytes.includes(0)) throw new BurrowError('INVALID_PATH', `${what} contains a NUL byte`);
   if (bytes[0] !== SLASH) {
-    throw new BurrowError('INVALID_PATH', `${what} must be absolute (start with /): got ${JSON.stringify(bytes.toString('utf8'))}`);
+    throw new BurrowError(
+      'INVALID_PATH',
+      `${what} must be absolute (start with /): got ${JSON.stringify(bytes.toString('utf8'))}`,
+    );
   }
   const components: Buffer[] = [];
   let start = 1;

@@ -284,7 +284,12 @@ export interface Runtime {
 
   readFile(id: string, path: SandboxPath): Promise<FileRead>;
   /** Creates or replaces a file, creating missing parent directories. */
-  writeFile(id: string, path: SandboxPath, data: FileData, options?: WriteFileOptions): Promise<{ bytes: number }>;
+  writeFile(
+    id: string,
+    path: SandboxPath,
+    data: FileData,
+    options?: WriteFileOptions,
+  ): Promise<{ bytes: number }>;
   listDir(id: string, path: SandboxPath): Promise<FileInfo[]>;
   stat(id: string, path: SandboxPath): Promise<FileInfo>;
   /** Creates a directory and its missing parents; an existing directory is fine. */

@@ -8,7 +8,10 @@ export const RESERVED_LABEL_PREFIX = 'burrow.';
 export function checkCallerLabels(labels: Record<string, string> = {}): void {
   for (const key of Object.keys(labels)) {
     if (key.startsWith(RESERVED_LABEL_PREFIX)) {
-      throw new BurrowError('VALIDATION_FAILED', `labels: "${key}" is reserved: caller labels may not start with "${RESERVED_LABEL_PREFIX}"`);
+      throw new BurrowError(
+        'VALIDATION_FAILED',
+        `labels: "${key}" is reserved: caller labels may not start with "${RESERVED_LABEL_PREFIX}"`,
+      );
     }
   }
 }

@@ -14,7 +14,14 @@ import { checkCallerLabels, publicConfig } from '../sandbox-config.js';
 import { containerName, LABEL } from './labels.js';
 
 /** Capabilities a sandbox keeps: what package managers and `su`-style tools in a normal image need, no more. */
-export const SANDBOX_CAPABILITIES = ['NET_BIND_SERVICE', 'CHOWN', 'SETUID', 'SETGID', 'DAC_OVERRIDE', 'FOWNER'];
+export const SANDBOX_CAPABILITIES = [
+  'NET_BIND_SERVICE',
+  'CHOWN',
+  'SETUID',
+  'SETGID',
+  'DAC_OVERRIDE',
+  'FOWNER',
+];
 export const DEFAULT_PID_LIMIT = 256;
 
 /** Where the agent lives inside a sandbox. */
@@ -67,23 +74,42 @@ function s3FuseBindMount(config: SandboxConfig): Dockerode.MountSettings | undef
   if (bind === undefined) return undefined;
   const target = sandboxPathString(bind.mountPath, 'storage.s3.mount_path');
   if (!isAbsolute(bind.hostDir) || config.storage?.s3?.mode !== 'fuse') {
-    throw new BurrowError('INTERNAL', 'an S3 FUSE bind needs an absolute host directory and storage.s3.mode "fuse"');
+    throw new BurrowError(
+      'INTERNAL',
+      'an S3 FUSE bind needs an absolute host directory and storage.s3.mode "fuse"',
+    );
   }
   if (target === '/' || target === '/.burrow' || target.startsWith('/.burrow/')) {
-    throw new BurrowError('VALIDATION_FAILED', `storage.s3.mount_path ${target} is reserved: choose another directory, e.g. /mnt/s3`);
+    throw new BurrowError(
+      'VALIDATION_FAILED',
+      `storage.s3.mount_path ${target} is reserved: choose another directory, e.g. /mnt/s3`,
+    );
   }
-  return { Type: 'bind', Source: bind.hostDir, Target: target, ReadOnly: false, BindOptions: { Propagation: 'rslave' } };
+  return {
+    Type: 'bind',
+    Source: bind.hostDir,
+    Target: target,
+    ReadOnly: false,
+    BindOptions: { Propagation: 'rslave' },
+  };
 }
 
 function mainArgv(config: SandboxConfig, image: ImageDefaults): string[] {
   return [...image.entrypoint, ...(config.cmd ?? image.cmd)];
 }
 
-export function containerSpec(id: string, config: SandboxConfig, context: SpecContext): Dockerode.ContainerCreateOptions {
+export function containerSpec(
+  id: string,
+  config: SandboxConfig,
+  context: SpecContext,
+): Dockerode.ContainerCreateOptions {
   checkCallerLabels(config.labels);
   const networkMode = config.networkMode ?? 'internal';
   if (networkMode === 'none' && (config.ports ?? []).length > 0) {
-    throw new BurrowError('VALIDATION_FAILED', 'ports: network_mode=none cannot publish ports (the sandbox has no network)');
+    throw new BurrowError(
+      'VALIDATION_FAILED',
+      'ports: network_mode=none cannot publish ports (the sandbox has no network)',
+    );
   }
   const fuseBind = s3FuseBindMount(config);
   const tmpfs: Record<string, string> = {};
@@ -98,7 +124,11 @@ export function containerSpec(id: string, config: SandboxConfig, context: SpecCo
     Target: volume.mountPath,
     ReadOnly: volume.readOnly,
     // Labels apply when this mount creates the volume; an existing volume is used as it is.
-    VolumeOptions: { NoCopy: false, Labels: { [LABEL.managed]: 'true' }, DriverConfig: { Name: 'local', Options: {} } },
+    VolumeOptions: {
+      NoCopy: false,
+      Labels: { [LABEL.managed]: 'true' },
+      DriverConfig: { Name: 'local', Options: {} },
+    },
   }));
   if (fuseBind !== undefined) mounts.push(fuseBind);
 
@@ -116,7 +146,16 @@ export function containerSpec(id: string, config: SandboxConfig, context: SpecCo
     );
     // The agent starts as root only to own its socket; it drops to the image's user for the main process and
     // for every request (agent/PROTOCOL.md).
-    entrypoint = [AGENT_PATH, 'init', '--socket', AGENT_SOCKET, '--user', context.imageDefaults.user, '--', ...argv];
+    entrypoint = [
+      AGENT_PATH,
+      'init',
+      '--socket',
+      AGENT_SOCKET,
+      '--user',
+      context.imageDefaults.user,
+      '--',
+      ...argv,
+    ];
     user = '0:0';
   }
 
@@ -154,7 +193,8 @@ export function containerSpec(id: string, config: SandboxConfig, context: SpecCo
     LogConfig: { Type: 'json-file', Config: { 'max-size': '10m', 'max-file': '1' } },
     RestartPolicy: { Name: 'no' },
   };
-  if (config.diskLimit !== undefined && config.diskLimit > 0) hostConfig.StorageOpt = { size: String(config.diskLimit) };
+  if (config.diskLimit !== undefined && config.diskLimit > 0)
+    hostConfig.StorageOpt = { size: String(config.diskLimit) };
 
   const spec: Dockerode.ContainerCreateOptions = {
     name: containerName(id),

@@ -25,7 +25,12 @@ const UNREACHABLE = new Set(['ECONNREFUSED', 'ENOENT', 'EACCES', 'ECONNRESET', '
  * Maps an Engine API failure to a BurrowError. `notFound` is the code for a 404 (which resource was missing
  * depends on the call); anything unexpected becomes INTERNAL with the daemon's message kept as the cause.
  */
-export function fromDockerError(error: unknown, what: string, notFound?: ErrorCode, notFoundMessage?: string): BurrowError {
+export function fromDockerError(
+  error: unknown,
+  what: string,
+  notFound?: ErrorCode,
+  notFoundMessage?: string,
+): BurrowError {
   if (isBurrowError(error)) return error;
   const status = dockerStatus(error);
   const code = typeof error === 'object' && error !== null ? (error as DockerLikeError).code : undefined;
@@ -40,6 +45,7 @@ export function fromDockerError(error: unknown, what: string, notFound?: ErrorCo
       { cause: error },
     );
   }
-  if (status === 409) return new BurrowError('CONFLICT', `${what}: ${dockerMessage(error)}`, undefined, { cause: error });
+  if (status === 409)
+    return new BurrowError('CONFLICT', `${what}: ${dockerMessage(error)}`, undefined, { cause: error });
   return new BurrowError('INTERNAL', `${what}: ${dockerMessage(error)}`, undefined, { cause: error });
 }

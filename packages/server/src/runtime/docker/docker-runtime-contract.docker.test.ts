@@ -2,7 +2,10 @@ import { runRuntimeContract } from '../contract.test-suite.js';
 import { BUSYBOX_IMAGE, DEBIAN_IMAGE, testDockerRuntime } from '../../test-support/docker-runtime.js';
 
 for (const image of [BUSYBOX_IMAGE, DEBIAN_IMAGE]) {
-  runRuntimeContract(`docker, agent socket, ${image}`, async () => ({ ...(await testDockerRuntime('socket')), image }));
+  runRuntimeContract(`docker, agent socket, ${image}`, async () => ({
+    ...(await testDockerRuntime('socket')),
+    image,
+  }));
 }
 runRuntimeContract(`docker, Engine API exec, ${BUSYBOX_IMAGE}`, async () => ({
   ...(await testDockerRuntime('exec')),

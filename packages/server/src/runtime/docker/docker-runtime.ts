@@ -534,7 +534,10 @@ export class DockerRuntime implements Runtime {
     if (limits.cpu !== undefined) update.NanoCpus = limits.cpu === 0 ? cpus().length * 1e9 : limits.cpu;
     if (limits.memory !== undefined) {
       if (limits.memory > 0 && limits.memory < 6 * 1024 * 1024) {
-        throw new BurrowError('VALIDATION_FAILED', 'memory limit must be at least 6 MiB (Docker refuses less)');
+        throw new BurrowError(
+          'VALIDATION_FAILED',
+          'memory limit must be at least 6 MiB (Docker refuses less)',
+        );
       }
       // Swap is kept equal to memory (no swap).
       update.Memory = limits.memory === 0 ? totalmem() : limits.memory;

@@ -44,9 +44,18 @@ function splitLines(): (chunk: Buffer) => string[] {
   };
 }
 
-export async function* dockerEvents(docker: Dockerode, instance: string, signal: AbortSignal, logger: Logger): AsyncGenerator<RuntimeEvent> {
+export async function* dockerEvents(
+  docker: Dockerode,
+  instance: string,
+  signal: AbortSignal,
+  logger: Logger,
+): AsyncGenerator<RuntimeEvent> {
   const stream = (await docker.getEvents({
-    filters: { type: ['container'], label: [MANAGED_FILTER, instanceFilter(instance)], event: ['start', 'die', 'destroy'] },
+    filters: {
+      type: ['container'],
+      label: [MANAGED_FILTER, instanceFilter(instance)],
+      event: ['start', 'die', 'destroy'],
+    },
     abortSignal: signal,
   } as Dockerode.GetEventsOptions)) as NodeJS.ReadableStream & { destroy(): void };
   const onAbort = () => stream.destroy();

@@ -5,7 +5,11 @@ import type Dockerode from 'dockerode';
 import type { AgentChannel } from '../agent/agent-client.js';
 import { AGENT_PATH } from './create-spec.js';
 
-export async function openExecChannel(docker: Dockerode, container: string, user?: string): Promise<AgentChannel> {
+export async function openExecChannel(
+  docker: Dockerode,
+  container: string,
+  user?: string,
+): Promise<AgentChannel> {
   const options: Dockerode.ExecCreateOptions = {
     Cmd: [AGENT_PATH, 'stdio'],
     AttachStdin: true,

@@ -7,7 +7,8 @@ import { dockerMessage, dockerStatus, fromDockerError } from './docker-errors.js
 
 function defaultsOf(inspect: Dockerode.ImageInspectInfo): ImageDefaults {
   const config = inspect.Config as Partial<Dockerode.ImageInspectInfo['Config']> | undefined;
-  const asList = (value: unknown): string[] => (Array.isArray(value) ? (value as string[]) : typeof value === 'string' ? [value] : []);
+  const asList = (value: unknown): string[] =>
+    Array.isArray(value) ? (value as string[]) : typeof value === 'string' ? [value] : [];
   return {
     user: config?.User ?? '',
     entrypoint: asList(config?.Entrypoint),
@@ -15,7 +16,10 @@ function defaultsOf(inspect: Dockerode.ImageInspectInfo): ImageDefaults {
   };
 }
 
-export async function inspectImage(docker: Dockerode, image: string): Promise<Dockerode.ImageInspectInfo | undefined> {
+export async function inspectImage(
+  docker: Dockerode,
+  image: string,
+): Promise<Dockerode.ImageInspectInfo | undefined> {
   try {
     return await docker.getImage(image).inspect();
   } catch (error) {
@@ -24,7 +28,11 @@ export async function inspectImage(docker: Dockerode, image: string): Promise<Do
   }
 }
 
-function pull(docker: Dockerode, image: string, onProgress?: (progress: PullProgress) => void): Promise<void> {
+function pull(
+  docker: Dockerode,
+  image: string,
+  onProgress?: (progress: PullProgress) => void,
+): Promise<void> {
   return new Promise((resolve, reject) => {
     docker.pull(image, (error: unknown, stream: NodeJS.ReadableStream | undefined) => {
       if (error !== null && error !== undefined) {
@@ -38,7 +46,11 @@ function pull(docker: Dockerode, image: string, onProgress?: (progress: PullProg
       docker.modem.followProgress(
         stream,
         (finishError: Error | null) => (finishError === null ? resolve() : reject(finishError)),
-        (event: { status?: string; progressDetail?: { current?: number; total?: number }; error?: string }) => {
+        (event: {
+          status?: string;
+          progressDetail?: { current?: number; total?: number };
+          error?: string;
+        }) => {
           if (event.error !== undefined) return;
           const progress: PullProgress = { image, status: event.status ?? '' };
           if (event.progressDetail?.current !== undefined) progress.current = event.progressDetail.current;
@@ -71,6 +83,7 @@ export async function ensureImage(
     );
   }
   const pulled = await inspectImage(docker, image);
-  if (pulled === undefined) throw new BurrowError('IMAGE_NOT_FOUND', `image "${image}" is missing after pulling it`);
+  if (pulled === undefined)
+    throw new BurrowError('IMAGE_NOT_FOUND', `image "${image}" is missing after pulling it`);
   return defaultsOf(pulled);
 }

@@ -36,7 +36,8 @@ import {
 } from '../runtime.js';
 import { runCommand } from './fake-commands.js';
 
-type FsNode = { kind: 'file'; data: Buffer; mode: number; mtime: Date } | { kind: 'dir'; mode: number; mtime: Date };
+type FsNode =
+  { kind: 'file'; data: Buffer; mode: number; mtime: Date } | { kind: 'dir'; mode: number; mtime: Date };
 
 interface FakeSandbox {
   id: string;
@@ -113,7 +114,8 @@ export class FakeRuntime implements Runtime {
 
   private running(id: string): FakeSandbox {
     const sandbox = this.get(id);
-    if (!sandbox.running) throw new BurrowError('SANDBOX_NOT_RUNNING', `sandbox ${id} is stopped: start it first`);
+    if (!sandbox.running)
+      throw new BurrowError('SANDBOX_NOT_RUNNING', `sandbox ${id} is stopped: start it first`);
     return sandbox;
   }
 
@@ -129,17 +131,32 @@ export class FakeRuntime implements Runtime {
     return this.createWith(id, config, new Map(), options.pool);
   }
 
-  private async createWith(id: string, config: SandboxConfig, files: Map<string, FsNode>, pool?: string): Promise<void> {
+  private async createWith(
+    id: string,
+    config: SandboxConfig,
+    files: Map<string, FsNode>,
+    pool?: string,
+  ): Promise<void> {
     await Promise.resolve();
     checkCallerLabels(config.labels);
     if (this.images !== undefined && !this.images.has(config.image)) {
       throw new BurrowError('IMAGE_NOT_FOUND', `image "${config.image}" is not available`);
     }
-    if (this.sandboxes.has(id)) throw new BurrowError('ALREADY_EXISTS', `a sandbox with id ${id} already exists`);
+    if (this.sandboxes.has(id))
+      throw new BurrowError('ALREADY_EXISTS', `a sandbox with id ${id} already exists`);
     const tmpfs = mergeTmpfs(this.defaultTmpfs, config.storage?.tmpfs).map((mount) => mount.path);
     const now = new Date();
-    for (const dir of ['/', '/etc', ...tmpfs]) files.set(dir, files.get(dir) ?? { kind: 'dir', mode: 0o755, mtime: now });
-    const sandbox: FakeSandbox = { id, config: publicConfig(config), createdAt: now, running: false, tmpfs, files, processes: 0 };
+    for (const dir of ['/', '/etc', ...tmpfs])
+      files.set(dir, files.get(dir) ?? { kind: 'dir', mode: 0o755, mtime: now });
+    const sandbox: FakeSandbox = {
+      id,
+      config: publicConfig(config),
+      createdAt: now,
+      running: false,
+      tmpfs,
+      files,
+      processes: 0,
+    };
     if (pool !== undefined) sandbox.pool = pool;
     this.sandboxes.set(id, sandbox);
   }
@@ -252,7 +269,11 @@ export class FakeRuntime implements Runtime {
       .then((exitCode) => events.push({ type: 'exit', exitCode, timedOut: false }))
       .catch(() => {
         const timedOut = killer.signal.reason === 'timeout';
-        events.push({ type: 'exit', exitCode: timedOut ? TIMEOUT_EXIT_CODE : 128 + (killedBy ?? 9), timedOut });
+        events.push({
+          type: 'exit',
+          exitCode: timedOut ? TIMEOUT_EXIT_CODE : 128 + (killedBy ?? 9),
+          timedOut,
+        });
       })
       .finally(() => {
         clearTimeout(timer);
@@ -297,7 +318,10 @@ export class FakeRuntime implements Runtime {
 
   private writable(sandbox: FakeSandbox, key: string): void {
     if (sandbox.config.writableRootfs === true) return;
-    const mounts = [...sandbox.tmpfs, ...(sandbox.config.storage?.volumes ?? []).filter((v) => !v.readOnly).map((v) => v.mountPath)];
+    const mounts = [
+      ...sandbox.tmpfs,
+      ...(sandbox.config.storage?.volumes ?? []).filter((v) => !v.readOnly).map((v) => v.mountPath),
+    ];
     if (!mounts.some((root) => within(key, root))) {
       throw new BurrowError('READ_ONLY', `${display(key)}: the path is on a read-only filesystem`);
     }
@@ -305,7 +329,8 @@ export class FakeRuntime implements Runtime {
 
   private node(sandbox: FakeSandbox, key: string): FsNode {
     const node = sandbox.files.get(key);
-    if (node === undefined) throw new BurrowError('FILE_NOT_FOUND', `${display(key)}: no such file or directory`);
+    if (node === undefined)
+      throw new BurrowError('FILE_NOT_FOUND', `${display(key)}: no such file or directory`);
     return node;
   }
 
@@ -327,7 +352,11 @@ export class FakeRuntime implements Runtime {
     if (parent === key) return;
     const existing = sandbox.files.get(parent);
     if (existing?.kind === 'dir') return;
-    if (existing !== undefined) throw new BurrowError('NOT_A_DIRECTORY', `${display(parent)}: a component of the path is not a directory`);
+    if (existing !== undefined)
+      throw new BurrowError(
+        'NOT_A_DIRECTORY',
+        `${display(parent)}: a component of the path is not a directory`,
+      );
     this.makeParents(sandbox, parent);
     this.writable(sandbox, parent);
     sandbox.files.set(parent, { kind: 'dir', mode: 0o755, mtime: new Date() });
@@ -338,14 +367,21 @@ export class FakeRuntime implements Runtime {
     const sandbox = this.running(id);
     const key = keyOf(sandboxPathBytes(path));
     const node = this.node(sandbox, key);
-    if (node.kind === 'dir') throw new BurrowError('IS_A_DIRECTORY', `${display(key)}: the path is a directory`);
+    if (node.kind === 'dir')
+      throw new BurrowError('IS_A_DIRECTORY', `${display(key)}: the path is a directory`);
     return { info: this.fileInfo(key, node), body: Readable.from([node.data]) };
   }
 
-  async writeFile(id: string, path: SandboxPath, data: FileData, options: WriteFileOptions = {}): Promise<{ bytes: number }> {
+  async writeFile(
+    id: string,
+    path: SandboxPath,
+    data: FileData,
+    options: WriteFileOptions = {},
+  ): Promise<{ bytes: number }> {
     const sandbox = this.running(id);
     const key = keyOf(sandboxPathBytes(path));
-    if (sandbox.files.get(key)?.kind === 'dir') throw new BurrowError('IS_A_DIRECTORY', `${display(key)}: the path is a directory`);
+    if (sandbox.files.get(key)?.kind === 'dir')
+      throw new BurrowError('IS_A_DIRECTORY', `${display(key)}: the path is a directory`);
     this.writable(sandbox, key);
     this.makeParents(sandbox, key);
     const chunks: Buffer[] = [];
@@ -359,7 +395,8 @@ export class FakeRuntime implements Runtime {
     await Promise.resolve();
     const sandbox = this.running(id);
     const key = keyOf(sandboxPathBytes(path));
-    if (this.node(sandbox, key).kind !== 'dir') throw new BurrowError('NOT_A_DIRECTORY', `${display(key)}: not a directory`);
+    if (this.node(sandbox, key).kind !== 'dir')
+      throw new BurrowError('NOT_A_DIRECTORY', `${display(key)}: not a directory`);
     return [...sandbox.files]
       .filter(([entry]) => entry !== key && parentOf(entry) === key)
       .map(([entry, node]) => this.fileInfo(entry, node));
@@ -378,7 +415,8 @@ export class FakeRuntime implements Runtime {
     const key = keyOf(sandboxPathBytes(path));
     const existing = sandbox.files.get(key);
     if (existing?.kind === 'dir') return;
-    if (existing !== undefined) throw new BurrowError('ALREADY_EXISTS', `${display(key)}: the path exists and is not a directory`);
+    if (existing !== undefined)
+      throw new BurrowError('ALREADY_EXISTS', `${display(key)}: the path exists and is not a directory`);
     this.writable(sandbox, key);
     this.makeParents(sandbox, key);
     sandbox.files.set(key, { kind: 'dir', mode: 0o755, mtime: new Date() });
@@ -400,7 +438,10 @@ export class FakeRuntime implements Runtime {
     await Promise.resolve();
     const sandbox = this.get(id);
     const files = cloneFiles(sandbox.files);
-    const size = [...files.values()].reduce((sum, node) => sum + (node.kind === 'file' ? node.data.length : 0), 0);
+    const size = [...files.values()].reduce(
+      (sum, node) => sum + (node.kind === 'file' ? node.data.length : 0),
+      0,
+    );
     const info: SnapshotInfo = {
       id: newSnapshotId(),
       sandboxId: id,
@@ -417,7 +458,8 @@ export class FakeRuntime implements Runtime {
 
   private findSnapshot(snapshotId: string): FakeSnapshot {
     const snapshot = this.snapshots.get(snapshotId);
-    if (snapshot === undefined) throw new BurrowError('SNAPSHOT_NOT_FOUND', `snapshot not found: ${snapshotId}`);
+    if (snapshot === undefined)
+      throw new BurrowError('SNAPSHOT_NOT_FOUND', `snapshot not found: ${snapshotId}`);
     return snapshot;
   }
 
@@ -447,7 +489,10 @@ export class FakeRuntime implements Runtime {
   async stats(id: string): Promise<SandboxStats> {
     await Promise.resolve();
     const sandbox = this.get(id);
-    const memoryUsage = [...sandbox.files.values()].reduce((sum, node) => sum + (node.kind === 'file' ? node.data.length : 0), 0);
+    const memoryUsage = [...sandbox.files.values()].reduce(
+      (sum, node) => sum + (node.kind === 'file' ? node.data.length : 0),
+      0,
+    );
     const memoryLimit = sandbox.config.memory ?? 0;
     return {
       cpuPercent: 0,
@@ -466,7 +511,10 @@ export class FakeRuntime implements Runtime {
   async updateMemoryLimit(id: string, bytes: number): Promise<void> {
     await Promise.resolve();
     if (!Number.isInteger(bytes) || bytes < 0) {
-      throw new BurrowError('VALIDATION_FAILED', 'memory limit must be a whole number of bytes, 0 to remove it');
+      throw new BurrowError(
+        'VALIDATION_FAILED',
+        'memory limit must be a whole number of bytes, 0 to remove it',
+      );
     }
     const sandbox = this.get(id);
     sandbox.config = { ...sandbox.config, memory: bytes };
@@ -476,11 +524,16 @@ export class FakeRuntime implements Runtime {
     await Promise.resolve();
     for (const [key, value] of Object.entries(limits)) {
       if (value !== undefined && (!Number.isInteger(value) || value < 0)) {
-        throw new BurrowError('VALIDATION_FAILED', `${key} must be a whole non-negative number, 0 to remove the limit`);
+        throw new BurrowError(
+          'VALIDATION_FAILED',
+          `${key} must be a whole non-negative number, 0 to remove the limit`,
+        );
       }
     }
     const sandbox = this.get(id);
-    const defined = Object.fromEntries(Object.entries(limits).filter(([, value]) => value !== undefined)) as SandboxLimits;
+    const defined = Object.fromEntries(
+      Object.entries(limits).filter(([, value]) => value !== undefined),
+    ) as SandboxLimits;
     sandbox.config = { ...sandbox.config, ...defined };
   }
 
