@@ -19,6 +19,9 @@ fi
 echo "test: npm run build"
 npm run build
 
+echo "test: npm run lint"
+npm run lint
+
 echo "test: test images"
 bash images/build-test-images.sh
 
