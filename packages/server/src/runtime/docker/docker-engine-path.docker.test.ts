@@ -174,10 +174,10 @@ describe('sandboxes without the agent', () => {
     created.push(id);
     await runtime.create(id, { image: BUSYBOX_IMAGE, cmd: ['sh', '-c', 'exit 3'] });
     // Reported by start when the exit is already visible, else by the first exec.
-    const outcome = await runtime.start(id).then(
-      () => runtime.exec(id, { cmd: ['true'] }).then(() => 'ran'),
-      (error: { code?: string; message?: string }) => error.code,
-    );
+    const codeOf = (error: { code?: string }) => error.code;
+    const outcome = await runtime
+      .start(id)
+      .then(() => runtime.exec(id, { cmd: ['true'] }).then(() => 'ran', codeOf), codeOf);
     expect(['SANDBOX_NOT_RUNNING', 'ran']).toContain(outcome);
     await expectCode(runtime.exec(id, { cmd: ['true'] }), 'SANDBOX_NOT_RUNNING');
   });

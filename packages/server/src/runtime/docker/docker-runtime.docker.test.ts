@@ -290,6 +290,18 @@ describe('DockerRuntime networks and ports', () => {
     }
   });
 
+  it('recreates its managed network when someone removed it behind its back', async () => {
+    const first = await sandbox({ networkMode: 'internal' });
+    const name = Object.keys((await inspect(first)).NetworkSettings.Networks)[0] ?? '';
+    await runtime.remove(first);
+    const users = await docker.listContainers({ all: true, filters: { network: [name] } });
+    for (const user of users) await docker.getContainer(user.Id).remove({ force: true });
+    await docker.getNetwork(name).remove();
+    const second = await sandbox({ networkMode: 'internal' });
+    expect((await runtime.exec(second, { cmd: ['true'] })).exitCode).toBe(0);
+    expect(Object.keys((await inspect(second)).NetworkSettings.Networks)).toEqual([name]);
+  });
+
   it('refuses ports in network mode none', async () => {
     await expectCode(
       runtime.create(newSandboxId(), {

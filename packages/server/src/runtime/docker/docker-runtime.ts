@@ -38,7 +38,7 @@ import type {
 import { DEFAULT_TMPFS } from '../../storage/tmpfs.js';
 import { silentLogger, type Logger } from '../../logger.js';
 import { AGENT_SOCKET, containerSpec, type ImageDefaults } from './create-spec.js';
-import { dockerStatus, fromDockerError } from './docker-errors.js';
+import { dockerMessage, dockerStatus, fromDockerError } from './docker-errors.js';
 import { dockerEvents } from './events.js';
 import { openExecChannel } from './exec-channel.js';
 import { ensureImage } from './images.js';
@@ -185,7 +185,15 @@ export class DockerRuntime implements Runtime {
     await rm(runDir, { recursive: true, force: true });
     await mkdir(runDir, { recursive: true, mode: 0o700 });
     try {
-      await this.docker.createContainer(spec);
+      try {
+        await this.docker.createContainer(spec);
+      } catch (error) {
+        // The managed network was pruned by another installation sharing its name: recreate it and retry once.
+        if (mode === 'none' || dockerStatus(error) !== 404 || !/network/i.test(dockerMessage(error)))
+          throw error;
+        await this.networks.recreate(networkName, mode);
+        await this.docker.createContainer(spec);
+      }
     } catch (error) {
       await rm(runDir, { recursive: true, force: true });
       if (dockerStatus(error) === 409) {
@@ -221,8 +229,19 @@ export class DockerRuntime implements Runtime {
   }
 
   async start(id: string): Promise<void> {
+    const container = this.docker.getContainer(containerName(id));
     try {
-      await this.docker.getContainer(containerName(id)).start();
+      try {
+        await container.start();
+      } catch (error) {
+        // Another installation sharing the managed network's name may have pruned it meanwhile: recreate, retry.
+        if (dockerStatus(error) !== 404 || !/network .*not found/i.test(dockerMessage(error))) throw error;
+        const inspect = await container.inspect();
+        const mode = (await this.info(id)).config?.networkMode ?? 'internal';
+        if (mode === 'none') throw error;
+        await this.networks.recreate(inspect.HostConfig.NetworkMode ?? this.networks.nameFor(mode), mode);
+        await container.start();
+      }
     } catch (error) {
       throw fromDockerError(error, `starting sandbox ${id}`, 'SANDBOX_NOT_FOUND', 'sandbox not found');
     }

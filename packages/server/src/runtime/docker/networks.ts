@@ -27,6 +27,12 @@ export class ManagedNetworks {
     return pending;
   }
 
+  /** Forgets that a network was ready (it was removed behind this process's back) and makes sure it exists. */
+  recreate(name: string, mode: Exclude<NetworkMode, 'none'>): Promise<void> {
+    this.ready.delete(name);
+    return this.ensure(name, mode);
+  }
+
   private async create(name: string, mode: Exclude<NetworkMode, 'none'>): Promise<void> {
     try {
       await this.docker.getNetwork(name).inspect();
