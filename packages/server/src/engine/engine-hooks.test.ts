@@ -9,24 +9,10 @@ import { FakeRuntime } from '../runtime/fake/fake-runtime.js';
 import type { SandboxConfig } from '../runtime/runtime.js';
 import { SqliteStore } from '../store/sqlite/sqlite-store.js';
 import type { SandboxRecord } from '../store/store.js';
-import { DEFAULT_TMPFS } from '../storage/tmpfs.js';
-import type { SandboxPolicy } from './admission.js';
 import { Engine, type SandboxHooks } from './engine.js';
+import { testPolicy as defaultTestPolicy } from '../test-support/policy.js';
 
-const testPolicy: SandboxPolicy = {
-  defaultImage: 'fake/image',
-  defaultTimeoutMs: 30 * 60_000,
-  defaultCpu: 0,
-  defaultMemory: 0,
-  defaultPidLimit: 256,
-  defaultNetworkMode: 'internal',
-  defaultTmpfs: DEFAULT_TMPFS,
-  allowVolumes: true,
-  allowSharedVolumes: true,
-  maxVolumesPerSandbox: 5,
-  allowS3: true,
-  allowS3Fuse: false,
-};
+const testPolicy = defaultTestPolicy();
 
 function recordingHooks(fail: Partial<Record<keyof SandboxHooks, boolean>> = {}) {
   const calls: string[] = [];

@@ -11,26 +11,12 @@ import { silentLogger } from '../logger.js';
 import { BUSYBOX_IMAGE, testDockerRuntime } from '../test-support/docker-runtime.js';
 import type { DockerRuntime } from '../runtime/docker/docker-runtime.js';
 import { SqliteStore } from '../store/sqlite/sqlite-store.js';
-import { DEFAULT_TMPFS } from '../storage/tmpfs.js';
-import type { SandboxPolicy } from './admission.js';
 import { Engine } from './engine.js';
 import { reconcile } from './reconcile.js';
 import { StatusWatcher } from './status-watcher.js';
+import { testPolicy as defaultTestPolicy } from '../test-support/policy.js';
 
-const policy: SandboxPolicy = {
-  defaultImage: BUSYBOX_IMAGE,
-  defaultTimeoutMs: 30 * 60_000,
-  defaultCpu: 0,
-  defaultMemory: 0,
-  defaultPidLimit: 256,
-  defaultNetworkMode: 'none',
-  defaultTmpfs: DEFAULT_TMPFS,
-  allowVolumes: true,
-  allowSharedVolumes: true,
-  maxVolumesPerSandbox: 5,
-  allowS3: true,
-  allowS3Fuse: false,
-};
+const policy = defaultTestPolicy({ defaultImage: BUSYBOX_IMAGE, defaultNetworkMode: 'none' });
 
 let runtime: DockerRuntime;
 let cleanup: () => Promise<void>;

@@ -3,27 +3,14 @@ import { isBurrowError } from '@burrow/protocol';
 import { silentLogger } from '../logger.js';
 import { FakeRuntime } from '../runtime/fake/fake-runtime.js';
 import { SqliteStore } from '../store/sqlite/sqlite-store.js';
-import { DEFAULT_TMPFS } from '../storage/tmpfs.js';
 import type { SandboxPolicy } from './admission.js';
 import type { Clock } from './clock.js';
 import { Engine } from './engine.js';
 import { reconcile } from './reconcile.js';
 import { StatusWatcher } from './status-watcher.js';
+import { testPolicy as defaultTestPolicy } from '../test-support/policy.js';
 
-export const testPolicy: SandboxPolicy = {
-  defaultImage: 'fake/image',
-  defaultTimeoutMs: 30 * 60_000,
-  defaultCpu: 0,
-  defaultMemory: 0,
-  defaultPidLimit: 256,
-  defaultNetworkMode: 'internal',
-  defaultTmpfs: DEFAULT_TMPFS,
-  allowVolumes: true,
-  allowSharedVolumes: true,
-  maxVolumesPerSandbox: 5,
-  allowS3: true,
-  allowS3Fuse: false,
-};
+export const testPolicy = defaultTestPolicy();
 
 class ManualClock implements Clock {
   constructor(private time = Date.parse('2026-05-01T00:00:00Z')) {}

@@ -3,7 +3,6 @@ import { silentLogger } from '../logger.js';
 import { FakeRuntime } from '../runtime/fake/fake-runtime.js';
 import type { SandboxConfig, SandboxInfo, SandboxLimits } from '../runtime/runtime.js';
 import { SqliteStore } from '../store/sqlite/sqlite-store.js';
-import { DEFAULT_TMPFS } from '../storage/tmpfs.js';
 import { admit, type SandboxPolicy } from './admission.js';
 import { Engine } from './engine.js';
 import { reconcile } from './reconcile.js';
@@ -16,23 +15,11 @@ import {
   warmPoolSpecs,
   type WarmPoolSpec,
 } from './warm-pool.js';
+import { testPolicy as defaultTestPolicy } from '../test-support/policy.js';
 
 const IMAGE = 'fake/image';
 
-const testPolicy: SandboxPolicy = {
-  defaultImage: IMAGE,
-  defaultTimeoutMs: 30 * 60_000,
-  defaultCpu: 0,
-  defaultMemory: 0,
-  defaultPidLimit: 256,
-  defaultNetworkMode: 'internal',
-  defaultTmpfs: DEFAULT_TMPFS,
-  allowVolumes: true,
-  allowSharedVolumes: true,
-  maxVolumesPerSandbox: 5,
-  allowS3: true,
-  allowS3Fuse: false,
-};
+const testPolicy = defaultTestPolicy({ defaultImage: IMAGE });
 
 interface Setup {
   runtime: FakeRuntime;

@@ -7,26 +7,13 @@ import type { Clock } from '../../engine/clock.js';
 import type { S3Sync } from '../../engine/s3-sync.js';
 import { silentLogger } from '../../logger.js';
 import { FakeRuntime } from '../../runtime/fake/fake-runtime.js';
-import { DEFAULT_TMPFS } from '../../storage/tmpfs.js';
 import { SqliteStore } from '../../store/sqlite/sqlite-store.js';
 import { buildApp, type ApiOptions } from '../app.js';
+import { testPolicy as defaultTestPolicy } from '../../test-support/policy.js';
 
 export const API_KEY = 'test-key-0123456789';
 
-export const testPolicy: SandboxPolicy = {
-  defaultImage: 'fake/image',
-  defaultTimeoutMs: 30 * 60_000,
-  defaultCpu: 0,
-  defaultMemory: 0,
-  defaultPidLimit: 256,
-  defaultNetworkMode: 'internal',
-  defaultTmpfs: DEFAULT_TMPFS,
-  allowVolumes: true,
-  allowSharedVolumes: true,
-  maxVolumesPerSandbox: 5,
-  allowS3: true,
-  allowS3Fuse: false,
-};
+export const testPolicy = defaultTestPolicy();
 
 export interface HarnessOptions extends Partial<Omit<ApiOptions, 'engine'>> {
   maxSandboxes?: number;

@@ -1,0 +1,21 @@
+import type { SandboxPolicy } from '../engine/admission.js';
+import { DEFAULT_TMPFS } from '../storage/tmpfs.js';
+
+/** The server's default sandbox policy, for tests; `overrides` changes single settings (e.g. the default image). */
+export function testPolicy(overrides: Partial<SandboxPolicy> = {}): SandboxPolicy {
+  return {
+    defaultImage: 'fake/image',
+    defaultTimeoutMs: 30 * 60_000,
+    defaultCpu: 0,
+    defaultMemory: 0,
+    defaultPidLimit: 256,
+    defaultNetworkMode: 'internal',
+    defaultTmpfs: DEFAULT_TMPFS,
+    allowVolumes: true,
+    allowSharedVolumes: true,
+    maxVolumesPerSandbox: 5,
+    allowS3: true,
+    allowS3Fuse: false,
+    ...overrides,
+  };
+}
