@@ -26,9 +26,9 @@ import {
   startS3rver,
   type TestS3Server,
 } from '../storage/s3/test-support/s3rver.js';
-import { DEFAULT_TMPFS } from '../storage/tmpfs.js';
 import { SqliteStore } from '../store/sqlite/sqlite-store.js';
 import { BUSYBOX_IMAGE, testDockerRuntime } from '../test-support/docker-runtime.js';
+import { testPolicy } from '../test-support/policy.js';
 import { Engine } from './engine.js';
 import { S3Sync } from './s3-sync.js';
 
@@ -94,20 +94,7 @@ beforeAll(async () => {
     store,
     maxSandboxes: 5,
     logger: silentLogger,
-    policy: {
-      defaultImage: BUSYBOX_IMAGE,
-      defaultTimeoutMs: 30 * 60_000,
-      defaultCpu: 0,
-      defaultMemory: 0,
-      defaultPidLimit: 256,
-      defaultNetworkMode: 'none',
-      defaultTmpfs: DEFAULT_TMPFS,
-      allowVolumes: true,
-      allowSharedVolumes: true,
-      maxVolumesPerSandbox: 5,
-      allowS3: true,
-      allowS3Fuse: false,
-    },
+    policy: testPolicy({ defaultImage: BUSYBOX_IMAGE, defaultNetworkMode: 'none' }),
     s3: new S3Sync({ runtime, store, server, policy, logger: silentLogger, allowS3: true }),
   });
   app = await buildApp({

@@ -26,10 +26,9 @@ import {
   startS3rver,
   type TestS3Server,
 } from '../storage/s3/test-support/s3rver.js';
-import { DEFAULT_TMPFS } from '../storage/tmpfs.js';
 import { SqliteStore } from '../store/sqlite/sqlite-store.js';
 import { BUSYBOX_IMAGE, testDockerRuntime } from '../test-support/docker-runtime.js';
-import type { SandboxPolicy } from './admission.js';
+import { testPolicy } from '../test-support/policy.js';
 import { Engine } from './engine.js';
 import { S3Sync } from './s3-sync.js';
 
@@ -37,20 +36,7 @@ const BUCKET = 'docker-bucket';
 const BIG_BYTES = 200 * 1024 * 1024;
 const SMALL_OBJECTS = 1499;
 
-const policy: SandboxPolicy = {
-  defaultImage: BUSYBOX_IMAGE,
-  defaultTimeoutMs: 30 * 60_000,
-  defaultCpu: 0,
-  defaultMemory: 0,
-  defaultPidLimit: 256,
-  defaultNetworkMode: 'none',
-  defaultTmpfs: DEFAULT_TMPFS,
-  allowVolumes: true,
-  allowSharedVolumes: true,
-  maxVolumesPerSandbox: 5,
-  allowS3: true,
-  allowS3Fuse: true,
-};
+const policy = testPolicy({ defaultImage: BUSYBOX_IMAGE, defaultNetworkMode: 'none', allowS3Fuse: true });
 
 let s3: TestS3Server;
 let server: S3ServerConfig;
