@@ -12,6 +12,7 @@ import { dockerVolumeName } from '../../storage/volumes.js';
 import { BURROW_VERSION } from '../../version.js';
 import { checkCallerLabels, publicConfig } from '../sandbox-config.js';
 import { containerName, LABEL } from './labels.js';
+import type { AgentMounts } from './access/sandbox-access.js';
 
 /** Capabilities a sandbox keeps: what package managers and `su`-style tools in a normal image need, no more. */
 export const SANDBOX_CAPABILITIES = [
@@ -41,8 +42,8 @@ export interface ImageDefaults {
 
 export interface SpecContext {
   imageDefaults: ImageDefaults;
-  /** Host paths of the agent binary and of this sandbox's run directory; absent when no agent is used. */
-  agent?: { binaryPath: string; runDir: string };
+  /** Host paths of the agent binary and of this sandbox's channel directory; absent when no agent is used. */
+  agent?: AgentMounts;
   /** Managed network name for `internal` / `bridge` mode. */
   networkName: string;
   defaultTmpfs: readonly TmpfsMount[];
@@ -142,7 +143,7 @@ export function containerSpec(
   } else {
     mounts.push(
       { Type: 'bind', Source: context.agent.binaryPath, Target: AGENT_PATH, ReadOnly: true },
-      { Type: 'bind', Source: context.agent.runDir, Target: AGENT_RUN_DIR, ReadOnly: false },
+      { Type: 'bind', Source: context.agent.channelDir, Target: AGENT_RUN_DIR, ReadOnly: false },
     );
     // The agent starts as root only to own its socket; it drops to the image's user for the main process and
     // for every request (agent/PROTOCOL.md).

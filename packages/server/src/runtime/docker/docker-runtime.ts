@@ -5,15 +5,13 @@
  * of the image's own shell and tools (engine-path/).
  */
 import { existsSync } from 'node:fs';
-import { chmod, copyFile, mkdir, rename, rm } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { cpus, totalmem } from 'node:os';
 import Dockerode from 'dockerode';
 import { BurrowError, isBurrowError } from '@burrow/protocol';
-import { AgentClient, type AgentChannel } from '../agent/agent-client.js';
 import { builtAgentBinary } from '../agent/agent-binary.js';
-import { openSocketChannel } from '../agent/socket-channel.js';
-import { checkExecOptions, collectExec, envList, execStreamFrom } from '../exec-support.js';
+import { checkExecOptions, collectExec, execStreamFrom } from '../exec-support.js';
 import { sandboxPathBytes } from '../paths.js';
 import type {
   CreateOptions,
@@ -37,13 +35,16 @@ import type {
 } from '../runtime.js';
 import { DEFAULT_TMPFS } from '../../storage/tmpfs.js';
 import { silentLogger, type Logger } from '../../logger.js';
-import { AGENT_SOCKET, containerSpec, type ImageDefaults } from './create-spec.js';
+import { AgentAccess } from './access/agent-access.js';
+import { EngineAccess } from './access/engine-access.js';
+import { ExecConnector } from './access/exec-connector.js';
+import type { SandboxAccess } from './access/sandbox-access.js';
+import { SocketConnector } from './access/socket-connector.js';
+import { containerSpec, type ImageDefaults } from './create-spec.js';
 import { dockerMessage, dockerStatus, fromDockerError } from './docker-errors.js';
 import { dockerEvents } from './events.js';
-import { openExecChannel } from './exec-channel.js';
 import { ensureImage } from './images.js';
 import { containerName, instanceFilter, LABEL, MANAGED_FILTER } from './labels.js';
-import { EngineClient, type ExecTarget } from './engine-path/engine-client.js';
 import { ManagedNetworks } from './networks.js';
 import { infoFromInspect } from './sandbox-info.js';
 import { DockerSnapshots } from './snapshots.js';
@@ -70,12 +71,10 @@ export interface DockerRuntimeOptions {
   logger?: Logger;
 }
 
-const AGENT_READY_TIMEOUT_MS = 15_000;
-
 export class DockerRuntime implements Runtime {
-  /** The Engine API path's client when the transport is `engine`. */
-  private readonly engine: EngineClient | undefined;
   private readonly docker: Dockerode;
+  /** How exec, file and archive calls reach inside a sandbox (one implementation per path). */
+  private readonly access: SandboxAccess;
   private readonly networks: ManagedNetworks;
   private readonly defaultTmpfs: readonly TmpfsMount[];
   private readonly logger: Logger;
@@ -86,11 +85,11 @@ export class DockerRuntime implements Runtime {
 
   private constructor(
     private readonly options: DockerRuntimeOptions,
-    private readonly agentBinary: string,
-    readonly transport: AgentTransport,
+    agentBinary: string,
+    transport: AgentTransport,
   ) {
     this.docker = options.docker ?? new Dockerode();
-    this.engine = transport === 'engine' ? new EngineClient(this.docker) : undefined;
+    this.access = this.makeAccess(transport, agentBinary);
     this.networks = new ManagedNetworks(this.docker, options.networkPrefix ?? 'burrow');
     this.defaultTmpfs = options.defaultTmpfs ?? DEFAULT_TMPFS;
     this.logger = options.logger ?? silentLogger;
@@ -99,14 +98,30 @@ export class DockerRuntime implements Runtime {
       docker: this.docker,
       instance: this.instance,
       dir: join(options.stateDir, 'snapshots'),
-      archiver: (id) =>
-        this.engine === undefined ? this.agent(id) : this.engine.archiver(this.rootTarget(id)),
-      archiveFormat: this.engine === undefined ? 'agent' : 'tar',
+      archiver: (id) => this.access.archiver(id),
+      archiveFormat: this.access.archiveFormat,
       create: (id, config, defaults) => this.createContainer(id, config, defaults),
       start: (id) => this.start(id),
       remove: (id) => this.remove(id),
       inspect: (id) => this.inspect(id),
     });
+  }
+
+  private makeAccess(transport: AgentTransport, binaryPath: string): SandboxAccess {
+    const userOf = (id: string) => this.imageUser(id);
+    if (transport === 'engine') return new EngineAccess(this.docker, userOf);
+    const runDir = (id: string) => join(this.options.stateDir, 'sandboxes', id);
+    const unreachable = (id: string, cause: unknown) => this.unreachable(id, cause);
+    return new AgentAccess(
+      transport === 'socket'
+        ? new SocketConnector({ binaryPath, runDir, unreachable })
+        : new ExecConnector({ docker: this.docker, binaryPath, runDir, userOf, unreachable }),
+    );
+  }
+
+  /** The path into sandboxes this runtime uses. */
+  get transport(): AgentTransport {
+    return this.access.transport;
   }
 
   /**
@@ -144,14 +159,6 @@ export class DockerRuntime implements Runtime {
 
   // ---------------------------------------------------------------- lifecycle
 
-  private runDir(id: string): string {
-    return join(this.options.stateDir, 'sandboxes', id);
-  }
-
-  private hostSocket(id: string): string {
-    return join(this.runDir(id), AGENT_SOCKET.split('/').pop() ?? 'agent.sock');
-  }
-
   async create(id: string, config: SandboxConfig, options: CreateOptions = {}): Promise<void> {
     const defaults = await ensureImage(this.docker, config.image, options.onProgress);
     await this.createContainer(id, config, defaults, options.pool);
@@ -171,10 +178,10 @@ export class DockerRuntime implements Runtime {
     }
     const mode = config.networkMode ?? 'internal';
     const networkName = mode === 'none' ? '' : (config.networkId ?? this.networks.nameFor(mode));
-    const runDir = this.runDir(id);
+    const agent = await this.access.prepare(id);
     const spec = containerSpec(id, config, {
       imageDefaults,
-      ...(this.engine === undefined ? { agent: { binaryPath: this.agentBinary, runDir } } : {}),
+      ...(agent === undefined ? {} : { agent }),
       networkName,
       defaultTmpfs: this.defaultTmpfs,
       createdAt: new Date(),
@@ -182,8 +189,6 @@ export class DockerRuntime implements Runtime {
       ...(pool === undefined ? {} : { pool }),
     });
     if (mode !== 'none') await this.networks.ensure(networkName, mode);
-    await rm(runDir, { recursive: true, force: true });
-    await mkdir(runDir, { recursive: true, mode: 0o700 });
     try {
       try {
         await this.docker.createContainer(spec);
@@ -195,7 +200,7 @@ export class DockerRuntime implements Runtime {
         await this.docker.createContainer(spec);
       }
     } catch (error) {
-      await rm(runDir, { recursive: true, force: true });
+      await this.access.release(id);
       if (dockerStatus(error) === 409) {
         throw new BurrowError('ALREADY_EXISTS', `a sandbox with id ${id} already exists`, undefined, {
           cause: error,
@@ -209,12 +214,10 @@ export class DockerRuntime implements Runtime {
       }
       throw fromDockerError(error, `creating sandbox ${id}`);
     }
-    if (this.engine !== undefined) {
-      await this.engine.checkShell(containerName(id), config.image).catch(async (error: unknown) => {
-        await this.remove(id);
-        throw error;
-      });
-    }
+    await this.access.checkCreated(id, config.image).catch(async (error: unknown) => {
+      await this.remove(id);
+      throw error;
+    });
     this.users.set(id, imageDefaults.user);
   }
 
@@ -245,11 +248,10 @@ export class DockerRuntime implements Runtime {
     } catch (error) {
       throw fromDockerError(error, `starting sandbox ${id}`, 'SANDBOX_NOT_FOUND', 'sandbox not found');
     }
-    if (this.transport === 'socket') await this.waitForAgent(id);
-    else if (this.engine !== undefined) await this.checkStarted(id);
+    await this.access.ready(id, () => this.checkStarted(id));
   }
 
-  /** No agent to wait for on the Engine API path; a main process that exits at once is still reported. */
+  /** A sandbox whose main process exited right after starting cannot answer: say so, with its exit code. */
   private async checkStarted(id: string): Promise<void> {
     const info = await this.info(id);
     if (info.status !== 'running' && info.status !== 'creating') {
@@ -257,31 +259,6 @@ export class DockerRuntime implements Runtime {
         'SANDBOX_NOT_RUNNING',
         `sandbox ${id} stopped right after starting (exit code ${info.exitCode ?? 'unknown'}): check its command and image`,
       );
-    }
-  }
-
-  /** Waits until the agent accepts connections; fails early when the sandbox's main process exits instead. */
-  private async waitForAgent(id: string): Promise<void> {
-    const deadline = Date.now() + AGENT_READY_TIMEOUT_MS;
-    for (let attempt = 0; ; attempt += 1) {
-      try {
-        await new AgentClient(() => openSocketChannel(this.hostSocket(id))).ping();
-        return;
-      } catch {
-        // Not listening yet.
-      }
-      if (attempt % 20 === 19) {
-        const info = await this.info(id);
-        if (info.status !== 'running') {
-          throw new BurrowError(
-            'SANDBOX_NOT_RUNNING',
-            `sandbox ${id} stopped right after starting (exit code ${info.exitCode ?? 'unknown'}): check its command and image`,
-          );
-        }
-      }
-      if (Date.now() > deadline)
-        throw new BurrowError('INTERNAL', `the agent in sandbox ${id} did not start within 15 s`);
-      await new Promise((resolve) => setTimeout(resolve, Math.min(2 + attempt, 25)));
     }
   }
 
@@ -303,7 +280,7 @@ export class DockerRuntime implements Runtime {
       if (status !== 404 && status !== 409) throw fromDockerError(error, `removing sandbox ${id}`);
     }
     this.users.delete(id);
-    await rm(this.runDir(id), { recursive: true, force: true });
+    await this.access.release(id);
   }
 
   private async inspect(id: string): Promise<Dockerode.ContainerInspectInfo> {
@@ -347,10 +324,11 @@ export class DockerRuntime implements Runtime {
     return infos.filter((info): info is SandboxInfo => info !== undefined);
   }
 
-  // ---------------------------------------------------------------- the agent
+  // ---------------------------------------------------------------- reaching inside
 
-  /** Why a sandbox's agent cannot be reached: missing, stopped, or (if neither) an internal failure. */
-  private async unreachable(id: string, cause: unknown): Promise<BurrowError> {
+  /** Why a sandbox cannot be reached: missing, stopped, or (if neither) an internal failure. */
+  private async unreachable(id: string, cause: unknown): Promise<Error> {
+    if (dockerStatus(cause) === 404) return new BurrowError('SANDBOX_NOT_FOUND', 'sandbox not found');
     if (isBurrowError(cause) && cause.code !== 'INTERNAL') return cause;
     const info = await this.info(id);
     if (info.status !== 'running') {
@@ -359,38 +337,14 @@ export class DockerRuntime implements Runtime {
     return new BurrowError('INTERNAL', `cannot reach the agent in sandbox ${id}`, undefined, { cause });
   }
 
-  private async openChannel(id: string): Promise<AgentChannel> {
-    try {
-      if (this.transport === 'socket') return await openSocketChannel(this.hostSocket(id));
-      return await openExecChannel(this.docker, containerName(id), '0');
-    } catch (error) {
-      if (dockerStatus(error) === 404) throw new BurrowError('SANDBOX_NOT_FOUND', 'sandbox not found');
-      throw await this.unreachable(id, error);
-    }
-  }
-
-  private agent(id: string): AgentClient {
-    return new AgentClient(() => this.openChannel(id));
-  }
-
-  /** Where the Engine API path runs a sandbox's processes: the image's user, as the agent paths do. */
-  private async target(id: string): Promise<ExecTarget> {
-    return { container: containerName(id), sandbox: id, user: await this.userFor(id) };
-  }
-
-  private rootTarget(id: string): ExecTarget {
-    return { container: containerName(id), sandbox: id, user: '0' };
-  }
-
-  /** The request user: the agent's default on the socket path; the image's user, explicitly, through docker exec. */
-  private async userFor(id: string): Promise<string> {
-    if (this.transport === 'socket') return '';
+  /** The image's user, which a sandbox's processes run as ('' for the image default, root). */
+  private async imageUser(id: string): Promise<string> {
     let user = this.users.get(id);
     if (user === undefined) {
       user = (await this.inspect(id)).Config.Labels?.[LABEL.user] ?? '';
       this.users.set(id, user);
     }
-    return user === '' ? '0' : user;
+    return user;
   }
 
   // ---------------------------------------------------------------- exec
@@ -398,28 +352,7 @@ export class DockerRuntime implements Runtime {
   async execStream(id: string, options: ExecOptions): Promise<ExecStream> {
     checkExecOptions(options);
     options.signal?.throwIfAborted();
-    if (this.engine !== undefined)
-      return execStreamFrom(await this.engine.exec(await this.target(id), options), options);
-    const agentProcess = await this.agent(id).exec({
-      cmd: options.cmd,
-      env: envList(options.env),
-      workdir: options.workdir ?? '',
-      user: await this.userFor(id),
-      timeoutMs: Math.ceil(options.timeoutMs ?? 0),
-      withStdin: options.stdin !== undefined || options.openStdin === true,
-    });
-    return execStreamFrom(
-      {
-        events: agentProcess.events,
-        stdin: {
-          write: (data) => agentProcess.writeStdin(typeof data === 'string' ? Buffer.from(data) : data),
-          end: () => agentProcess.endStdin(),
-        },
-        kill: (signal) => agentProcess.signal(signal),
-        destroy: () => agentProcess.destroy(),
-      },
-      options,
-    );
+    return execStreamFrom(await this.access.exec(id, options), options);
   }
 
   async exec(id: string, options: ExecOptions): Promise<ExecResult> {
@@ -429,9 +362,7 @@ export class DockerRuntime implements Runtime {
   // ---------------------------------------------------------------- files
 
   async readFile(id: string, path: SandboxPath): Promise<FileRead> {
-    const bytes = sandboxPathBytes(path);
-    if (this.engine !== undefined) return this.engine.files.readFile(await this.target(id), bytes);
-    return this.agent(id).readFile(await this.userFor(id), bytes);
+    return this.access.readFile(id, sandboxPathBytes(path));
   }
 
   async writeFile(
@@ -444,35 +375,25 @@ export class DockerRuntime implements Runtime {
     if (bytes.length === 1)
       throw new BurrowError('IS_A_DIRECTORY', '/: the path is a directory; give the path of a file');
     options.signal?.throwIfAborted();
-    if (this.engine !== undefined) {
-      return this.engine.files.writeFile(await this.target(id), bytes, options.mode ?? 0o644, data);
-    }
-    return this.agent(id).writeFile(await this.userFor(id), bytes, options.mode ?? 0o644, data);
+    return this.access.writeFile(id, bytes, options.mode ?? 0o644, data);
   }
 
   async listDir(id: string, path: SandboxPath): Promise<FileInfo[]> {
-    if (this.engine !== undefined)
-      return this.engine.files.listDir(await this.target(id), sandboxPathBytes(path));
-    return this.agent(id).list(await this.userFor(id), sandboxPathBytes(path));
+    return this.access.listDir(id, sandboxPathBytes(path));
   }
 
   async stat(id: string, path: SandboxPath): Promise<FileInfo> {
-    if (this.engine !== undefined)
-      return this.engine.files.stat(await this.target(id), sandboxPathBytes(path));
-    return this.agent(id).stat(await this.userFor(id), sandboxPathBytes(path));
+    return this.access.stat(id, sandboxPathBytes(path));
   }
 
   async mkdir(id: string, path: SandboxPath): Promise<void> {
-    if (this.engine !== undefined)
-      return this.engine.files.mkdir(await this.target(id), sandboxPathBytes(path));
-    await this.agent(id).mkdir(await this.userFor(id), sandboxPathBytes(path));
+    return this.access.mkdir(id, sandboxPathBytes(path));
   }
 
   async removeFile(id: string, path: SandboxPath): Promise<void> {
     const bytes = sandboxPathBytes(path);
     if (bytes.length === 1) throw new BurrowError('INVALID_PATH', 'refusing to remove /');
-    if (this.engine !== undefined) return this.engine.files.remove(await this.target(id), bytes);
-    await this.agent(id).remove(await this.userFor(id), bytes);
+    return this.access.remove(id, bytes);
   }
 
   // ---------------------------------------------------------------- snapshots

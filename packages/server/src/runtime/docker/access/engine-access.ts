@@ -1,0 +1,76 @@
+/** The Engine API path as a SandboxAccess: every call is a `docker exec` of the image's own shell (engine-path/). */
+import type { ProcessHandle } from '../../exec-support.js';
+import type { ExecOptions, FileData, FileInfo, FileRead } from '../../runtime.js';
+import { EngineClient, type ExecTarget } from '../engine-path/engine-client.js';
+import { containerName } from '../labels.js';
+import type { TmpfsArchiver } from '../snapshots.js';
+import type { AgentMounts, SandboxAccess } from './sandbox-access.js';
+import type Dockerode from 'dockerode';
+
+export class EngineAccess implements SandboxAccess {
+  readonly transport = 'engine' as const;
+  readonly archiveFormat = 'tar' as const;
+  private readonly client: EngineClient;
+
+  /** `userOf` gives the image's user, which this path's processes run as (root when empty). */
+  constructor(
+    docker: Dockerode,
+    private readonly userOf: (id: string) => Promise<string>,
+  ) {
+    this.client = new EngineClient(docker);
+  }
+
+  private async target(id: string): Promise<ExecTarget> {
+    const user = await this.userOf(id);
+    return { container: containerName(id), sandbox: id, user: user === '' ? '0' : user };
+  }
+
+  prepare(): Promise<AgentMounts | undefined> {
+    return Promise.resolve(undefined);
+  }
+
+  checkCreated(id: string, image: string): Promise<void> {
+    return this.client.checkShell(containerName(id), image);
+  }
+
+  /** No agent to wait for; a main process that exits at once is still reported. */
+  ready(_id: string, stoppedEarly: () => Promise<void>): Promise<void> {
+    return stoppedEarly();
+  }
+
+  release(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  async exec(id: string, options: ExecOptions): Promise<ProcessHandle> {
+    return this.client.exec(await this.target(id), options);
+  }
+
+  async readFile(id: string, path: Buffer): Promise<FileRead> {
+    return this.client.files.readFile(await this.target(id), path);
+  }
+
+  async writeFile(id: string, path: Buffer, mode: number, data: FileData): Promise<{ bytes: number }> {
+    return this.client.files.writeFile(await this.target(id), path, mode, data);
+  }
+
+  async listDir(id: string, path: Buffer): Promise<FileInfo[]> {
+    return this.client.files.listDir(await this.target(id), path);
+  }
+
+  async stat(id: string, path: Buffer): Promise<FileInfo> {
+    return this.client.files.stat(await this.target(id), path);
+  }
+
+  async mkdir(id: string, path: Buffer): Promise<void> {
+    return this.client.files.mkdir(await this.target(id), path);
+  }
+
+  async remove(id: string, path: Buffer): Promise<void> {
+    return this.client.files.remove(await this.target(id), path);
+  }
+
+  archiver(id: string): TmpfsArchiver {
+    return this.client.archiver({ container: containerName(id), sandbox: id, user: '0' });
+  }
+}

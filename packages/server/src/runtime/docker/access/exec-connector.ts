@@ -1,0 +1,55 @@
+/** The agent through the Engine API: each request is a `docker exec burrow-agent stdio` (exec-channel.ts). */
+import { mkdir, rm } from 'node:fs/promises';
+import type Dockerode from 'dockerode';
+import type { AgentChannel } from '../../agent/agent-client.js';
+import { openExecChannel } from '../exec-channel.js';
+import { containerName } from '../labels.js';
+import type { AgentConnector } from './agent-access.js';
+import type { AgentMounts } from './sandbox-access.js';
+
+export interface ExecConnectorOptions {
+  docker: Dockerode;
+  binaryPath: string;
+  /** The per-sandbox host directory the agent's socket lives in (unused on this path, but the agent needs it). */
+  runDir(id: string): string;
+  /** The image's user of a sandbox ('' for root). */
+  userOf(id: string): Promise<string>;
+  /** Turns a failure to reach a sandbox into the error a caller should see. */
+  unreachable(id: string, cause: unknown): Promise<Error>;
+}
+
+export class ExecConnector implements AgentConnector {
+  readonly transport = 'exec' as const;
+
+  constructor(private readonly options: ExecConnectorOptions) {}
+
+  async prepare(id: string): Promise<AgentMounts> {
+    const channelDir = this.options.runDir(id);
+    await rm(channelDir, { recursive: true, force: true });
+    await mkdir(channelDir, { recursive: true, mode: 0o700 });
+    return { binaryPath: this.options.binaryPath, channelDir };
+  }
+
+  async open(id: string): Promise<AgentChannel> {
+    try {
+      return await openExecChannel(this.options.docker, containerName(id), '0');
+    } catch (error) {
+      throw await this.options.unreachable(id, error);
+    }
+  }
+
+  /** `docker exec` works as soon as the container runs. */
+  ready(_id: string, stoppedEarly: () => Promise<void>): Promise<void> {
+    return stoppedEarly();
+  }
+
+  async release(id: string): Promise<void> {
+    await rm(this.options.runDir(id), { recursive: true, force: true });
+  }
+
+  /** A `docker exec` runs as root: name the image's user explicitly. */
+  async requestUser(id: string): Promise<string> {
+    const user = await this.options.userOf(id);
+    return user === '' ? '0' : user;
+  }
+}

@@ -1,0 +1,43 @@
+/**
+ * How DockerRuntime reaches inside a running sandbox: exec, files and tmpfs archives. One implementation per path
+ * (the agent, over its channel or through `docker exec`; the Engine API without the agent), so DockerRuntime keeps
+ * lifecycle, snapshots and stats and every in-sandbox operation lands once per path instead of as a branch.
+ */
+import type { ProcessHandle } from '../../exec-support.js';
+import type { ExecOptions, FileData, FileInfo, FileRead } from '../../runtime.js';
+import type { ArchiveFormat, TmpfsArchiver } from '../snapshots.js';
+import type { AgentTransport } from '../transport.js';
+
+/** What a container needs so that this path works in it; absent on the Engine API path. */
+export interface AgentMounts {
+  /** Host path of the agent binary, bound read-only. */
+  binaryPath: string;
+  /** Host directory bound read-only at the channel directory (holds only the server's socket). */
+  channelDir: string;
+}
+
+export interface SandboxAccess {
+  readonly transport: AgentTransport;
+  readonly archiveFormat: ArchiveFormat;
+  /** Host-side preparation before the container is created; returns the agent's mounts, if this path has any. */
+  prepare(id: string): Promise<AgentMounts | undefined>;
+  /** Once the container exists (not started): refuses an image this path cannot serve. */
+  checkCreated(id: string, image: string): Promise<void>;
+  /**
+   * Once the container started: resolves when the sandbox answers. `stoppedEarly` says why a sandbox whose main
+   * process exited at once cannot answer (it throws), so a bad command fails fast instead of at the deadline.
+   */
+  ready(id: string, stoppedEarly: () => Promise<void>): Promise<void>;
+  /** After the container was removed: releases host-side state. */
+  release(id: string): Promise<void>;
+
+  exec(id: string, options: ExecOptions): Promise<ProcessHandle>;
+  readFile(id: string, path: Buffer): Promise<FileRead>;
+  writeFile(id: string, path: Buffer, mode: number, data: FileData): Promise<{ bytes: number }>;
+  listDir(id: string, path: Buffer): Promise<FileInfo[]>;
+  stat(id: string, path: Buffer): Promise<FileInfo>;
+  mkdir(id: string, path: Buffer): Promise<void>;
+  remove(id: string, path: Buffer): Promise<void>;
+  /** Reads and refills tmpfs contents for snapshots, as root. */
+  archiver(id: string): TmpfsArchiver;
+}
