@@ -32,6 +32,10 @@ export const ERROR_STATUS = {
   INTERNAL: 500,
   NOT_SUPPORTED: 501,
   S3_ERROR: 502,
+  /** The sandbox's agent did not answer in time (it is gone, stuck or replaced). */
+  AGENT_UNREACHABLE: 502,
+  /** The sandbox's agent broke the protocol (oversized, malformed or unexpected frames). */
+  AGENT_PROTOCOL: 502,
   RUNTIME_UNAVAILABLE: 503,
   MEMORY_PRESSURE: 503,
   TIMEOUT: 504,

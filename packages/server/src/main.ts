@@ -214,6 +214,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
         );
         await runtime.pruneNetworks().catch(() => undefined);
       }
+      runtime.close();
       store.close();
       logger.info({}, 'burrow server stopped');
     })();

@@ -7,8 +7,12 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 
-#define AGENT_VERSION "1"
+#define AGENT_VERSION "2"
 #define MAX_FRAME_PAYLOAD (1024u * 1024u)
+
+void *xmalloc(size_t size);
+void *xrealloc(void *old, size_t size);
+char *xstrdup(const char *s);
 
 /* A growable byte buffer used to build payloads and hold received frames. */
 struct buf {
@@ -51,6 +55,8 @@ int write_all(int fd, const void *src, size_t len);
 /* Answers. */
 int send_fail(struct conn *c, int err, const char *message);
 int send_done(struct conn *c, uint64_t count);
+/* Flag after the stat record of a read: the size is not the content's (procfs, sysfs, empty): read to the end. */
+#define READ_SIZE_UNKNOWN 1u
 void stat_record(struct buf *b, const struct stat *st, const char *name, const char *link_target);
 
 /* User switching (user.c). `spec` is Docker's User syntax; "" keeps the current user. */
@@ -69,6 +75,28 @@ void do_mkdir(struct conn *c, const char *path);
 void do_remove(struct conn *c, const char *path);
 void do_archive(struct conn *c, const char *path);
 void do_unpack(struct conn *c, const char *path);
+
+/* The channel to the server (channel.c): idle connections the agent keeps open to the server's listener. */
+#define CHANNEL_SPARES 2
+struct pollfd;
+struct channel {
+  const char *path; /* NULL: no channel (the agent is reached through `docker exec ... stdio` only) */
+  int fds[CHANNEL_SPARES];
+  int64_t next_attempt;
+  int backoff_ms;
+};
+void channel_init(struct channel *ch, const char *path);
+/* Opens connections until CHANNEL_SPARES are idle, unless the server refused recently (backoff). */
+void channel_fill(struct channel *ch, int64_t now);
+/* Milliseconds until channel_fill should run again, or -1 when nothing is pending. */
+int channel_timeout(const struct channel *ch, int64_t now);
+/* Adds the idle connections to a poll set; slots[i] is the index of fds[i] in it, or -1. */
+int channel_pollfds(const struct channel *ch, struct pollfd *fds, int *slots);
+/* After poll: a connection on which the server sent a request (made blocking), or -1. Closed ones are dropped. */
+int channel_take(struct channel *ch, const struct pollfd *fds, const int *slots);
+
+/* Longest user spec accepted (Docker's `User` syntax); longer ones are refused, never truncated. */
+#define MAX_USER_SPEC 512
 
 /* Shared filesystem helpers (files.c). */
 int mkdir_parents(const char *path, mode_t mode);

@@ -15,12 +15,13 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "agent.h"
 
 static void usage(void) {
-  fputs("usage: burrow-agent init --socket <path> [--user <user>] [--] [argv...]\n"
+  fputs("usage: burrow-agent init [--channel <socket>] [--user <user>] [--] [argv...]\n"
         "       burrow-agent stdio\n"
         "       burrow-agent version\n",
         stderr);
@@ -65,43 +66,36 @@ void handle_connection(struct conn *c, const char *default_user) {
   }
 }
 
-static int listen_on(const char *path) {
-  char *dir = strdup(path);
-  char *slash = strrchr(dir, '/');
-  if (slash && slash != dir) {
-    *slash = 0;
-    if (mkdir_parents(dir, 0700) < 0) {
-      fprintf(stderr, "burrow-agent: cannot create %s: %s\n", dir, strerror(errno));
-      exit(1);
-    }
-    chmod(dir, 0700); /* only root (the server, and this agent) may reach the socket */
-  }
-  free(dir);
-  struct sockaddr_un addr = {.sun_family = AF_UNIX};
-  if (strlen(path) >= sizeof addr.sun_path) {
-    fprintf(stderr, "burrow-agent: socket path too long: %s\n", path);
-    exit(1);
-  }
-  strcpy(addr.sun_path, path);
-  unlink(path);
-  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  mode_t old = umask(0177);
-  if (fd < 0 || bind(fd, (struct sockaddr *)&addr, sizeof addr) < 0 || listen(fd, 256) < 0) {
-    fprintf(stderr, "burrow-agent: cannot listen on %s: %s\n", path, strerror(errno));
-    exit(1);
-  }
-  umask(old);
-  chmod(path, 0600);
-  return fd;
-}
-
 static int exit_code_of(int status) { return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status); }
 
+static int64_t now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Runs one request in a child of its own, so requests run concurrently and a crash ends only that request. */
+static void spawn_handler(int conn_fd, int sigfd, const struct channel *ch, const char *user) {
+  pid_t handler = fork();
+  if (handler == 0) {
+    close(sigfd);
+    for (int i = 0; i < CHANNEL_SPARES; i++)
+      if (ch->fds[i] >= 0) close(ch->fds[i]);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    struct conn c = {conn_fd, conn_fd};
+    handle_connection(&c, user);
+    _exit(0);
+  }
+  close(conn_fd);
+}
+
 static int run_init(int argc, char **argv) {
-  const char *socket_path = NULL, *user = "";
+  const char *channel_path = NULL, *user = "";
   int i = 2;
   for (; i < argc; i++) {
-    if (!strcmp(argv[i], "--socket") && i + 1 < argc) socket_path = argv[++i];
+    if (!strcmp(argv[i], "--channel") && i + 1 < argc) channel_path = argv[++i];
     else if (!strcmp(argv[i], "--user") && i + 1 < argc) user = argv[++i];
     else if (!strcmp(argv[i], "--")) {
       i++;
@@ -109,7 +103,10 @@ static int run_init(int argc, char **argv) {
     } else if (argv[i][0] == '-') usage();
     else break;
   }
-  if (!socket_path) usage();
+  if (strlen(user) >= MAX_USER_SPEC) {
+    fprintf(stderr, "burrow-agent: --user is longer than %d bytes\n", MAX_USER_SPEC - 1);
+    return 2;
+  }
   char **main_argv = argv + i;
 
   sigset_t handled;
@@ -119,17 +116,25 @@ static int run_init(int argc, char **argv) {
   sigaddset(&handled, SIGINT);
   sigaddset(&handled, SIGHUP);
   sigprocmask(SIG_BLOCK, &handled, NULL);
+  signal(SIGPIPE, SIG_IGN);
   int sigfd = signalfd(-1, &handled, SFD_CLOEXEC | SFD_NONBLOCK);
-  int listener = listen_on(socket_path);
+  if (sigfd < 0) {
+    fprintf(stderr, "burrow-agent: signalfd: %s\n", strerror(errno));
+    return 1;
+  }
+  struct channel ch;
+  channel_init(&ch, channel_path);
 
   prepare_home(user);
   pid_t main_pid = 0;
   if (*main_argv) {
     main_pid = fork();
     if (main_pid == 0) {
+      close(sigfd);
       sigset_t none;
       sigemptyset(&none);
       sigprocmask(SIG_SETMASK, &none, NULL);
+      signal(SIGPIPE, SIG_DFL);
       char err[512] = "";
       if (become_user(user, err, sizeof err) < 0) {
         fprintf(stderr, "burrow-agent: %s\n", err);
@@ -142,9 +147,16 @@ static int run_init(int argc, char **argv) {
   }
 
   for (;;) {
-    struct pollfd fds[2] = {{.fd = listener, .events = POLLIN}, {.fd = sigfd, .events = POLLIN}};
-    if (poll(fds, 2, -1) < 0 && errno != EINTR) return 1;
-    if (fds[1].revents) {
+    int64_t now = now_ms();
+    channel_fill(&ch, now);
+    struct pollfd fds[1 + CHANNEL_SPARES];
+    int slots[CHANNEL_SPARES];
+    fds[0] = (struct pollfd){.fd = sigfd, .events = POLLIN};
+    int n = 1 + channel_pollfds(&ch, fds + 1, slots);
+    for (int k = 0; k < CHANNEL_SPARES; k++)
+      if (slots[k] >= 0) slots[k] += 1;
+    if (poll(fds, (nfds_t)n, channel_timeout(&ch, now)) < 0 && errno != EINTR) return 1;
+    if (fds[0].revents) {
       struct signalfd_siginfo info;
       while (read(sigfd, &info, sizeof info) == (ssize_t)sizeof info) {
         int sig = (int)info.ssi_signo;
@@ -158,22 +170,7 @@ static int run_init(int argc, char **argv) {
         if (pid == main_pid) return exit_code_of(status);
       }
     }
-    if (fds[0].revents & POLLIN) {
-      int conn_fd = accept4(listener, NULL, NULL, SOCK_CLOEXEC);
-      if (conn_fd < 0) continue;
-      pid_t handler = fork();
-      if (handler == 0) {
-        close(listener);
-        close(sigfd);
-        sigset_t none;
-        sigemptyset(&none);
-        sigprocmask(SIG_SETMASK, &none, NULL);
-        struct conn c = {conn_fd, conn_fd};
-        handle_connection(&c, user);
-        _exit(0);
-      }
-      close(conn_fd);
-    }
+    for (int fd; (fd = channel_take(&ch, fds, slots)) >= 0;) spawn_handler(fd, sigfd, &ch, user);
   }
 }
 

@@ -119,10 +119,24 @@ static int member_groups(const char *name, gid_t *groups, int max) {
   return n;
 }
 
+/* Copies a user spec, refusing (never truncating) one that is too long. */
+static int copy_spec(const char *spec, char *user, size_t cap) {
+  size_t len = strlen(spec);
+  if (len >= cap) {
+    errno = ENAMETOOLONG;
+    return -1;
+  }
+  memcpy(user, spec, len + 1);
+  return 0;
+}
+
 int become_user(const char *spec, char *err, size_t errlen) {
   if (!spec || !*spec) return 0;
-  char user[512];
-  snprintf(user, sizeof user, "%s", spec);
+  char user[MAX_USER_SPEC];
+  if (copy_spec(spec, user, sizeof user) < 0) {
+    snprintf(err, errlen, "the user is longer than %d bytes", MAX_USER_SPEC - 1);
+    return -1;
+  }
   char *group = strchr(user, ':');
   if (group) *group++ = 0;
 
@@ -169,8 +183,8 @@ int become_user(const char *spec, char *err, size_t errlen) {
 
 int prepare_home(const char *spec) {
   if (!spec || !*spec) return 0;
-  char user[512];
-  snprintf(user, sizeof user, "%s", spec);
+  char user[MAX_USER_SPEC];
+  if (copy_spec(spec, user, sizeof user) < 0) return -1;
   char *colon = strchr(user, ':');
   if (colon) *colon = 0;
   struct account acct = {0};

@@ -24,6 +24,7 @@ export async function testDockerRuntime(transport: AgentTransport = 'socket') {
     runtime,
     stateDir,
     cleanup: async () => {
+      runtime.close();
       await runtime.pruneNetworks().catch(() => undefined);
       await rm(stateDir, { recursive: true, force: true });
     },

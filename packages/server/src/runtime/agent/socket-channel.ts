@@ -1,4 +1,4 @@
-import { connect, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { BurrowError } from '@burrow/protocol';
 import type { AgentChannel } from './agent-client.js';
 
@@ -12,20 +12,13 @@ function send(socket: Socket, data: Buffer): Promise<void> {
   });
 }
 
-/** A channel over the agent's unix socket; one connection per request. */
-export function openSocketChannel(path: string): Promise<AgentChannel> {
-  return new Promise((resolve, reject) => {
-    const socket = connect(path);
-    socket.once('error', reject);
-    socket.once('connect', () => {
-      socket.off('error', reject);
-      // Errors surface through iteration of `incoming`; keep an unread error from crashing the process.
-      socket.on('error', () => undefined);
-      resolve({
-        send: (data) => send(socket, data),
-        incoming: socket,
-        destroy: () => socket.destroy(),
-      });
-    });
-  });
+/** A request channel over a connected socket (one request per connection). */
+export function channelOverSocket(socket: Socket): AgentChannel {
+  // Errors surface through iteration of `incoming`; keep an unread error from crashing the process.
+  socket.on('error', () => undefined);
+  return {
+    send: (data) => send(socket, data),
+    incoming: socket,
+    destroy: () => socket.destroy(),
+  };
 }

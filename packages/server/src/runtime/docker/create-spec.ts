@@ -28,8 +28,9 @@ export const DEFAULT_PID_LIMIT = 256;
 /** Where the agent lives inside a sandbox. */
 export const AGENT_BIN_DIR = '/.burrow/bin';
 export const AGENT_PATH = `${AGENT_BIN_DIR}/burrow-agent`;
-export const AGENT_RUN_DIR = '/.burrow/run';
-export const AGENT_SOCKET = `${AGENT_RUN_DIR}/agent.sock`;
+/** The channel directory: the server's socket for this sandbox, bound read-only (agent/PROTOCOL.md, "Channel"). */
+export const AGENT_CHANNEL_DIR = '/.burrow/channel';
+export const AGENT_CHANNEL_SOCKET = `${AGENT_CHANNEL_DIR}/agent.sock`;
 
 /** Main process of an agent-less sandbox whose image has no command (busybox and coreutils both take it). */
 export const KEEP_ALIVE = ['sleep', 'infinity'];
@@ -141,22 +142,21 @@ export function containerSpec(
     // (Docker's init forwards a stop's SIGTERM to it, so stops stay fast).
     entrypoint = argv.length === 0 ? KEEP_ALIVE : argv;
   } else {
-    mounts.push(
-      { Type: 'bind', Source: context.agent.binaryPath, Target: AGENT_PATH, ReadOnly: true },
-      { Type: 'bind', Source: context.agent.channelDir, Target: AGENT_RUN_DIR, ReadOnly: false },
-    );
-    // The agent starts as root only to own its socket; it drops to the image's user for the main process and
-    // for every request (agent/PROTOCOL.md).
-    entrypoint = [
-      AGENT_PATH,
-      'init',
-      '--socket',
-      AGENT_SOCKET,
-      '--user',
-      context.imageDefaults.user,
-      '--',
-      ...argv,
-    ];
+    mounts.push({ Type: 'bind', Source: context.agent.binaryPath, Target: AGENT_PATH, ReadOnly: true });
+    const channel: string[] = [];
+    if (context.agent.channelDir !== undefined) {
+      // Read-only: the sandbox can neither replace the socket nor write to the host through this directory.
+      mounts.push({
+        Type: 'bind',
+        Source: context.agent.channelDir,
+        Target: AGENT_CHANNEL_DIR,
+        ReadOnly: true,
+      });
+      channel.push('--channel', AGENT_CHANNEL_SOCKET);
+    }
+    // The agent runs as root so that it can switch to any user; it drops to the image's user for the main process
+    // and for every request (agent/PROTOCOL.md).
+    entrypoint = [AGENT_PATH, 'init', ...channel, '--user', context.imageDefaults.user, '--', ...argv];
     user = '0:0';
   }
 

@@ -11,7 +11,9 @@ import { cpus, totalmem } from 'node:os';
 import Dockerode from 'dockerode';
 import { BurrowError, isBurrowError } from '@burrow/protocol';
 import { builtAgentBinary } from '../agent/agent-binary.js';
+import { AgentChannels } from '../agent/channel-listener.js';
 import { checkExecOptions, collectExec, execStreamFrom } from '../exec-support.js';
+import { listLimit } from '../listing.js';
 import { sandboxPathBytes } from '../paths.js';
 import type {
   CreateOptions,
@@ -19,8 +21,10 @@ import type {
   ExecResult,
   ExecStream,
   FileData,
+  DirListing,
   FileInfo,
   FileRead,
+  ListOptions,
   RestoreOptions,
   Runtime,
   RuntimeEvent,
@@ -82,6 +86,8 @@ export class DockerRuntime implements Runtime {
   private readonly instance: string;
   private readonly snapshots: DockerSnapshots;
   private diskQuotaSupport: Promise<boolean> | undefined;
+  /** The agents' channels (socket transport only). */
+  private channels: AgentChannels | undefined;
 
   private constructor(
     private readonly options: DockerRuntimeOptions,
@@ -110,13 +116,13 @@ export class DockerRuntime implements Runtime {
   private makeAccess(transport: AgentTransport, binaryPath: string): SandboxAccess {
     const userOf = (id: string) => this.imageUser(id);
     if (transport === 'engine') return new EngineAccess(this.docker, userOf);
-    const runDir = (id: string) => join(this.options.stateDir, 'sandboxes', id);
     const unreachable = (id: string, cause: unknown) => this.unreachable(id, cause);
-    return new AgentAccess(
-      transport === 'socket'
-        ? new SocketConnector({ binaryPath, runDir, unreachable })
-        : new ExecConnector({ docker: this.docker, binaryPath, runDir, userOf, unreachable }),
-    );
+    if (transport === 'exec')
+      return new AgentAccess(new ExecConnector({ docker: this.docker, binaryPath, userOf, unreachable }));
+    this.channels = new AgentChannels(join(this.options.stateDir, 'channels'), {
+      ...(this.options.logger === undefined ? {} : { logger: this.options.logger }),
+    });
+    return new AgentAccess(new SocketConnector({ binaryPath, channels: this.channels, unreachable }));
   }
 
   /** The path into sandboxes this runtime uses. */
@@ -132,7 +138,7 @@ export class DockerRuntime implements Runtime {
     const candidate = options.agentBinary ?? builtAgentBinary();
     const source = candidate !== undefined && existsSync(candidate) ? candidate : undefined;
     const { transport, reason } = chooseTransport(options.transport, source, process.env.DOCKER_HOST);
-    await mkdir(join(options.stateDir, 'sandboxes'), { recursive: true, mode: 0o700 });
+    await mkdir(join(options.stateDir, 'channels'), { recursive: true, mode: 0o700 });
     const binary = join(options.stateDir, 'bin', 'burrow-agent');
     if (transport === 'engine' || source === undefined) {
       (options.logger ?? silentLogger).info(
@@ -146,7 +152,23 @@ export class DockerRuntime implements Runtime {
     await copyFile(source, staging);
     await chmod(staging, 0o755);
     await rename(staging, binary);
-    return new DockerRuntime(options, binary, transport);
+    const runtime = new DockerRuntime(options, binary, transport);
+    await runtime.listenForRunning();
+    return runtime;
+  }
+
+  /** After a restart: the agents of sandboxes that still run reconnect to their channels as soon as these listen. */
+  private async listenForRunning(): Promise<void> {
+    if (this.channels === undefined) return;
+    const channels = this.channels;
+    for (const info of await this.list()) {
+      if (info.status === 'running') await channels.listen(info.id);
+    }
+  }
+
+  /** Stops listening on the agents' channels (server shutdown); sandboxes keep running. */
+  close(): void {
+    this.channels?.closeAll();
   }
 
   async ping(): Promise<void> {
@@ -329,12 +351,15 @@ export class DockerRuntime implements Runtime {
   /** Why a sandbox cannot be reached: missing, stopped, or (if neither) an internal failure. */
   private async unreachable(id: string, cause: unknown): Promise<Error> {
     if (dockerStatus(cause) === 404) return new BurrowError('SANDBOX_NOT_FOUND', 'sandbox not found');
-    if (isBurrowError(cause) && cause.code !== 'INTERNAL') return cause;
+    if (isBurrowError(cause) && !['INTERNAL', 'AGENT_UNREACHABLE'].includes(cause.code)) return cause;
     const info = await this.info(id);
     if (info.status !== 'running') {
       return new BurrowError('SANDBOX_NOT_RUNNING', `sandbox ${id} is ${info.status}: start it first`);
     }
-    return new BurrowError('INTERNAL', `cannot reach the agent in sandbox ${id}`, undefined, { cause });
+    if (isBurrowError(cause)) return cause;
+    return new BurrowError('AGENT_UNREACHABLE', `cannot reach the agent in sandbox ${id}`, undefined, {
+      cause,
+    });
   }
 
   /** The image's user, which a sandbox's processes run as ('' for the image default, root). */
@@ -378,8 +403,8 @@ export class DockerRuntime implements Runtime {
     return this.access.writeFile(id, bytes, options.mode ?? 0o644, data);
   }
 
-  async listDir(id: string, path: SandboxPath): Promise<FileInfo[]> {
-    return this.access.listDir(id, sandboxPathBytes(path));
+  async listDir(id: string, path: SandboxPath, options: ListOptions = {}): Promise<DirListing> {
+    return this.access.listDir(id, sandboxPathBytes(path), listLimit(options));
   }
 
   async stat(id: string, path: SandboxPath): Promise<FileInfo> {

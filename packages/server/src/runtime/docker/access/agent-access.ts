@@ -3,10 +3,9 @@
  * How a request's channel reaches the agent is the connector's business (its unix socket channel, or `docker exec
  * burrow-agent stdio`); everything else is the same on both.
  */
-import { BurrowError } from '@burrow/protocol';
 import { AgentClient, type AgentChannel } from '../../agent/agent-client.js';
 import { envList, type ProcessHandle } from '../../exec-support.js';
-import type { ExecOptions, FileData, FileInfo, FileRead } from '../../runtime.js';
+import type { DirListing, ExecOptions, FileData, FileInfo, FileRead } from '../../runtime.js';
 import type { TmpfsArchiver } from '../snapshots.js';
 import type { AgentTransport } from '../transport.js';
 import type { AgentMounts, SandboxAccess } from './sandbox-access.js';
@@ -79,8 +78,8 @@ export class AgentAccess implements SandboxAccess {
     return this.client(id).writeFile(await this.connector.requestUser(id), path, mode, data);
   }
 
-  async listDir(id: string, path: Buffer): Promise<FileInfo[]> {
-    return this.client(id).list(await this.connector.requestUser(id), path);
+  async listDir(id: string, path: Buffer, maxEntries: number): Promise<DirListing> {
+    return this.client(id).list(await this.connector.requestUser(id), path, maxEntries);
   }
 
   async stat(id: string, path: Buffer): Promise<FileInfo> {
@@ -102,9 +101,4 @@ export class AgentAccess implements SandboxAccess {
       unpack: (path, archive) => client.unpack(path, archive),
     };
   }
-}
-
-/** The error for a sandbox whose agent cannot be reached although Docker says it runs. */
-export function agentUnreachable(id: string, cause: unknown): BurrowError {
-  return new BurrowError('INTERNAL', `cannot reach the agent in sandbox ${id}`, undefined, { cause });
 }

@@ -1,5 +1,4 @@
 /** The agent through the Engine API: each request is a `docker exec burrow-agent stdio` (exec-channel.ts). */
-import { mkdir, rm } from 'node:fs/promises';
 import type Dockerode from 'dockerode';
 import type { AgentChannel } from '../../agent/agent-client.js';
 import { openExecChannel } from '../exec-channel.js';
@@ -10,8 +9,6 @@ import type { AgentMounts } from './sandbox-access.js';
 export interface ExecConnectorOptions {
   docker: Dockerode;
   binaryPath: string;
-  /** The per-sandbox host directory the agent's socket lives in (unused on this path, but the agent needs it). */
-  runDir(id: string): string;
   /** The image's user of a sandbox ('' for root). */
   userOf(id: string): Promise<string>;
   /** Turns a failure to reach a sandbox into the error a caller should see. */
@@ -23,11 +20,9 @@ export class ExecConnector implements AgentConnector {
 
   constructor(private readonly options: ExecConnectorOptions) {}
 
-  async prepare(id: string): Promise<AgentMounts> {
-    const channelDir = this.options.runDir(id);
-    await rm(channelDir, { recursive: true, force: true });
-    await mkdir(channelDir, { recursive: true, mode: 0o700 });
-    return { binaryPath: this.options.binaryPath, channelDir };
+  /** Only the binary: no channel directory, the agent is reached through `docker exec` alone. */
+  prepare(): Promise<AgentMounts> {
+    return Promise.resolve({ binaryPath: this.options.binaryPath });
   }
 
   async open(id: string): Promise<AgentChannel> {
@@ -43,8 +38,8 @@ export class ExecConnector implements AgentConnector {
     return stoppedEarly();
   }
 
-  async release(id: string): Promise<void> {
-    await rm(this.options.runDir(id), { recursive: true, force: true });
+  release(): Promise<void> {
+    return Promise.resolve();
   }
 
   /** A `docker exec` runs as root: name the image's user explicitly. */

@@ -4,7 +4,7 @@
  * lifecycle, snapshots and stats and every in-sandbox operation lands once per path instead of as a branch.
  */
 import type { ProcessHandle } from '../../exec-support.js';
-import type { ExecOptions, FileData, FileInfo, FileRead } from '../../runtime.js';
+import type { DirListing, ExecOptions, FileData, FileInfo, FileRead } from '../../runtime.js';
 import type { ArchiveFormat, TmpfsArchiver } from '../snapshots.js';
 import type { AgentTransport } from '../transport.js';
 
@@ -12,8 +12,11 @@ import type { AgentTransport } from '../transport.js';
 export interface AgentMounts {
   /** Host path of the agent binary, bound read-only. */
   binaryPath: string;
-  /** Host directory bound read-only at the channel directory (holds only the server's socket). */
-  channelDir: string;
+  /**
+   * Host directory bound read-only at AGENT_CHANNEL_DIR, holding only the server's listening socket for this
+   * sandbox; absent when the agent is reached through `docker exec` only.
+   */
+  channelDir?: string;
 }
 
 export interface SandboxAccess {
@@ -34,7 +37,8 @@ export interface SandboxAccess {
   exec(id: string, options: ExecOptions): Promise<ProcessHandle>;
   readFile(id: string, path: Buffer): Promise<FileRead>;
   writeFile(id: string, path: Buffer, mode: number, data: FileData): Promise<{ bytes: number }>;
-  listDir(id: string, path: Buffer): Promise<FileInfo[]>;
+  /** At most `maxEntries` entries. */
+  listDir(id: string, path: Buffer, maxEntries: number): Promise<DirListing>;
   stat(id: string, path: Buffer): Promise<FileInfo>;
   mkdir(id: string, path: Buffer): Promise<void>;
   remove(id: string, path: Buffer): Promise<void>;

@@ -1,17 +1,23 @@
-/** The agent over its unix socket in a per-sandbox host directory (the fast path). */
-import { mkdir, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+/**
+ * The agent over its channel (the fast path): the server listens on a socket of the sandbox's own and the agent
+ * connects out to it (runtime/agent/channel-listener.ts). The same design holds across gVisor's boundary, where
+ * a socket inside the sandbox would live in gVisor's kernel and could not be reached from the host.
+ */
 import { BurrowError } from '@burrow/protocol';
 import { AgentClient, type AgentChannel } from '../../agent/agent-client.js';
-import { openSocketChannel } from '../../agent/socket-channel.js';
+import type { AgentChannels } from '../../agent/channel-listener.js';
 import type { AgentConnector } from './agent-access.js';
 import type { AgentMounts } from './sandbox-access.js';
 
+/** How long a started sandbox's agent has to connect. */
 const AGENT_READY_TIMEOUT_MS = 15_000;
+/** How long a request waits for an idle connection (the agent keeps two ready; this covers a burst or a restart). */
+const OPEN_TIMEOUT_MS = 5_000;
+const QUICK_OPEN_MS = 200;
 
 export interface SocketConnectorOptions {
   binaryPath: string;
-  runDir(id: string): string;
+  channels: AgentChannels;
   unreachable(id: string, cause: unknown): Promise<Error>;
 }
 
@@ -20,44 +26,52 @@ export class SocketConnector implements AgentConnector {
 
   constructor(private readonly options: SocketConnectorOptions) {}
 
-  private socketPath(id: string): string {
-    return join(this.options.runDir(id), 'agent.sock');
-  }
-
   async prepare(id: string): Promise<AgentMounts> {
-    const channelDir = this.options.runDir(id);
-    await rm(channelDir, { recursive: true, force: true });
-    await mkdir(channelDir, { recursive: true, mode: 0o700 });
+    const channelDir = await this.options.channels.listen(id);
     return { binaryPath: this.options.binaryPath, channelDir };
   }
 
+  /**
+   * Takes one of the agent's idle connections. None at once means a burst, an agent restarting, or a sandbox that
+   * stopped: the last is told apart (and answered at once) before waiting any longer.
+   */
   async open(id: string): Promise<AgentChannel> {
     try {
-      return await openSocketChannel(this.socketPath(id));
+      return await this.options.channels.open(id, QUICK_OPEN_MS);
+    } catch (error) {
+      const reason = await this.options.unreachable(id, error);
+      if (!(reason instanceof BurrowError) || reason.code !== 'AGENT_UNREACHABLE') throw reason;
+    }
+    try {
+      return await this.options.channels.open(id, OPEN_TIMEOUT_MS);
     } catch (error) {
       throw await this.options.unreachable(id, error);
     }
   }
 
-  /** Waits until the agent accepts connections; fails early when the sandbox's main process exits instead. */
+  /** Waits until the agent connects and answers a ping; fails early when the main process exits instead. */
   async ready(id: string, stoppedEarly: () => Promise<void>): Promise<void> {
+    await this.options.channels.listen(id);
     const deadline = Date.now() + AGENT_READY_TIMEOUT_MS;
-    for (let attempt = 0; ; attempt += 1) {
+    for (;;) {
       try {
-        await new AgentClient(() => openSocketChannel(this.socketPath(id))).ping();
+        await new AgentClient(() => this.options.channels.open(id, 300)).ping();
         return;
-      } catch {
-        // Not listening yet.
+      } catch (error) {
+        if (!(error instanceof BurrowError) || error.code !== 'AGENT_UNREACHABLE') throw error;
       }
-      if (attempt % 20 === 19) await stoppedEarly();
-      if (Date.now() > deadline)
-        throw new BurrowError('INTERNAL', `the agent in sandbox ${id} did not start within 15 s`);
-      await new Promise((resolve) => setTimeout(resolve, Math.min(2 + attempt, 25)));
+      await stoppedEarly();
+      if (Date.now() > deadline) {
+        throw new BurrowError(
+          'AGENT_UNREACHABLE',
+          `the agent in sandbox ${id} did not connect within ${AGENT_READY_TIMEOUT_MS / 1000} s`,
+        );
+      }
     }
   }
 
-  async release(id: string): Promise<void> {
-    await rm(this.options.runDir(id), { recursive: true, force: true });
+  release(id: string): Promise<void> {
+    return this.options.channels.close(id);
   }
 
   /** The agent's default user is the image's user. */
