@@ -16,6 +16,8 @@
 #include "agent.h"
 
 #define OUT_CHUNK (1024 * 1024)
+/* Deepest directory level archived; deeper trees fail the archive (ELOOP) rather than the handler's stack. */
+#define MAX_DEPTH 1024
 
 /* ---- archive: records are batched into `d` frames of up to 1 MiB ---- */
 
@@ -24,6 +26,7 @@ struct archive_out {
   struct buf pending;
   uint64_t total;
   dev_t dev;
+  int err;
 };
 
 static void out_flush(struct archive_out *o) {
@@ -82,31 +85,42 @@ static void archive_file(struct archive_out *o, int dfd, const char *name, const
   close(fd);
 }
 
-static void archive_dir(struct archive_out *o, int dfd, const char *prefix) {
+/*
+ * One directory level. Path buffers live on the heap, so a level costs a small stack frame and the depth is bounded
+ * by PATH_MAX (a relpath too long to record is skipped) and by MAX_DEPTH; a level that cannot be opened fails the
+ * whole archive (o->err) instead of leaving a silent hole in a snapshot.
+ */
+static void archive_dir(struct archive_out *o, int dfd, const char *prefix, int depth) {
   DIR *dir = fdopendir(dfd);
   if (!dir) {
+    o->err = errno;
     close(dfd);
     return;
   }
+  char *rel = xmalloc(PATH_MAX);
+  char *target = xmalloc(PATH_MAX);
   struct dirent *entry;
-  while ((entry = readdir(dir))) {
+  while (!o->err && (entry = readdir(dir))) {
     if (!strcmp(entry->d_name, ".") || !strcmp(entry->d_name, "..")) continue;
     struct stat st;
     if (fstatat(dfd, entry->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) continue;
-    char rel[PATH_MAX];
-    if ((size_t)snprintf(rel, sizeof rel, "%s%s%s", prefix, *prefix ? "/" : "", entry->d_name) >= sizeof rel)
+    if ((size_t)snprintf(rel, PATH_MAX, "%s%s%s", prefix, *prefix ? "/" : "", entry->d_name) >= PATH_MAX)
       continue;
     if (S_ISDIR(st.st_mode)) {
       /* Another filesystem mounted inside (a volume) is shared state, not part of this tree. */
       if (st.st_dev != o->dev) continue;
+      if (depth >= MAX_DEPTH) {
+        o->err = ELOOP;
+        break;
+      }
       out_header(o, 'D', &st, rel);
       int child = openat(dfd, entry->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-      if (child >= 0) archive_dir(o, child, rel);
+      if (child >= 0) archive_dir(o, child, rel, depth + 1);
+      else if (errno != ENOENT) o->err = errno;
     } else if (S_ISREG(st.st_mode)) {
       archive_file(o, dfd, entry->d_name, &st, rel);
     } else if (S_ISLNK(st.st_mode)) {
-      char target[PATH_MAX];
-      ssize_t n = readlinkat(dfd, entry->d_name, target, sizeof target - 1);
+      ssize_t n = readlinkat(dfd, entry->d_name, target, PATH_MAX - 1);
       if (n < 0) continue;
       target[n] = 0;
       out_header(o, 'L', &st, rel);
@@ -117,6 +131,8 @@ static void archive_dir(struct archive_out *o, int dfd, const char *prefix) {
     }
     /* Sockets, FIFOs and devices are not captured. */
   }
+  free(rel);
+  free(target);
   closedir(dir);
 }
 
@@ -125,7 +141,12 @@ void do_archive(struct conn *c, const char *path) {
   struct stat st;
   if (dfd < 0 || fstat(dfd, &st) < 0) return (void)send_fail(c, errno, NULL);
   struct archive_out o = {.c = c, .dev = st.st_dev};
-  archive_dir(&o, dfd, "");
+  archive_dir(&o, dfd, "", 0);
+  if (o.err) {
+    /* The stream so far is incomplete: fail the request instead of ending it, so no partial snapshot is kept. */
+    out_flush(&o);
+    return (void)send_fail(c, o.err, o.err == ELOOP ? "the directory tree is too deep to archive" : NULL);
+  }
   out_put(&o, "E", 1);
   out_flush(&o);
   send_done(c, o.total);
@@ -242,8 +263,8 @@ static int unpack_record(struct archive_in *in, int root, char kind, struct dir_
       fchown(fd, uid, gid);
       fchmod(fd, mode);
       close(fd);
-      *dirs = realloc(*dirs, (*ndirs + 1) * sizeof **dirs);
-      (*dirs)[(*ndirs)++] = (struct dir_time){strdup(rel), times[1]};
+      *dirs = xrealloc(*dirs, (*ndirs + 1) * sizeof **dirs);
+      (*dirs)[(*ndirs)++] = (struct dir_time){xstrdup(rel), times[1]};
     }
   } else if (kind == 'F') {
     uint64_t size;

@@ -91,8 +91,8 @@ struct exec_request {
 
 static int parse_exec(struct reader *r, struct exec_request *req) {
   if (rd_u32(r, &req->argc) < 0 || req->argc == 0 || req->argc > 1u << 16) return -1;
-  req->argv = calloc(req->argc + 1, sizeof(char *));
-  if (!req->argv) return -1;
+  req->argv = xmalloc((req->argc + 1) * sizeof(char *));
+  req->argv[req->argc] = NULL;
   for (uint32_t i = 0; i < req->argc; i++)
     if (rd_cstr(r, &req->argv[i]) < 0) return -1;
   uint32_t envc;
@@ -182,7 +182,7 @@ void do_exec(struct conn *c, struct reader *r) {
   }
   if (child == 0) {
     setsid();
-    int devnull = with_stdin ? in[0] : open("/dev/null", O_RDONLY);
+    int devnull = with_stdin ? in[0] : open("/dev/null", O_RDONLY | O_CLOEXEC);
     dup2(devnull, 0);
     dup2(out[1], 1);
     dup2(err[1], 2);
@@ -202,9 +202,10 @@ void do_exec(struct conn *c, struct reader *r) {
 
   int exec_errno = 0;
   if (read(status_pipe[0], &exec_errno, sizeof exec_errno) == (ssize_t)sizeof exec_errno) {
+    /* argv[0] may be long: send what fits in the buffer, never snprintf's untruncated length. */
     char message[4200];
     int n = snprintf(message, sizeof message, "burrow: %s: %s\n", req.argv[0], strerror(exec_errno));
-    send_frame(c, 'r', message, (size_t)n);
+    if (n > 0) send_frame(c, 'r', message, (size_t)n < sizeof message ? (size_t)n : sizeof message - 1);
   }
   close(status_pipe[0]);
 
@@ -218,7 +219,7 @@ void do_exec(struct conn *c, struct reader *r) {
   int exited = 0, status = 0, timed_out = 0, client_open = 1;
   int64_t deadline = req.timeout_ms ? now_ms() + req.timeout_ms : 0;
   int64_t exited_at = 0, last_data = 0;
-  char *chunk = malloc(READ_CHUNK);
+  char *chunk = xmalloc(READ_CHUNK);
   struct buf frame = {0};
 
   for (;;) {

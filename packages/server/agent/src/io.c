@@ -6,13 +6,30 @@
 
 #include "agent.h"
 
+/* Allocation failures end the request's handler (exit 70): it runs in a child of its own, so nothing else is lost. */
+void *xmalloc(size_t size) {
+  void *p = malloc(size ? size : 1);
+  if (!p) _exit(70);
+  return p;
+}
+
+void *xrealloc(void *old, size_t size) {
+  void *p = realloc(old, size ? size : 1);
+  if (!p) _exit(70);
+  return p;
+}
+
+char *xstrdup(const char *s) {
+  char *p = strdup(s);
+  if (!p) _exit(70);
+  return p;
+}
+
 void buf_reserve(struct buf *b, size_t extra) {
   if (b->len + extra <= b->cap) return;
   size_t cap = b->cap ? b->cap : 256;
   while (cap < b->len + extra) cap *= 2;
-  unsigned char *data = realloc(b->data, cap);
-  if (!data) _exit(70);
-  b->data = data;
+  b->data = xrealloc(b->data, cap);
   b->cap = cap;
 }
 
@@ -57,8 +74,7 @@ int rd_cstr(struct reader *r, char **out) {
   uint32_t len;
   if (rd_u32(r, &len) < 0 || r->len - r->off < len) return -1;
   if (memchr(r->data + r->off, 0, len)) return -1;
-  char *s = malloc((size_t)len + 1);
-  if (!s) _exit(70);
+  char *s = xmalloc((size_t)len + 1);
   memcpy(s, r->data + r->off, len);
   s[len] = 0;
   r->off += len;
