@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -25,8 +26,7 @@ static const char *base_name(const char *path) {
 static void fail_errno(struct conn *c) { send_fail(c, errno, NULL); }
 
 int mkdir_parents(const char *path, mode_t mode) {
-  char *copy = strdup(path);
-  if (!copy) return -1;
+  char *copy = xstrdup(path);
   size_t len = strlen(copy);
   while (len > 1 && copy[len - 1] == '/') copy[--len] = 0;
   for (char *p = copy + 1;; p++) {
@@ -56,19 +56,49 @@ int mkdir_parents(const char *path, mode_t mode) {
   return 0;
 }
 
+/* Filesystems whose files report a size that is not their content's (procfs reports 0, sysfs 4096, ...). */
+static int size_unreliable(int fd, const struct stat *st) {
+  if (st->st_size == 0) return 1;
+  struct statfs fs;
+  if (fstatfs(fd, &fs) < 0) return 1;
+  switch ((unsigned long)fs.f_type) {
+    case 0x9fa0:     /* proc */
+    case 0x62656572: /* sysfs */
+    case 0x27e0eb:   /* cgroup */
+    case 0x63677270: /* cgroup2 */
+    case 0x64626720: /* debugfs */
+    case 0x74726163: /* tracefs */
+    case 0x73636673: /* securityfs */
+    case 0x62656570: /* configfs */
+    case 0xcafe4a11: /* bpf */
+    case 0x6165676c: /* pstore */
+    case 0xde5e81e4: /* efivarfs */
+      return 1;
+    default:
+      return 0;
+  }
+}
+
 void do_read(struct conn *c, const char *path) {
-  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+  /* O_NONBLOCK: opening a FIFO must not wait for a writer; it is refused below anyway. */
+  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
   struct stat st;
   if (fd < 0 || fstat(fd, &st) < 0) return fail_errno(c);
   if (S_ISDIR(st.st_mode)) {
     close(fd);
     return (void)send_fail(c, EISDIR, NULL);
   }
+  if (!S_ISREG(st.st_mode)) {
+    close(fd);
+    return (void)send_fail(c, ENODEV, "not a regular file (a device, FIFO or socket): it cannot be downloaded");
+  }
+  fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
   struct buf b = {0};
   stat_record(&b, &st, base_name(path), "");
+  buf_u32(&b, size_unreliable(fd, &st) ? READ_SIZE_UNKNOWN : 0);
   if (send_frame(c, 'm', b.data, b.len) < 0) _exit(0);
   buf_free(&b);
-  char *chunk = malloc(IO_CHUNK);
+  char *chunk = xmalloc(IO_CHUNK);
   uint64_t total = 0;
   for (;;) {
     ssize_t n = read(fd, chunk, IO_CHUNK);
@@ -83,7 +113,7 @@ void do_read(struct conn *c, const char *path) {
 
 /* Opens a fresh temporary file next to `target`; its name is written to `tmp`. */
 static int open_temp(const char *target, char *tmp, size_t tmplen) {
-  char *dir = strdup(target);
+  char *dir = xstrdup(target);
   char *slash = strrchr(dir, '/');
   const char *name = slash ? slash + 1 : dir;
   if (slash == dir) dir[1] = 0;
@@ -113,7 +143,7 @@ void do_write(struct conn *c, const char *requested, uint32_t mode) {
   }
   if (exists && S_ISDIR(existing.st_mode)) return (void)send_fail(c, EISDIR, NULL);
 
-  char *parent = strdup(path);
+  char *parent = xstrdup(path);
   char *slash = strrchr(parent, '/');
   if (slash && slash != parent) {
     *slash = 0;
@@ -220,8 +250,16 @@ void do_mkdir(struct conn *c, const char *path) {
   send_done(c, 0);
 }
 
+/* Deepest directory level a recursive remove descends to; deeper trees fail with ELOOP. */
+#define MAX_REMOVE_DEPTH 4096
+
 /* Removes everything inside the directory `dfd` (closed on return), never following symlinks. */
-static int remove_contents(int dfd) {
+static int remove_contents(int dfd, int depth) {
+  if (depth >= MAX_REMOVE_DEPTH) {
+    close(dfd);
+    errno = ELOOP;
+    return -1;
+  }
   DIR *dir = fdopendir(dfd);
   if (!dir) {
     close(dfd);
@@ -235,7 +273,7 @@ static int remove_contents(int dfd) {
     if (fstatat(dfd, entry->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) continue;
     if (S_ISDIR(st.st_mode)) {
       int child = openat(dfd, entry->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-      if (child < 0 || remove_contents(child) < 0 || unlinkat(dfd, entry->d_name, AT_REMOVEDIR) < 0) rc = -1;
+      if (child < 0 || remove_contents(child, depth + 1) < 0 || unlinkat(dfd, entry->d_name, AT_REMOVEDIR) < 0) rc = -1;
     } else if (unlinkat(dfd, entry->d_name, 0) < 0) {
       rc = -1;
     }
@@ -252,7 +290,7 @@ void do_remove(struct conn *c, const char *path) {
   if (lstat(path, &st) < 0) return fail_errno(c);
   if (S_ISDIR(st.st_mode)) {
     int dfd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (dfd < 0 || remove_contents(dfd) < 0 || rmdir(path) < 0) return fail_errno(c);
+    if (dfd < 0 || remove_contents(dfd, 0) < 0 || rmdir(path) < 0) return fail_errno(c);
   } else if (unlink(path) < 0) {
     return fail_errno(c);
   }

@@ -10,8 +10,10 @@ import type {
   ExecResult,
   ExecStream,
   FileData,
+  DirListing,
   FileInfo,
   FileRead,
+  ListOptions,
   PullProgress,
   Runtime,
   SandboxConfig,
@@ -397,8 +399,8 @@ export class Engine {
     return this.inSandbox(id, () => this.runtime.writeFile(id, path, data, options));
   }
 
-  listDir(id: string, path: SandboxPath): Promise<FileInfo[]> {
-    return this.inSandbox(id, () => this.runtime.listDir(id, path));
+  listDir(id: string, path: SandboxPath, options?: ListOptions): Promise<DirListing> {
+    return this.inSandbox(id, () => this.runtime.listDir(id, path, options));
   }
 
   stat(id: string, path: SandboxPath): Promise<FileInfo> {

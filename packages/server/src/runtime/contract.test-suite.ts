@@ -249,7 +249,7 @@ export function runRuntimeContract(name: string, makeTarget: () => Promise<Contr
       it('lists and stats with sizes, modes and times', async () => {
         await runtime.writeFile(shared, '/tmp/listing/a.txt', 'abc');
         await runtime.mkdir(shared, '/tmp/listing/sub/deeper');
-        const entries = await runtime.listDir(shared, '/tmp/listing');
+        const { entries } = await runtime.listDir(shared, '/tmp/listing');
         const byName = Object.fromEntries(entries.map((entry) => [entry.name, entry]));
         expect(Object.keys(byName).sort()).toEqual(['a.txt', 'sub']);
         expect(byName['a.txt']).toMatchObject({
@@ -289,7 +289,9 @@ export function runRuntimeContract(name: string, makeTarget: () => Promise<Contr
           const read = await runtime.readFile(shared, `/tmp/hostile/${fileName}`);
           expect((await readAll(read.body)).toString()).toBe(fileName);
         }
-        const listed = (await runtime.listDir(shared, '/tmp/hostile')).map((entry) => entry.name).sort();
+        const listed = (await runtime.listDir(shared, '/tmp/hostile')).entries
+          .map((entry) => entry.name)
+          .sort();
         expect(listed).toEqual([...names].sort());
         await expectCode(runtime.stat(shared, '/tmp/hostile/pwned'), 'FILE_NOT_FOUND');
       });

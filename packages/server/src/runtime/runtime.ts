@@ -184,8 +184,26 @@ export interface FileInfo {
   linkTarget?: string;
 }
 
+/** A directory's entries; `truncated` when there were more than the listing's limit. */
+export interface DirListing {
+  entries: FileInfo[];
+  truncated: boolean;
+}
+
+export interface ListOptions {
+  /** Most entries returned (default {@link DEFAULT_MAX_LIST_ENTRIES}); the rest are left out and `truncated` set. */
+  maxEntries?: number;
+}
+
+export const DEFAULT_MAX_LIST_ENTRIES = 100_000;
+
 export interface FileRead {
   info: FileInfo;
+  /**
+   * True when `info.size` is the number of bytes `body` yields. False for files whose size the kernel does not
+   * report (procfs, sysfs, cgroup files) and for empty files: read `body` to its end.
+   */
+  sizeExact: boolean;
   /** The file's bytes, streamed. */
   body: Readable;
 }
@@ -290,7 +308,7 @@ export interface Runtime {
     data: FileData,
     options?: WriteFileOptions,
   ): Promise<{ bytes: number }>;
-  listDir(id: string, path: SandboxPath): Promise<FileInfo[]>;
+  listDir(id: string, path: SandboxPath, options?: ListOptions): Promise<DirListing>;
   stat(id: string, path: SandboxPath): Promise<FileInfo>;
   /** Creates a directory and its missing parents; an existing directory is fine. */
   mkdir(id: string, path: SandboxPath): Promise<void>;

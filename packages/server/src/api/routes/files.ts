@@ -2,7 +2,7 @@
  * Files: read, write, delete, list, stat, mkdir and download, each with `?path=` (raw bytes kept). Bodies stream
  * both ways, so the file size is bounded by `maxFileBytes`, not by memory.
  */
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { isBurrowError } from '@burrow/protocol';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { FileRead, SandboxPath } from '../../runtime/runtime.js';
@@ -17,10 +17,18 @@ import type { IdParams } from './sandboxes.js';
 
 const FILES = '/api/v1/sandboxes/:id/files';
 
-function sendFile(reply: FastifyReply, file: FileRead): FastifyReply {
+/**
+ * A known size is promised in Content-Length and held to exactly; a file whose size the kernel does not report
+ * (procfs, sysfs) goes out chunked, read to its end but never past `maxBytes`.
+ */
+function sendFile(reply: FastifyReply, file: FileRead, maxBytes: number): FastifyReply {
   reply.header('content-type', 'application/octet-stream');
-  reply.header('content-length', String(file.info.size));
-  return reply.send(exactLength(file.body, file.info.size));
+  if (file.sizeExact) {
+    reply.header('content-length', String(file.info.size));
+    return reply.send(exactLength(file.body, file.info.size));
+  }
+  const limited = limitBytes(file.body, maxBytes, () => fileTooLarge(maxBytes));
+  return reply.send(Readable.from(limited, { objectMode: false }));
 }
 
 /** Den's rule: the basename with every character outside [A-Za-z0-9_.-] replaced by `_`, `download` if empty. */
@@ -36,14 +44,18 @@ export function fileRoutes(app: FastifyInstance, context: ApiContext): void {
   const { engine } = context;
 
   app.get<{ Params: IdParams }>(FILES, async (request, reply) => {
-    return sendFile(reply, await engine.readFile(request.params.id, queryPath(request)));
+    return sendFile(
+      reply,
+      await engine.readFile(request.params.id, queryPath(request)),
+      context.maxFileBytes,
+    );
   });
 
   app.get<{ Params: IdParams }>(`${FILES}/download`, async (request, reply) => {
     const path = queryPath(request);
     const file = await engine.readFile(request.params.id, path);
     reply.header('content-disposition', contentDisposition(path));
-    return sendFile(reply, file);
+    return sendFile(reply, file, context.maxFileBytes);
   });
 
   app.delete<{ Params: IdParams }>(FILES, { config: { ignoreBody: true } }, async (request) => {
@@ -56,9 +68,11 @@ export function fileRoutes(app: FastifyInstance, context: ApiContext): void {
     return { success: true };
   });
 
-  app.get<{ Params: IdParams }>(`${FILES}/list`, async (request) => {
-    const entries = await engine.listDir(request.params.id, queryPath(request, '/'));
-    return entries.map(fileInfoToWire);
+  app.get<{ Params: IdParams }>(`${FILES}/list`, async (request, reply) => {
+    const listing = await engine.listDir(request.params.id, queryPath(request, '/'));
+    // Den's body is the array itself, so a listing cut at its limit says so in a header.
+    if (listing.truncated) reply.header('burrow-truncated', 'true');
+    return listing.entries.map(fileInfoToWire);
   });
 
   app.get<{ Params: IdParams }>(`${FILES}/stat`, async (request) =>

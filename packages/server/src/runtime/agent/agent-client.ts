@@ -5,9 +5,17 @@
 import { constants as osConstants } from 'node:os';
 import { Readable } from 'node:stream';
 import { BurrowError } from '@burrow/protocol';
-import type { ExecEvent, FileInfo } from '../runtime.js';
+import type { DirListing, ExecEvent, FileInfo, FileRead } from '../runtime.js';
 import { agentFailure } from './agent-errors.js';
-import { dataFrames, encodeFrame, FrameDecoder, PayloadReader, PayloadWriter, type Frame } from './frames.js';
+import {
+  dataFrames,
+  encodeFrame,
+  FrameDecoder,
+  PayloadReader,
+  PayloadWriter,
+  protocolError,
+  type Frame,
+} from './frames.js';
 import { fileInfoFromStat, type StatRecord } from './stat-record.js';
 
 /** One request's connection to the agent. */
@@ -51,20 +59,63 @@ export function signalNumber(signal: string): number {
   return value;
 }
 
+/**
+ * How long the agent may take (a hostile or stuck sandbox must not hold a request forever): `callMs` for an answer
+ * to a short request, `idleMs` between frames of a stream, `removeMs` for a recursive remove, `unpackMs` for the
+ * answer after an archive was sent. Execs are bounded by their own timeout (exec-support.ts), not by these.
+ */
+export interface AgentDeadlines {
+  callMs: number;
+  idleMs: number;
+  removeMs: number;
+  unpackMs: number;
+}
+
+export const DEFAULT_DEADLINES: AgentDeadlines = {
+  callMs: 60_000,
+  idleMs: 120_000,
+  removeMs: 600_000,
+  unpackMs: 600_000,
+};
+
+function seconds(ms: number): string {
+  return ms < 1000 ? `${ms} ms` : `${Math.round(ms / 1000)} s`;
+}
+
 class FrameReader {
   private readonly iterator: AsyncIterator<Frame>;
 
-  constructor(incoming: AsyncIterable<Buffer>) {
+  constructor(
+    incoming: AsyncIterable<Buffer>,
+    private readonly channel: AgentChannel,
+  ) {
     this.iterator = readFrames(incoming)[Symbol.asyncIterator]();
   }
 
-  /** The next frame; an agent that closes mid-request is an error. */
-  async next(): Promise<Frame> {
-    const result = await this.iterator.next();
-    if (result.done === true) {
-      throw new BurrowError('INTERNAL', 'the sandbox agent closed the connection before answering');
+  /** The next frame, within `timeoutMs` when given; an agent that closes mid-request is an error. */
+  async next(timeoutMs?: number): Promise<Frame> {
+    let timer: NodeJS.Timeout | undefined;
+    const expired = new Promise<never>((_resolve, reject) => {
+      if (timeoutMs === undefined) return;
+      timer = setTimeout(() => {
+        this.channel.destroy();
+        reject(
+          new BurrowError(
+            'AGENT_UNREACHABLE',
+            `the sandbox agent did not answer within ${seconds(timeoutMs)}`,
+          ),
+        );
+      }, timeoutMs);
+    });
+    try {
+      const result = await Promise.race([this.iterator.next(), expired]);
+      if (result.done === true) {
+        throw new BurrowError('AGENT_PROTOCOL', 'the sandbox agent closed the connection before answering');
+      }
+      return result.value;
+    } finally {
+      clearTimeout(timer);
     }
-    return result.value;
   }
 }
 
@@ -90,11 +141,23 @@ function execFailure(frame: Frame, workdir: string): BurrowError {
 }
 
 function unexpected(frame: Frame): BurrowError {
-  return new BurrowError('INTERNAL', `the sandbox agent sent an unexpected "${frame.type}" frame`);
+  return protocolError(`an unexpected frame (type byte ${frame.type.charCodeAt(0)})`);
 }
 
+/** A listed name is one path component: a lying agent's "../x" or "a/b" is not passed on. */
+function isEntryName(name: Buffer): boolean {
+  if (name.length === 0 || name.includes(0x2f) || name.includes(0)) return false;
+  return !(name.length <= 2 && name.every((byte) => byte === 0x2e));
+}
+
+/** Read answer flag: the file's reported size is not its content's length. */
+const READ_SIZE_UNKNOWN = 1;
+
 function readStat(frame: Frame): StatRecord {
-  const reader = new PayloadReader(frame.payload);
+  return readStatFrom(new PayloadReader(frame.payload));
+}
+
+function readStatFrom(reader: PayloadReader): StatRecord {
   return {
     mode: reader.u32(),
     size: reader.u64(),
@@ -116,25 +179,39 @@ async function* chunksOf(data: Uint8Array | string | AsyncIterable<Uint8Array>):
 }
 
 export class AgentClient {
-  constructor(private readonly open: OpenChannel) {}
+  constructor(
+    private readonly open: OpenChannel,
+    private readonly deadlines: AgentDeadlines = DEFAULT_DEADLINES,
+  ) {}
 
+  /**
+   * Sends a request's first frame on a fresh channel. An idle connection can die just as it is taken (the agent
+   * restarted): when the send itself fails nothing was requested yet, so it is retried on another connection.
+   */
   private async request(type: string, user: string, rest?: (writer: PayloadWriter) => void) {
-    const channel = await this.open();
     const writer = new PayloadWriter().string(user);
     rest?.(writer);
-    try {
-      await channel.send(encodeFrame(type, writer.toBuffer()));
-    } catch (error) {
-      channel.destroy();
-      throw error;
+    const frame = encodeFrame(type, writer.toBuffer());
+    for (let attempt = 1; ; attempt += 1) {
+      const channel = await this.open();
+      try {
+        await channel.send(frame);
+        return { channel, reader: new FrameReader(channel.incoming, channel) };
+      } catch (error) {
+        channel.destroy();
+        if (attempt >= 3) {
+          throw new BurrowError('AGENT_UNREACHABLE', 'the connection to the sandbox agent broke', undefined, {
+            cause: error,
+          });
+        }
+      }
     }
-    return { channel, reader: new FrameReader(channel.incoming) };
   }
 
   async ping(): Promise<string> {
     const { channel, reader } = await this.request('P', '');
     try {
-      const frame = await reader.next();
+      const frame = await reader.next(this.deadlines.callMs);
       if (frame.type !== 'p') throw unexpected(frame);
       return new PayloadReader(frame.payload).bytes().toString('utf8');
     } finally {
@@ -180,11 +257,11 @@ export class AgentClient {
     };
   }
 
-  async readFile(user: string, path: Uint8Array): Promise<{ info: FileInfo; body: Readable }> {
+  async readFile(user: string, path: Uint8Array): Promise<FileRead> {
     const { channel, reader } = await this.request('R', user, (writer) => writer.string(path));
     let first: Frame;
     try {
-      first = await reader.next();
+      first = await reader.next(this.deadlines.callMs);
     } catch (error) {
       channel.destroy();
       throw error;
@@ -197,8 +274,15 @@ export class AgentClient {
       channel.destroy();
       throw unexpected(first);
     }
-    const info = fileInfoFromStat(readStat(first), path);
-    return { info, body: dataBody(reader, channel, path) };
+    const payload = new PayloadReader(first.payload);
+    const info = fileInfoFromStat(readStatFrom(payload), path);
+    // Flags after the stat record (bit 0: the size is not the content's); an agent that sends none is trusted less.
+    const flags = payload.remaining >= 4 ? payload.u32() : READ_SIZE_UNKNOWN;
+    return {
+      info,
+      sizeExact: (flags & READ_SIZE_UNKNOWN) === 0,
+      body: dataBody(reader, channel, path, this.deadlines.idleMs),
+    };
   }
 
   async writeFile(
@@ -209,10 +293,10 @@ export class AgentClient {
   ) {
     const { channel, reader } = await this.request('W', user, (writer) => writer.string(path).u32(mode));
     try {
-      await this.expectDone(reader, path);
+      await this.expectDone(reader, path, this.deadlines.callMs);
       await sendData(channel, chunksOf(data));
       await channel.send(encodeFrame('z'));
-      return { bytes: await this.expectDone(reader, path) };
+      return { bytes: await this.expectDone(reader, path, this.deadlines.callMs) };
     } finally {
       channel.destroy();
     }
@@ -223,7 +307,7 @@ export class AgentClient {
     try {
       await sendData(channel, archive);
       await channel.send(encodeFrame('z'));
-      return await this.expectDone(reader, path);
+      return await this.expectDone(reader, path, this.deadlines.unpackMs);
     } finally {
       channel.destroy();
     }
@@ -231,19 +315,21 @@ export class AgentClient {
 
   async archive(path: Uint8Array): Promise<Readable> {
     const { channel, reader } = await this.request('A', '0', (writer) => writer.string(path));
-    return dataBody(reader, channel, path);
+    return dataBody(reader, channel, path, this.deadlines.idleMs);
   }
 
-  async list(user: string, path: Uint8Array): Promise<FileInfo[]> {
+  /** At most `maxEntries` entries: past that the agent is cut off (the rest is never read into memory). */
+  async list(user: string, path: Uint8Array, maxEntries: number): Promise<DirListing> {
     const { channel, reader } = await this.request('L', user, (writer) => writer.string(path));
     try {
       const entries: FileInfo[] = [];
       for (;;) {
-        const frame = await reader.next();
+        const frame = await reader.next(this.deadlines.idleMs);
         if (frame.type === 'm') {
+          if (entries.length >= maxEntries) return { entries, truncated: true };
           const record = readStat(frame);
-          entries.push(fileInfoFromStat(record, joinPath(path, record.name)));
-        } else if (frame.type === 'z') return entries;
+          if (isEntryName(record.name)) entries.push(fileInfoFromStat(record, joinPath(path, record.name)));
+        } else if (frame.type === 'z') return { entries, truncated: false };
         else if (frame.type === 'f') throw failureOf(frame, displayPath(path));
         else throw unexpected(frame);
       }
@@ -255,11 +341,11 @@ export class AgentClient {
   async stat(user: string, path: Uint8Array): Promise<FileInfo> {
     const { channel, reader } = await this.request('S', user, (writer) => writer.string(path));
     try {
-      const frame = await reader.next();
+      const frame = await reader.next(this.deadlines.callMs);
       if (frame.type === 'f') throw failureOf(frame, displayPath(path));
       if (frame.type !== 'm') throw unexpected(frame);
       const info = fileInfoFromStat(readStat(frame), path);
-      await this.expectDone(reader, path);
+      await this.expectDone(reader, path, this.deadlines.callMs);
       return info;
     } finally {
       channel.destroy();
@@ -267,24 +353,24 @@ export class AgentClient {
   }
 
   async mkdir(user: string, path: Uint8Array): Promise<void> {
-    await this.simple('M', user, path);
+    await this.simple('M', user, path, this.deadlines.callMs);
   }
 
   async remove(user: string, path: Uint8Array): Promise<void> {
-    await this.simple('D', user, path);
+    await this.simple('D', user, path, this.deadlines.removeMs);
   }
 
-  private async simple(type: string, user: string, path: Uint8Array): Promise<number> {
+  private async simple(type: string, user: string, path: Uint8Array, timeoutMs: number): Promise<number> {
     const { channel, reader } = await this.request(type, user, (writer) => writer.string(path));
     try {
-      return await this.expectDone(reader, path);
+      return await this.expectDone(reader, path, timeoutMs);
     } finally {
       channel.destroy();
     }
   }
 
-  private async expectDone(reader: FrameReader, path: Uint8Array): Promise<number> {
-    const frame = await reader.next();
+  private async expectDone(reader: FrameReader, path: Uint8Array, timeoutMs: number): Promise<number> {
+    const frame = await reader.next(timeoutMs);
     if (frame.type === 'z') return frame.payload.length >= 8 ? new PayloadReader(frame.payload).u64() : 0;
     if (frame.type === 'f') throw failureOf(frame, displayPath(path));
     throw unexpected(frame);
@@ -332,11 +418,11 @@ export function joinPath(directory: Uint8Array, name: Uint8Array): Buffer {
 }
 
 /** A Readable of the `d` frames that follow, ending at `z` and failing at `f`. */
-function dataBody(reader: FrameReader, channel: AgentChannel, path: Uint8Array): Readable {
+function dataBody(reader: FrameReader, channel: AgentChannel, path: Uint8Array, idleMs: number): Readable {
   async function* body(): AsyncGenerator<Buffer> {
     try {
       for (;;) {
-        const frame = await reader.next();
+        const frame = await reader.next(idleMs);
         if (frame.type === 'd') yield frame.payload;
         else if (frame.type === 'z') return;
         else if (frame.type === 'f') throw failureOf(frame, displayPath(path));

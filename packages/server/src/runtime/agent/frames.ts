@@ -3,6 +3,8 @@
  * Pure encoding and decoding; transports live elsewhere.
  */
 
+import { BurrowError } from '@burrow/protocol';
+
 export const MAX_FRAME_PAYLOAD = 1024 * 1024;
 
 export interface Frame {
@@ -53,42 +55,49 @@ export class PayloadWriter {
   }
 }
 
-/** Reads a payload written by the agent. Throws on truncated input. */
+/** The agent broke the protocol; what it sent is never trusted further. */
+export function protocolError(what: string): BurrowError {
+  return new BurrowError('AGENT_PROTOCOL', `the sandbox agent sent ${what}`);
+}
+
+/** Reads a payload written by the agent. Throws AGENT_PROTOCOL on truncated input. */
 export class PayloadReader {
   private offset = 0;
 
   constructor(private readonly buffer: Buffer) {}
 
+  private take(count: number): number {
+    if (this.offset + count > this.buffer.length) throw protocolError('a truncated frame');
+    const at = this.offset;
+    this.offset += count;
+    return at;
+  }
+
   u32(): number {
-    const value = this.buffer.readUInt32BE(this.offset);
-    this.offset += 4;
-    return value;
+    return this.buffer.readUInt32BE(this.take(4));
   }
 
   i32(): number {
-    const value = this.buffer.readInt32BE(this.offset);
-    this.offset += 4;
-    return value;
+    return this.buffer.readInt32BE(this.take(4));
   }
 
   u64(): number {
-    const value = this.buffer.readBigUInt64BE(this.offset);
-    this.offset += 8;
-    return Number(value);
+    return Number(this.buffer.readBigUInt64BE(this.take(8)));
   }
 
   i64(): number {
-    const value = this.buffer.readBigInt64BE(this.offset);
-    this.offset += 8;
-    return Number(value);
+    return Number(this.buffer.readBigInt64BE(this.take(8)));
+  }
+
+  /** Bytes not read yet. */
+  get remaining(): number {
+    return this.buffer.length - this.offset;
   }
 
   bytes(): Buffer {
     const length = this.u32();
-    if (this.offset + length > this.buffer.length) throw new RangeError('truncated string in agent frame');
-    const value = this.buffer.subarray(this.offset, this.offset + length);
-    this.offset += length;
-    return value;
+    const at = this.take(length);
+    return this.buffer.subarray(at, at + length);
   }
 }
 
@@ -108,7 +117,7 @@ export class FrameDecoder {
       const header = this.peekHeader();
       const payloadLength = header.readUInt32BE(1);
       if (payloadLength > MAX_FRAME_PAYLOAD)
-        throw new RangeError(`agent frame of ${payloadLength} bytes exceeds the limit`);
+        throw protocolError(`a frame of ${payloadLength} bytes, over the limit of ${MAX_FRAME_PAYLOAD}`);
       if (this.length < 5 + payloadLength) break;
       const whole = this.take(5 + payloadLength);
       frames.push({ type: String.fromCharCode(whole[0] ?? 0), payload: whole.subarray(5) });

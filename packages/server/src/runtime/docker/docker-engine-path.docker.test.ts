@@ -285,7 +285,7 @@ for (const image of [BUSYBOX_IMAGE, DEBIAN_IMAGE]) {
         Buffer.from(" $(id) 'q' %s \\n %% -x\n"),
       ]);
       await runtime.writeFile(id, name, 'raw');
-      const entries = await runtime.listDir(id, '/tmp');
+      const { entries } = await runtime.listDir(id, '/tmp');
       expect(entries.some((entry) => entry.name.startsWith('raw-'))).toBe(true);
       expect((await sha256((await runtime.readFile(id, name)).body)).bytes).toBe(3);
       expect((await runtime.stat(id, name)).size).toBe(3);
@@ -296,7 +296,7 @@ for (const image of [BUSYBOX_IMAGE, DEBIAN_IMAGE]) {
     it('reports symlinks as symlinks, writes through them, and resolves them inside the sandbox', async () => {
       await runtime.writeFile(id, '/tmp/links/target.txt', 'before');
       await runtime.exec(id, { cmd: ['ln', '-s', '/tmp/links/target.txt', '/tmp/links/link'] });
-      const listed = await runtime.listDir(id, '/tmp/links');
+      const listed = (await runtime.listDir(id, '/tmp/links')).entries;
       expect(listed.find((entry) => entry.name === 'link')).toMatchObject({
         isSymlink: true,
         linkTarget: '/tmp/links/target.txt',
@@ -320,7 +320,9 @@ for (const image of [BUSYBOX_IMAGE, DEBIAN_IMAGE]) {
         'upload aborted',
       );
       expect(await text(id, ['cat', '/tmp/aborted/file.txt'])).toBe('original');
-      expect(await until(async () => (await runtime.listDir(id, '/tmp/aborted')).length === 1)).toBe(true);
+      expect(await until(async () => (await runtime.listDir(id, '/tmp/aborted')).entries.length === 1)).toBe(
+        true,
+      );
     });
 
     it('keeps the mode of an existing file and applies the requested mode to a new one', async () => {

@@ -10,9 +10,12 @@ import { mergeTmpfs, DEFAULT_TMPFS } from '../../storage/tmpfs.js';
 import { AsyncQueue } from '../../util/async-queue.js';
 import { checkCallerLabels, publicConfig } from '../sandbox-config.js';
 import { checkExecOptions, collectExec, execStreamFrom, inputChunks } from '../exec-support.js';
+import { capListing, listLimit } from '../listing.js';
 import { sandboxPathBytes } from '../paths.js';
 import { modeString } from '../agent/stat-record.js';
 import {
+  type DirListing,
+  type ListOptions,
   TIMEOUT_EXIT_CODE,
   type ExecEvent,
   type ExecOptions,
@@ -369,7 +372,8 @@ export class FakeRuntime implements Runtime {
     const node = this.node(sandbox, key);
     if (node.kind === 'dir')
       throw new BurrowError('IS_A_DIRECTORY', `${display(key)}: the path is a directory`);
-    return { info: this.fileInfo(key, node), body: Readable.from([node.data]) };
+    const info = this.fileInfo(key, node);
+    return { info, sizeExact: info.size > 0, body: Readable.from([node.data]) };
   }
 
   async writeFile(
@@ -391,15 +395,17 @@ export class FakeRuntime implements Runtime {
     return { bytes: content.length };
   }
 
-  async listDir(id: string, path: SandboxPath): Promise<FileInfo[]> {
+  async listDir(id: string, path: SandboxPath, options: ListOptions = {}): Promise<DirListing> {
     await Promise.resolve();
+    const max = listLimit(options);
     const sandbox = this.running(id);
     const key = keyOf(sandboxPathBytes(path));
     if (this.node(sandbox, key).kind !== 'dir')
       throw new BurrowError('NOT_A_DIRECTORY', `${display(key)}: not a directory`);
-    return [...sandbox.files]
+    const entries = [...sandbox.files]
       .filter(([entry]) => entry !== key && parentOf(entry) === key)
       .map(([entry, node]) => this.fileInfo(entry, node));
+    return capListing(entries, max);
   }
 
   async stat(id: string, path: SandboxPath): Promise<FileInfo> {

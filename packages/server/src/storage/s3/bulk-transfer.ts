@@ -170,7 +170,15 @@ async function* walk(
     if (dir === undefined) break;
     let entries: FileInfo[];
     try {
-      entries = await runtime.listDir(sandboxId, dir.path);
+      const listing = await runtime.listDir(sandboxId, dir.path);
+      entries = listing.entries;
+      if (listing.truncated) {
+        summary.failures.push({
+          path: dir.path,
+          code: 'PAYLOAD_TOO_LARGE',
+          error: `the directory has more than ${entries.length} entries: only the first ${entries.length} were taken`,
+        });
+      }
     } catch (error) {
       if (dir.depth === 0) throw error;
       summary.failures.push({ path: dir.path, ...failureOf(error) });

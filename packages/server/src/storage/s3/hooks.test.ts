@@ -252,7 +252,7 @@ describe('S3Hooks path safety', () => {
     ]);
     expect(report.skipped.every((skip) => /escape/.test(skip.reason))).toBe(true);
     expect((await stubRuntime.stat('sbx', '/home/sandbox/dir')).isDir).toBe(true);
-    const all = (await stubRuntime.listDir('sbx', '/')).map((info) => info.name);
+    const all = (await stubRuntime.listDir('sbx', '/')).entries.map((info) => info.name);
     expect(all).not.toContain('escape.txt');
     await expect(stubRuntime.stat('sbx', '/etc/evil')).rejects.toThrow();
     await expect(stubRuntime.stat('sbx', '/etc/passwd')).rejects.toThrow();
@@ -277,14 +277,17 @@ describe('S3Hooks path safety', () => {
       get(target, property, receiver) {
         if (property === 'listDir') {
           return async (id: string, path: string) => {
-            const entries = await target.listDir(id, path);
+            const listing = await target.listDir(id, path);
             return path === '/home/sandbox'
-              ? [
-                  ...entries,
-                  extra('/home/sandbox/link', 'lrwxrwxrwx', true),
-                  extra('/home/sandbox/fifo', 'prw-r--r--', false),
-                ]
-              : entries;
+              ? {
+                  truncated: false,
+                  entries: [
+                    ...listing.entries,
+                    extra('/home/sandbox/link', 'lrwxrwxrwx', true),
+                    extra('/home/sandbox/fifo', 'prw-r--r--', false),
+                  ],
+                }
+              : listing;
           };
         }
         return Reflect.get(target, property, receiver) as unknown;

@@ -1,6 +1,7 @@
 /** The Engine API path as a SandboxAccess: every call is a `docker exec` of the image's own shell (engine-path/). */
 import type { ProcessHandle } from '../../exec-support.js';
-import type { ExecOptions, FileData, FileInfo, FileRead } from '../../runtime.js';
+import { capListing } from '../../listing.js';
+import type { DirListing, ExecOptions, FileData, FileInfo, FileRead } from '../../runtime.js';
 import { EngineClient, type ExecTarget } from '../engine-path/engine-client.js';
 import { containerName } from '../labels.js';
 import type { TmpfsArchiver } from '../snapshots.js';
@@ -54,8 +55,8 @@ export class EngineAccess implements SandboxAccess {
     return this.client.files.writeFile(await this.target(id), path, mode, data);
   }
 
-  async listDir(id: string, path: Buffer): Promise<FileInfo[]> {
-    return this.client.files.listDir(await this.target(id), path);
+  async listDir(id: string, path: Buffer, maxEntries: number): Promise<DirListing> {
+    return capListing(await this.client.files.listDir(await this.target(id), path), maxEntries);
   }
 
   async stat(id: string, path: Buffer): Promise<FileInfo> {

@@ -141,7 +141,13 @@ export class EngineFiles {
         if (!complete) raw.destroy();
       }
     }
-    return { info, body: Readable.from(body(), { objectMode: false, highWaterMark: 1 << 20 }) };
+    // Without the agent's statfs check, files under /proc and /sys (and empty ones) are read to their end.
+    const pseudo = /^\/(proc|sys)(\/|$)/.test(display(path));
+    return {
+      info,
+      sizeExact: info.size > 0 && !pseudo,
+      body: Readable.from(body(), { objectMode: false, highWaterMark: 1 << 20 }),
+    };
   }
 
   async writeFile(

@@ -8,7 +8,14 @@ import { dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { BurrowError } from '@burrow/protocol';
-import type { FileData, FileInfo, FileRead, Runtime, SandboxPath } from '../../../runtime/runtime.js';
+import type {
+  DirListing,
+  FileData,
+  FileInfo,
+  FileRead,
+  Runtime,
+  SandboxPath,
+} from '../../../runtime/runtime.js';
 
 function text(path: SandboxPath): string {
   return typeof path === 'string' ? path : Buffer.from(path).toString('utf8');
@@ -34,6 +41,7 @@ export function diskRuntime(root: string): Runtime {
       const stats = await lstat(host(path));
       return {
         info: info(text(path), stats),
+        sizeExact: true,
         body: createReadStream(host(path), { highWaterMark: 256 * 1024 }),
       };
     },
@@ -52,11 +60,12 @@ export function diskRuntime(root: string): Runtime {
       await pipeline(counted, createWriteStream(host(path)));
       return { bytes };
     },
-    async listDir(_id: string, path: SandboxPath): Promise<FileInfo[]> {
+    async listDir(_id: string, path: SandboxPath): Promise<DirListing> {
       const names = await readdir(host(path));
-      return Promise.all(
+      const entries = await Promise.all(
         names.map(async (name) => info(join(text(path), name), await lstat(join(host(path), name)))),
       );
+      return { entries, truncated: false };
     },
     async stat(_id: string, path: SandboxPath): Promise<FileInfo> {
       return info(text(path), await lstat(host(path)));
