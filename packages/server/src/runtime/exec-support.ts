@@ -1,6 +1,38 @@
 /** Helpers every backend uses to present a running process as an ExecStream and to collect an ExecResult. */
 import { BurrowError } from '@burrow/protocol';
-import type { ExecEvent, ExecInput, ExecOptions, ExecResult, ExecStdin, ExecStream } from './runtime.js';
+import type {
+  ExecEvent,
+  ExecInput,
+  ExecOptions,
+  ExecResult,
+  ExecStdin,
+  ExecStream,
+  PtySize,
+} from './runtime.js';
+
+export const MAX_PTY_CELLS = 1000;
+
+export function checkPtySize(size: PtySize, field = 'pty'): void {
+  for (const key of ['cols', 'rows'] as const) {
+    const value = size[key];
+    if (!Number.isInteger(value) || value < 1 || value > MAX_PTY_CELLS) {
+      throw new BurrowError(
+        'VALIDATION_FAILED',
+        `${field}.${key} must be a whole number from 1 to ${MAX_PTY_CELLS}, got ${String(value)}`,
+      );
+    }
+  }
+}
+
+export function checkUser(user: string | undefined): void {
+  if (user === undefined) return;
+  if (user.length === 0 || user.length > 256 || user.includes('\0') || /\s/.test(user)) {
+    throw new BurrowError(
+      'VALIDATION_FAILED',
+      'user must be a name or uid, optionally with ":group" (e.g. "sandbox", "1000:1000"), at most 256 characters',
+    );
+  }
+}
 
 export function checkExecOptions(options: ExecOptions): void {
   if (!Array.isArray(options.cmd) || options.cmd.length === 0 || options.cmd[0] === '') {
@@ -26,6 +58,8 @@ export function checkExecOptions(options: ExecOptions): void {
   if (options.timeoutMs !== undefined && (!Number.isFinite(options.timeoutMs) || options.timeoutMs < 0)) {
     throw new BurrowError('VALIDATION_FAILED', 'timeout must be a non-negative number');
   }
+  if (options.pty !== undefined) checkPtySize(options.pty);
+  checkUser(options.user);
 }
 
 export function envList(env: Record<string, string> = {}): string[] {
@@ -43,6 +77,8 @@ export interface ProcessHandle {
   events: AsyncIterable<ExecEvent>;
   stdin: ExecStdin;
   kill(signal: string): Promise<void>;
+  /** Resizes the process's terminal; absent when the process has none. */
+  resize?(size: PtySize): Promise<void>;
   /** Ends the process (if running) and releases the connection. */
   destroy(): void;
 }
@@ -98,6 +134,13 @@ export function execStreamFrom(handle: ProcessHandle, options: ExecOptions): Exe
     [Symbol.asyncIterator]: () => iterator,
     stdin: handle.stdin,
     kill: (name = 'SIGTERM') => handle.kill(name),
+    resize: async (size) => {
+      checkPtySize(size);
+      if (handle.resize === undefined) {
+        throw new BurrowError('CONFLICT', 'the process has no terminal: start it with pty to resize it');
+      }
+      await handle.resize(size);
+    },
     close: async () => {
       handle.destroy();
       await iterator.return(undefined);

@@ -117,11 +117,24 @@ export interface SandboxInfo {
 
 export type ExecInput = Uint8Array | string | AsyncIterable<Uint8Array>;
 
+/** A terminal's size in character cells. */
+export interface PtySize {
+  cols: number;
+  rows: number;
+}
+
 export interface ExecOptions {
   /** argv; never interpreted by a shell. Use `['sh', '-c', '...']` for shell syntax. */
   cmd: string[];
   env?: Record<string, string>;
   workdir?: string;
+  /** Docker-style user (`name`, `uid`, `name:group`, `uid:gid`); the image's user when absent. */
+  user?: string;
+  /**
+   * Run on a pseudo-terminal of this size: TERM is set, the process leads a session with the terminal as its
+   * controlling TTY, and its output (stdout and stderr merged, as on a terminal) arrives as `stdout` events.
+   */
+  pty?: PtySize;
   /** Kill the process (and its children) after this many milliseconds; 0 or absent = no limit. */
   timeoutMs?: number;
   /** Bytes fed to the process's stdin, closed afterwards. */
@@ -165,6 +178,95 @@ export interface ExecStream extends AsyncIterable<ExecEvent> {
   readonly stdin: ExecStdin;
   /** Sends a signal (`SIGTERM`, `SIGINT`, `SIGKILL`, ...) to the process and its children. */
   kill(signal?: string): Promise<void>;
+  /** Resizes the process's terminal (streams started with `pty` only). */
+  resize(size: PtySize): Promise<void>;
+  close(): Promise<void>;
+}
+
+// ---------------------------------------------------------------- background processes
+
+/** A background process: it outlives the request and its client, and belongs to the sandbox (not the server). */
+export interface ProcessStartOptions {
+  cmd: string[];
+  env?: Record<string, string>;
+  workdir?: string;
+  user?: string;
+  /** A caller's name for the process, e.g. "dev-server". */
+  tag?: string;
+  /** Keep stdin open for `sendProcessInput`; otherwise the process reads an empty stdin. */
+  stdin?: boolean;
+  /** Kill the process (and its children) after this many milliseconds; 0 or absent = no limit. */
+  timeoutMs?: number;
+  /** Run on a pseudo-terminal (see ExecOptions.pty). */
+  pty?: PtySize;
+  /** Bytes of each output stream kept for replay (default {@link DEFAULT_PROCESS_BUFFER_BYTES}). */
+  bufferBytes?: number;
+}
+
+export const DEFAULT_PROCESS_BUFFER_BYTES = 1024 * 1024;
+/** Exited processes a sandbox keeps (with their final output and exit code); older ones are forgotten. */
+export const MAX_EXITED_PROCESSES = 64;
+
+export interface ProcessInfo {
+  /** Burrow's id for the process, stable for its lifetime (`proc_...`). */
+  id: string;
+  /** Its pid inside the sandbox. */
+  pid: number;
+  tag?: string;
+  cmd: string[];
+  pty: boolean;
+  /** Whether stdin is open for input. */
+  stdin: boolean;
+  startedAt: Date;
+  running: boolean;
+  /** Once exited: the exit code (`128 + n` when killed by signal n, 124 when its timeout killed it). */
+  exitCode?: number;
+  endedAt?: Date;
+  timedOut: boolean;
+  /** Bytes of output that fell out of the replay buffer before anyone read them, per stream. */
+  outputDropped: { stdout: number; stderr: number };
+}
+
+export type ProcessEvent =
+  | { type: 'stdout'; data: Buffer }
+  | { type: 'stderr'; data: Buffer }
+  /** `bytes` of `stream` were lost to this reader (the replay buffer overflowed before it got them). */
+  | { type: 'dropped'; stream: 'stdout' | 'stderr'; bytes: number }
+  | { type: 'exit'; exitCode: number; timedOut: boolean };
+
+export interface AttachOptions {
+  /** Start with what the process printed so far (as far as its buffer holds), not only from now on. */
+  replay?: boolean;
+  signal?: AbortSignal;
+}
+
+/** One reader of a process's output; several may attach at once. Ends after `exit` (or when closed). */
+export interface ProcessAttachment extends AsyncIterable<ProcessEvent> {
+  readonly info: ProcessInfo;
+  close(): Promise<void>;
+}
+
+export interface ProcessInputOptions {
+  /** Close stdin after this input (on a terminal: end-of-file, Ctrl-D). */
+  eof?: boolean;
+}
+
+// ---------------------------------------------------------------- file watching
+
+export type WatchEventKind = 'create' | 'write' | 'remove' | 'rename' | 'chmod';
+
+export type WatchEvent =
+  /** `path` is as the sandbox sees it; `rename` names the old path (the new one arrives as `create`). */
+  | { type: 'event'; kind: WatchEventKind; path: Buffer; isDir: boolean }
+  /** Events were lost (the kernel's or Burrow's queue overflowed): re-read what matters. */
+  | { type: 'overflow' };
+
+export interface WatchOptions {
+  recursive?: boolean;
+  signal?: AbortSignal;
+}
+
+export interface WatchStream extends AsyncIterable<WatchEvent> {
   close(): Promise<void>;
 }
 
@@ -330,4 +432,27 @@ export interface Runtime {
 
   /** Events about sandboxes, until the signal aborts. */
   events(signal: AbortSignal): AsyncIterable<RuntimeEvent>;
+
+  /** Starts a background process; resolves once it runs. */
+  startProcess(id: string, options: ProcessStartOptions): Promise<ProcessInfo>;
+  /** The sandbox's processes, running and recently exited. */
+  listProcesses(id: string): Promise<ProcessInfo[]>;
+  getProcess(id: string, processId: string): Promise<ProcessInfo>;
+  attachProcess(id: string, processId: string, options?: AttachOptions): Promise<ProcessAttachment>;
+  /** Resolves with the process's info once it exited, or when `timeoutMs` passed (then `running` is true). */
+  waitProcess(id: string, processId: string, timeoutMs: number, signal?: AbortSignal): Promise<ProcessInfo>;
+  sendProcessInput(
+    id: string,
+    processId: string,
+    data: Uint8Array,
+    options?: ProcessInputOptions,
+  ): Promise<void>;
+  /** Sends a signal to the process's group. */
+  signalProcess(id: string, processId: string, signal: string): Promise<void>;
+  /** Kills the process and every descendant (as exec timeouts do). */
+  killProcess(id: string, processId: string): Promise<void>;
+  resizeProcess(id: string, processId: string, size: PtySize): Promise<void>;
+
+  /** Watches a directory for changes (inotify inside the sandbox), until closed or the signal aborts. */
+  watch(id: string, path: SandboxPath, options?: WatchOptions): Promise<WatchStream>;
 }

@@ -52,6 +52,7 @@ function streamOf(chunks: number, size: number): { stream: ExecStream; pulled: (
     [Symbol.asyncIterator]: () => iterator,
     stdin: { write: () => Promise.resolve(), end: () => Promise.resolve() },
     kill: () => Promise.resolve(),
+    resize: () => Promise.resolve(),
     close: async () => {
       await iterator.return(undefined);
     },

@@ -37,6 +37,8 @@ export interface AgentExecRequest {
   user: string;
   timeoutMs: number;
   withStdin: boolean;
+  /** Run on a pseudo-terminal of this size. */
+  pty?: { cols: number; rows: number };
 }
 
 export interface AgentProcess {
@@ -44,6 +46,7 @@ export interface AgentProcess {
   writeStdin(data: Uint8Array): Promise<void>;
   endStdin(): Promise<void>;
   signal(signal: string): Promise<void>;
+  resize(cols: number, rows: number): Promise<void>;
   destroy(): void;
 }
 
@@ -78,11 +81,23 @@ export const DEFAULT_DEADLINES: AgentDeadlines = {
   unpackMs: 600_000,
 };
 
+/** Milliseconds for a u32 field of the protocol: never wraps (a larger value is a caller's bug, refused). */
+export function checkedMs(ms: number): number {
+  const value = Math.ceil(ms);
+  if (!Number.isFinite(value) || value < 0 || value > 0xffffffff) {
+    throw new BurrowError(
+      'VALIDATION_FAILED',
+      `a timeout of ${ms} ms does not fit the agent protocol (at most 49 days)`,
+    );
+  }
+  return value;
+}
+
 function seconds(ms: number): string {
   return ms < 1000 ? `${ms} ms` : `${Math.round(ms / 1000)} s`;
 }
 
-class FrameReader {
+export class FrameReader {
   private readonly iterator: AsyncIterator<Frame>;
 
   constructor(
@@ -126,7 +141,7 @@ async function* readFrames(incoming: AsyncIterable<Buffer>): AsyncGenerator<Fram
   }
 }
 
-function failureOf(frame: Frame, path?: string): BurrowError {
+export function failureOf(frame: Frame, path?: string): BurrowError {
   const reader = new PayloadReader(frame.payload);
   const errno = reader.u32();
   const message = reader.bytes().toString('utf8');
@@ -140,7 +155,7 @@ function execFailure(frame: Frame, workdir: string): BurrowError {
   return failureOf(frame, aboutWorkdir ? `working directory ${workdir}` : undefined);
 }
 
-function unexpected(frame: Frame): BurrowError {
+export function unexpected(frame: Frame): BurrowError {
   return protocolError(`an unexpected frame (type byte ${frame.type.charCodeAt(0)})`);
 }
 
@@ -188,7 +203,11 @@ export class AgentClient {
    * Sends a request's first frame on a fresh channel. An idle connection can die just as it is taken (the agent
    * restarted): when the send itself fails nothing was requested yet, so it is retried on another connection.
    */
-  private async request(type: string, user: string, rest?: (writer: PayloadWriter) => void) {
+  async request(
+    type: string,
+    user: string,
+    rest?: (writer: PayloadWriter) => void,
+  ): Promise<{ channel: AgentChannel; reader: FrameReader }> {
     const writer = new PayloadWriter().string(user);
     rest?.(writer);
     const frame = encodeFrame(type, writer.toBuffer());
@@ -225,8 +244,10 @@ export class AgentClient {
         .strings(request.cmd)
         .strings(request.env)
         .string(request.workdir)
-        .u32(request.timeoutMs)
-        .u32(request.withStdin ? 1 : 0),
+        .u32(checkedMs(request.timeoutMs))
+        .u32((request.withStdin ? 1 : 0) | (request.pty === undefined ? 0 : 2))
+        .u32(request.pty?.cols ?? 0)
+        .u32(request.pty?.rows ?? 0),
     );
     async function* events(): AsyncGenerator<ExecEvent> {
       try {
@@ -253,6 +274,8 @@ export class AgentClient {
       endStdin: () => channel.send(encodeFrame('e')),
       signal: (signal) =>
         channel.send(encodeFrame('k', new PayloadWriter().u32(signalNumber(signal)).toBuffer())),
+      resize: (cols, rows) =>
+        channel.send(encodeFrame('w', new PayloadWriter().u32(cols).u32(rows).toBuffer())),
       destroy: () => channel.destroy(),
     };
   }

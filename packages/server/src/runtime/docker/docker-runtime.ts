@@ -12,7 +12,8 @@ import Dockerode from 'dockerode';
 import { BurrowError, isBurrowError } from '@burrow/protocol';
 import { builtAgentBinary } from '../agent/agent-binary.js';
 import { AgentChannels } from '../agent/channel-listener.js';
-import { checkExecOptions, collectExec, execStreamFrom } from '../exec-support.js';
+import { checkExecOptions, checkPtySize, collectExec, execStreamFrom } from '../exec-support.js';
+import { checkProcessId, checkProcessOptions } from '../process-options.js';
 import { listLimit } from '../listing.js';
 import { sandboxPathBytes } from '../paths.js';
 import type {
@@ -21,10 +22,18 @@ import type {
   ExecResult,
   ExecStream,
   FileData,
+  AttachOptions,
   DirListing,
   FileInfo,
   FileRead,
   ListOptions,
+  ProcessAttachment,
+  ProcessInfo,
+  ProcessInputOptions,
+  ProcessStartOptions,
+  PtySize,
+  WatchOptions,
+  WatchStream,
   RestoreOptions,
   Runtime,
   RuntimeEvent,
@@ -521,6 +530,55 @@ export class DockerRuntime implements Runtime {
         'sandbox not found',
       );
     }
+  }
+
+  // ---------------------------------------------------------------- processes and watches
+
+  startProcess(id: string, options: ProcessStartOptions): Promise<ProcessInfo> {
+    checkProcessOptions(options);
+    return this.access.startProcess(id, options);
+  }
+
+  listProcesses(id: string): Promise<ProcessInfo[]> {
+    return this.access.listProcesses(id);
+  }
+
+  getProcess(id: string, processId: string): Promise<ProcessInfo> {
+    return this.access.getProcess(id, checkProcessId(processId));
+  }
+
+  attachProcess(id: string, processId: string, options: AttachOptions = {}): Promise<ProcessAttachment> {
+    return this.access.attachProcess(id, checkProcessId(processId), options);
+  }
+
+  waitProcess(id: string, processId: string, timeoutMs: number, signal?: AbortSignal): Promise<ProcessInfo> {
+    return this.access.waitProcess(id, checkProcessId(processId), timeoutMs, signal);
+  }
+
+  sendProcessInput(
+    id: string,
+    processId: string,
+    data: Uint8Array,
+    options: ProcessInputOptions = {},
+  ): Promise<void> {
+    return this.access.sendProcessInput(id, checkProcessId(processId), data, options);
+  }
+
+  signalProcess(id: string, processId: string, signal: string): Promise<void> {
+    return this.access.signalProcess(id, checkProcessId(processId), signal);
+  }
+
+  killProcess(id: string, processId: string): Promise<void> {
+    return this.access.killProcess(id, checkProcessId(processId));
+  }
+
+  resizeProcess(id: string, processId: string, size: PtySize): Promise<void> {
+    checkPtySize(size);
+    return this.access.resizeProcess(id, checkProcessId(processId), size);
+  }
+
+  async watch(id: string, path: SandboxPath, options: WatchOptions = {}): Promise<WatchStream> {
+    return this.access.watch(id, sandboxPathBytes(path), options);
   }
 
   events(signal: AbortSignal): AsyncIterable<RuntimeEvent> {

@@ -1,4 +1,8 @@
 import { runRuntimeContract } from '../contract.test-suite.js';
+import { runInteractiveContract } from '../interactive-contract.test-suite.js';
 import { FakeRuntime } from './fake-runtime.js';
 
 runRuntimeContract('fake', () => Promise.resolve({ runtime: new FakeRuntime(), image: 'fake/image' }));
+runInteractiveContract('fake', () =>
+  Promise.resolve({ runtime: new FakeRuntime(), image: 'fake/image', processes: true, realShell: false }),
+);

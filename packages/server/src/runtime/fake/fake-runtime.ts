@@ -14,8 +14,16 @@ import { capListing, listLimit } from '../listing.js';
 import { sandboxPathBytes } from '../paths.js';
 import { modeString } from '../agent/stat-record.js';
 import {
+  type AttachOptions,
   type DirListing,
   type ListOptions,
+  type ProcessAttachment,
+  type ProcessInfo,
+  type ProcessInputOptions,
+  type ProcessStartOptions,
+  type PtySize,
+  type WatchOptions,
+  type WatchStream,
   TIMEOUT_EXIT_CODE,
   type ExecEvent,
   type ExecOptions,
@@ -38,6 +46,8 @@ import {
   type WriteFileOptions,
 } from '../runtime.js';
 import { runCommand } from './fake-commands.js';
+import { FakeProcesses } from './fake-processes.js';
+import { FakeWatchers } from './fake-watch.js';
 
 type FsNode =
   { kind: 'file'; data: Buffer; mode: number; mtime: Date } | { kind: 'dir'; mode: number; mtime: Date };
@@ -99,6 +109,8 @@ export class FakeRuntime implements Runtime {
   private readonly emitter = new EventEmitter();
   private readonly defaultTmpfs: readonly TmpfsMount[];
   private readonly images: Set<string> | undefined;
+  private readonly processes = new FakeProcesses((id, options) => this.execStream(id, options));
+  private readonly watchers = new FakeWatchers();
 
   constructor(options: FakeRuntimeOptions = {}) {
     this.defaultTmpfs = options.defaultTmpfs ?? DEFAULT_TMPFS;
@@ -179,6 +191,8 @@ export class FakeRuntime implements Runtime {
     if (!sandbox.running) return;
     sandbox.running = false;
     sandbox.exitCode = 143;
+    this.processes.forget(id);
+    this.watchers.end(id);
     // Like tmpfs in a real container, the mounts come back empty.
     for (const key of [...sandbox.files.keys()]) {
       if (sandbox.tmpfs.some((root) => within(key, root) && key !== root)) sandbox.files.delete(key);
@@ -188,6 +202,8 @@ export class FakeRuntime implements Runtime {
 
   async remove(id: string): Promise<void> {
     await Promise.resolve();
+    this.processes.forget(id);
+    this.watchers.end(id);
     if (this.sandboxes.delete(id)) this.emit({ type: 'removed', id });
   }
 
@@ -196,6 +212,8 @@ export class FakeRuntime implements Runtime {
     const sandbox = this.get(id);
     sandbox.running = false;
     sandbox.exitCode = exitCode;
+    this.processes.forget(id);
+    this.watchers.end(id);
     this.emit({ type: 'died', id, exitCode, oomKilled });
   }
 
@@ -266,7 +284,8 @@ export class FakeRuntime implements Runtime {
         return node?.kind === 'file' ? node.data : undefined;
       },
       stdout: (data) => events.push({ type: 'stdout', data }),
-      stderr: (data) => events.push({ type: 'stderr', data }),
+      // On a terminal both streams are the terminal.
+      stderr: (data) => events.push({ type: options.pty === undefined ? 'stderr' : 'stdout', data }),
       sleep,
     })
       .then((exitCode) => events.push({ type: 'exit', exitCode, timedOut: false }))
@@ -308,6 +327,7 @@ export class FakeRuntime implements Runtime {
           return Promise.resolve();
         },
         destroy: () => killer.abort('destroyed'),
+        ...(options.pty === undefined ? {} : { resize: () => Promise.resolve() }),
       },
       options,
     );
@@ -363,6 +383,7 @@ export class FakeRuntime implements Runtime {
     this.makeParents(sandbox, parent);
     this.writable(sandbox, parent);
     sandbox.files.set(parent, { kind: 'dir', mode: 0o755, mtime: new Date() });
+    this.watchers.notify(sandbox.id, 'create', parent, true);
   }
 
   async readFile(id: string, path: SandboxPath): Promise<FileRead> {
@@ -391,7 +412,10 @@ export class FakeRuntime implements Runtime {
     const chunks: Buffer[] = [];
     for await (const chunk of inputChunks(data)) chunks.push(Buffer.from(chunk));
     const content = Buffer.concat(chunks);
+    const existed = sandbox.files.has(key);
     sandbox.files.set(key, { kind: 'file', data: content, mode: options.mode ?? 0o644, mtime: new Date() });
+    // A real write lands in a temporary file renamed over the target: watchers see the name appear.
+    this.watchers.notify(sandbox.id, existed ? 'write' : 'create', key, false);
     return { bytes: content.length };
   }
 
@@ -426,6 +450,7 @@ export class FakeRuntime implements Runtime {
     this.writable(sandbox, key);
     this.makeParents(sandbox, key);
     sandbox.files.set(key, { kind: 'dir', mode: 0o755, mtime: new Date() });
+    this.watchers.notify(sandbox.id, 'create', key, true);
   }
 
   async removeFile(id: string, path: SandboxPath): Promise<void> {
@@ -435,7 +460,84 @@ export class FakeRuntime implements Runtime {
     if (key === '/') throw new BurrowError('INVALID_PATH', 'refusing to remove /');
     this.node(sandbox, key);
     this.writable(sandbox, key);
-    for (const entry of [...sandbox.files.keys()]) if (within(entry, key)) sandbox.files.delete(entry);
+    // Deepest first, as a recursive remove deletes.
+    const removed = [...sandbox.files.keys()]
+      .filter((entry) => within(entry, key))
+      .sort()
+      .reverse();
+    for (const entry of removed) {
+      const isDir = sandbox.files.get(entry)?.kind === 'dir';
+      sandbox.files.delete(entry);
+      this.watchers.notify(sandbox.id, 'remove', entry, isDir);
+    }
+  }
+
+  // ---------------------------------------------------------------- processes and watches
+
+  async startProcess(id: string, options: ProcessStartOptions): Promise<ProcessInfo> {
+    await Promise.resolve();
+    this.running(id);
+    return this.processes.start(id, options);
+  }
+
+  async listProcesses(id: string): Promise<ProcessInfo[]> {
+    await Promise.resolve();
+    this.running(id);
+    return this.processes.list(id);
+  }
+
+  async getProcess(id: string, processId: string): Promise<ProcessInfo> {
+    await Promise.resolve();
+    this.running(id);
+    return this.processes.get(id, processId);
+  }
+
+  async attachProcess(id: string, processId: string, options?: AttachOptions): Promise<ProcessAttachment> {
+    await Promise.resolve();
+    this.running(id);
+    return this.processes.attach(id, processId, options);
+  }
+
+  async waitProcess(
+    id: string,
+    processId: string,
+    timeoutMs: number,
+    signal?: AbortSignal,
+  ): Promise<ProcessInfo> {
+    this.running(id);
+    return this.processes.wait(id, processId, timeoutMs, signal);
+  }
+
+  async sendProcessInput(
+    id: string,
+    processId: string,
+    data: Uint8Array,
+    options?: ProcessInputOptions,
+  ): Promise<void> {
+    this.running(id);
+    await this.processes.input(id, processId, data, options);
+  }
+
+  async signalProcess(id: string, processId: string, signal: string): Promise<void> {
+    this.running(id);
+    await this.processes.signal(id, processId, signal);
+  }
+
+  async killProcess(id: string, processId: string): Promise<void> {
+    this.running(id);
+    await this.processes.kill(id, processId);
+  }
+
+  async resizeProcess(id: string, processId: string, size: PtySize): Promise<void> {
+    this.running(id);
+    await this.processes.resize(id, processId, size);
+  }
+
+  async watch(id: string, path: SandboxPath, options?: WatchOptions): Promise<WatchStream> {
+    await Promise.resolve();
+    const sandbox = this.running(id);
+    const key = keyOf(sandboxPathBytes(path));
+    return this.watchers.watch(id, key, this.node(sandbox, key).kind === 'dir', options);
   }
 
   // ---------------------------------------------------------------- snapshots

@@ -3,9 +3,26 @@
  * How a request's channel reaches the agent is the connector's business (its unix socket channel, or `docker exec
  * burrow-agent stdio`); everything else is the same on both.
  */
-import { AgentClient, type AgentChannel } from '../../agent/agent-client.js';
+import { AgentClient, DEFAULT_DEADLINES, signalNumber, type AgentChannel } from '../../agent/agent-client.js';
+import { AgentProcessClient } from '../../agent/agent-processes.js';
+import { newProcessId } from '../../process-options.js';
 import { envList, type ProcessHandle } from '../../exec-support.js';
-import type { DirListing, ExecOptions, FileData, FileInfo, FileRead } from '../../runtime.js';
+import {
+  DEFAULT_PROCESS_BUFFER_BYTES,
+  type AttachOptions,
+  type DirListing,
+  type ExecOptions,
+  type FileData,
+  type FileInfo,
+  type FileRead,
+  type ProcessAttachment,
+  type ProcessInfo,
+  type ProcessInputOptions,
+  type ProcessStartOptions,
+  type PtySize,
+  type WatchOptions,
+  type WatchStream,
+} from '../../runtime.js';
 import type { TmpfsArchiver } from '../snapshots.js';
 import type { AgentTransport } from '../transport.js';
 import type { AgentMounts, SandboxAccess } from './sandbox-access.js';
@@ -55,9 +72,10 @@ export class AgentAccess implements SandboxAccess {
       cmd: options.cmd,
       env: envList(options.env),
       workdir: options.workdir ?? '',
-      user: await this.connector.requestUser(id),
-      timeoutMs: Math.ceil(options.timeoutMs ?? 0),
+      user: options.user ?? (await this.connector.requestUser(id)),
+      timeoutMs: options.timeoutMs ?? 0,
       withStdin: options.stdin !== undefined || options.openStdin === true,
+      ...(options.pty === undefined ? {} : { pty: options.pty }),
     });
     return {
       events: agentProcess.events,
@@ -66,6 +84,9 @@ export class AgentAccess implements SandboxAccess {
         end: () => agentProcess.endStdin(),
       },
       kill: (signal) => agentProcess.signal(signal),
+      ...(options.pty === undefined
+        ? {}
+        : { resize: (size: PtySize) => agentProcess.resize(size.cols, size.rows) }),
       destroy: () => agentProcess.destroy(),
     };
   }
@@ -92,6 +113,88 @@ export class AgentAccess implements SandboxAccess {
 
   async remove(id: string, path: Buffer): Promise<void> {
     await this.client(id).remove(await this.connector.requestUser(id), path);
+  }
+
+  private processes(id: string): AgentProcessClient {
+    return new AgentProcessClient(this.client(id), DEFAULT_DEADLINES);
+  }
+
+  async startProcess(id: string, options: ProcessStartOptions): Promise<ProcessInfo> {
+    const user = options.user ?? (await this.connector.requestUser(id));
+    const buffer = options.bufferBytes ?? DEFAULT_PROCESS_BUFFER_BYTES;
+    return this.processes(id).start(newProcessId(), user, envList(options.env), options, buffer);
+  }
+
+  listProcesses(id: string): Promise<ProcessInfo[]> {
+    return this.processes(id).list();
+  }
+
+  getProcess(id: string, processId: string): Promise<ProcessInfo> {
+    return this.processes(id).get(processId);
+  }
+
+  async attachProcess(id: string, processId: string, options: AttachOptions): Promise<ProcessAttachment> {
+    options.signal?.throwIfAborted();
+    const attachment = await this.processes(id).attach(processId, options.replay === true);
+    const onAbort = () => attachment.close();
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+    const iterator = attachment.events[Symbol.asyncIterator]();
+    return {
+      info: attachment.info,
+      [Symbol.asyncIterator]: () => iterator,
+      close: async () => {
+        options.signal?.removeEventListener('abort', onAbort);
+        attachment.close();
+        await iterator.return?.(undefined);
+      },
+    };
+  }
+
+  async waitProcess(
+    id: string,
+    processId: string,
+    timeoutMs: number,
+    signal?: AbortSignal,
+  ): Promise<ProcessInfo> {
+    const exited = await this.processes(id).wait(processId, timeoutMs, signal);
+    return exited ?? (await this.getProcess(id, processId));
+  }
+
+  sendProcessInput(
+    id: string,
+    processId: string,
+    data: Uint8Array,
+    options: ProcessInputOptions,
+  ): Promise<void> {
+    return this.processes(id).input(processId, data, options.eof === true);
+  }
+
+  signalProcess(id: string, processId: string, signal: string): Promise<void> {
+    return this.processes(id).signal(processId, signalNumber(signal), false);
+  }
+
+  killProcess(id: string, processId: string): Promise<void> {
+    return this.processes(id).signal(processId, signalNumber('SIGKILL'), true);
+  }
+
+  resizeProcess(id: string, processId: string, size: PtySize): Promise<void> {
+    return this.processes(id).resize(processId, size);
+  }
+
+  async watch(id: string, path: Buffer, options: WatchOptions): Promise<WatchStream> {
+    options.signal?.throwIfAborted();
+    const watch = await this.processes(id).watch(path, options.recursive === true);
+    const onAbort = () => watch.close();
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+    const iterator = watch.events[Symbol.asyncIterator]();
+    return {
+      [Symbol.asyncIterator]: () => iterator,
+      close: async () => {
+        options.signal?.removeEventListener('abort', onAbort);
+        watch.close();
+        await iterator.return?.(undefined);
+      },
+    };
   }
 
   archiver(id: string): TmpfsArchiver {

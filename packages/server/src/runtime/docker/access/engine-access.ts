@@ -1,7 +1,17 @@
 /** The Engine API path as a SandboxAccess: every call is a `docker exec` of the image's own shell (engine-path/). */
 import type { ProcessHandle } from '../../exec-support.js';
 import { capListing } from '../../listing.js';
-import type { DirListing, ExecOptions, FileData, FileInfo, FileRead } from '../../runtime.js';
+import type {
+  DirListing,
+  ExecOptions,
+  FileData,
+  FileInfo,
+  FileRead,
+  ProcessAttachment,
+  ProcessInfo,
+  WatchStream,
+} from '../../runtime.js';
+import { notSupported } from './not-supported.js';
 import { EngineClient, type ExecTarget } from '../engine-path/engine-client.js';
 import { containerName } from '../labels.js';
 import type { TmpfsArchiver } from '../snapshots.js';
@@ -69,6 +79,46 @@ export class EngineAccess implements SandboxAccess {
 
   async remove(id: string, path: Buffer): Promise<void> {
     return this.client.files.remove(await this.target(id), path);
+  }
+
+  startProcess(): Promise<ProcessInfo> {
+    return notSupported('background processes');
+  }
+
+  listProcesses(): Promise<ProcessInfo[]> {
+    return notSupported('background processes');
+  }
+
+  getProcess(): Promise<ProcessInfo> {
+    return notSupported('background processes');
+  }
+
+  attachProcess(): Promise<ProcessAttachment> {
+    return notSupported('background processes');
+  }
+
+  waitProcess(): Promise<ProcessInfo> {
+    return notSupported('background processes');
+  }
+
+  sendProcessInput(): Promise<void> {
+    return notSupported('background processes');
+  }
+
+  signalProcess(): Promise<void> {
+    return notSupported('background processes');
+  }
+
+  killProcess(): Promise<void> {
+    return notSupported('background processes');
+  }
+
+  resizeProcess(): Promise<void> {
+    return notSupported('background processes');
+  }
+
+  watch(): Promise<WatchStream> {
+    return notSupported('watching files');
   }
 
   archiver(id: string): TmpfsArchiver {

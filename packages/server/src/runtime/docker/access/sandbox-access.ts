@@ -4,7 +4,21 @@
  * lifecycle, snapshots and stats and every in-sandbox operation lands once per path instead of as a branch.
  */
 import type { ProcessHandle } from '../../exec-support.js';
-import type { DirListing, ExecOptions, FileData, FileInfo, FileRead } from '../../runtime.js';
+import type {
+  AttachOptions,
+  DirListing,
+  ExecOptions,
+  FileData,
+  FileInfo,
+  FileRead,
+  ProcessAttachment,
+  ProcessInfo,
+  ProcessInputOptions,
+  ProcessStartOptions,
+  PtySize,
+  WatchOptions,
+  WatchStream,
+} from '../../runtime.js';
 import type { ArchiveFormat, TmpfsArchiver } from '../snapshots.js';
 import type { AgentTransport } from '../transport.js';
 
@@ -44,4 +58,21 @@ export interface SandboxAccess {
   remove(id: string, path: Buffer): Promise<void>;
   /** Reads and refills tmpfs contents for snapshots, as root. */
   archiver(id: string): TmpfsArchiver;
+
+  /** Background processes, terminals' sizes and watches (see Runtime); NOT_SUPPORTED where a path cannot. */
+  startProcess(id: string, options: ProcessStartOptions): Promise<ProcessInfo>;
+  listProcesses(id: string): Promise<ProcessInfo[]>;
+  getProcess(id: string, processId: string): Promise<ProcessInfo>;
+  attachProcess(id: string, processId: string, options: AttachOptions): Promise<ProcessAttachment>;
+  waitProcess(id: string, processId: string, timeoutMs: number, signal?: AbortSignal): Promise<ProcessInfo>;
+  sendProcessInput(
+    id: string,
+    processId: string,
+    data: Uint8Array,
+    options: ProcessInputOptions,
+  ): Promise<void>;
+  signalProcess(id: string, processId: string, signal: string): Promise<void>;
+  killProcess(id: string, processId: string): Promise<void>;
+  resizeProcess(id: string, processId: string, size: PtySize): Promise<void>;
+  watch(id: string, path: Buffer, options: WatchOptions): Promise<WatchStream>;
 }
