@@ -14,7 +14,8 @@
 # Every purpose first checks the prerequisites nothing here installs (Node.js >= 20.19 with npm) and stops with a
 # message that says what to install; then it starts dockerd in the background (setsid, log in
 # /var/log/dockerd.log) when `docker info` fails, and waits up to 60 s for it to answer. What is already in place is
-# skipped (the whole script takes about a second then). Once the CLI is built, `burrow doctor` checks the rest.
+# skipped (the whole script takes about a second then). It checks nothing else: that is `burrow doctor`'s job, which
+# start.sh and test.sh run once the CLI is built (and `burrow serve` runs its required checks at every start).
 #
 # Environment knobs:
 #   BURROW_DOCKERD_LOG          dockerd log file (default /var/log/dockerd.log)

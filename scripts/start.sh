@@ -19,4 +19,9 @@ fi
 echo "start: npm run build"
 npm run build --silent
 
+# The whole host check, warnings included; it stops here when something required is missing (serve itself runs
+# only the required checks).
+echo "start: burrow doctor"
+node packages/cli/dist/bin.js doctor --skip port
+
 exec node packages/cli/dist/bin.js serve "$@"

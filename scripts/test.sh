@@ -2,7 +2,7 @@
 # Set up the host and run all of Burrow's tests (unit, docker, e2e):
 #   bash scripts/test.sh [vitest args...]     e.g. bash scripts/test.sh --project unit
 # Needs root on Debian 12 and Node.js >= 20.19 with npm (checked first). Installs what the tests need (see
-# scripts/setup-host.sh test), builds, builds the test images and runs vitest.
+# scripts/setup-host.sh test), builds, checks the host with `burrow doctor`, builds the test images and runs vitest.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -22,6 +22,10 @@ npm run build
 
 echo "test: npm run lint"
 npm run lint
+
+# The host check of `burrow doctor` (the port is the test servers' own business).
+echo "test: burrow doctor"
+node packages/cli/dist/bin.js doctor --skip port
 
 echo "test: test images"
 bash images/build-test-images.sh

@@ -9,3 +9,12 @@ export {
 } from './config.js';
 export { ensureDefaultImage, DEFAULT_IMAGE, type DefaultImageOptions } from './images/default-image.js';
 export { BURROW_VERSION } from './version.js';
+export {
+  runDoctor,
+  formatDoctor,
+  formatCheck,
+  requiredFailures,
+  assertReadyToServe,
+  type DoctorOptions,
+} from './doctor/doctor.js';
+export { CHECK_IDS, START_CHECKS, type CheckId, type CheckResult, type CheckStatus } from './doctor/types.js';
