@@ -20,8 +20,9 @@ import { reconcile } from './engine/reconcile.js';
 import { S3Sync } from './engine/s3-sync.js';
 import { StatusWatcher } from './engine/status-watcher.js';
 import { hostMemoryShort, WarmPool, warmPoolSpecs } from './engine/warm-pool.js';
-import { DEFAULT_IMAGE, ensureDefaultImage } from './images/default-image.js';
+import { buildsDefaultImage, ensureDefaultImage } from './images/default-image.js';
 import type { Logger } from './logger.js';
+import { logProgress, type ProgressFactory } from './progress/progress.js';
 import { loopbackUrl, mountMcp } from './mcp-endpoint.js';
 import { readyLogFields, renderReadyBlock, type ReadyFacts } from './ready.js';
 import { DockerRuntime } from './runtime/docker/docker-runtime.js';
@@ -44,6 +45,8 @@ export interface RunningServer {
 export interface StartOptions {
   /** Where logs go; defaults to stdout (pretty text or JSON per `log.format`). */
   logger?: PinoLogger;
+  /** Shows the progress of long work at start (the default image build); default: log lines at an interval. */
+  progress?: ProgressFactory;
 }
 
 export function createLogger(config: Config, destination?: NodeJS.WritableStream): PinoLogger {
@@ -119,10 +122,13 @@ export async function startServer(config: Config, options: StartOptions = {}): P
         ? 'exec and files use the in-sandbox agent through the Docker Engine API (docker exec)'
         : "exec and files use the Docker Engine API without the agent (docker exec of the image's shell and tools)",
   );
-  if (config.sandbox.build_default_image && config.sandbox.default_image === DEFAULT_IMAGE) {
+  if (buildsDefaultImage(config)) {
+    const imageLogger = logger.child({ component: 'image' });
     await ensureDefaultImage({
       image: config.sandbox.default_image,
-      logger: logger.child({ component: 'image' }),
+      logger: imageLogger,
+      context: config.sandbox.default_image_context,
+      progress: options.progress ?? logProgress(imageLogger),
     });
   }
 
@@ -260,9 +266,9 @@ function resources(engine: Engine, warmPool: WarmPool) {
  * `burrow serve`: checks the host as `burrow doctor` does (the required checks; a failure stops it with the
  * doctor's lines), starts, says what to do next, and runs until SIGINT/SIGTERM.
  */
-export async function serve(config: Config): Promise<void> {
+export async function serve(config: Config, options: StartOptions = {}): Promise<void> {
   await assertReadyToServe(config);
-  const server = await startServer(config);
+  const server = await startServer(config, options);
   if (config.log.format === 'json') server.logger.info(readyLogFields(server.ready), 'burrow ready');
   else process.stdout.write(`\n${renderReadyBlock(server.ready)}\n`);
   await new Promise<void>((resolve) => {

@@ -65,6 +65,9 @@ Environment: BURROW_<SECTION>__<KEY> sets any config key, e.g. BURROW_SERVER__PO
         flags: serveFlags({ ...flags, apiKey: serveApiKeys(flags, command) }),
         warn: (message) => process.stderr.write(`burrow: config: ${message}\n`),
       });
-      await serve(config);
+      // A live progress line on a terminal with text logs; JSON logs and pipes get log lines at an interval.
+      const { terminalProgress } = await import('../terminal-progress.js');
+      const progress = config.log.format === 'text' ? terminalProgress() : undefined;
+      await serve(config, progress === undefined ? {} : { progress });
     });
 }

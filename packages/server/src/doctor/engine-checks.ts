@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import type Dockerode from 'dockerode';
 import { dockerMessage } from '../runtime/docker/docker-errors.js';
 import { inspectImage } from '../runtime/docker/images.js';
-import { DEFAULT_IMAGE } from '../images/default-image.js';
+import { buildsDefaultImage, DEFAULT_IMAGE } from '../images/default-image.js';
 import { formatBytes } from '../util/format.js';
 import type { Check, DoctorContext, EngineFacts } from './types.js';
 
@@ -179,7 +179,7 @@ export const imageCheck: Check = async (context) => {
   const found = await inspectImage(context.docker, image);
   if (found !== undefined)
     return { status: 'ok', detail: `default image ${image} is present (${formatBytes(found.Size)})` };
-  const builds = context.config.sandbox.build_default_image && image === DEFAULT_IMAGE;
+  const builds = buildsDefaultImage(context.config);
   return {
     status: 'warn',
     detail: `default image ${image} is missing`,
