@@ -26,6 +26,7 @@ import type {
   FileRead,
   ListOptions,
   RestoreOptions,
+  SnapshotOptions,
   Runtime,
   RuntimeEvent,
   SandboxConfig,
@@ -423,8 +424,8 @@ export class DockerRuntime implements Runtime {
 
   // ---------------------------------------------------------------- snapshots
 
-  snapshot(id: string, name: string): Promise<SnapshotInfo> {
-    return this.snapshots.create(id, name);
+  snapshot(id: string, name: string, options: SnapshotOptions = {}): Promise<SnapshotInfo> {
+    return this.snapshots.create(id, name, options);
   }
 
   restore(snapshotId: string, options: RestoreOptions = {}): Promise<string> {
