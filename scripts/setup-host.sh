@@ -59,7 +59,7 @@ setup_version_at_least() {
 
 # What Burrow needs that this script does not install: Node.js >= 20.19 with npm (Debian 12's own nodejs is 18).
 setup_check_prereqs() {
-  local how="install Node.js ${SETUP_NODE_MIN} or newer (the Linux binaries from nodejs.org, NodeSource's Debian packages, or nvm), make sure 'node' and 'npm' are on PATH, and run this again. Debian 12's own nodejs package (18.x) is too old."
+  local how="install Node.js ${SETUP_NODE_MIN} or newer (the Linux binaries from nodejs.org, or nvm), make sure 'node' and 'npm' are on PATH, and run this again. Debian 12's own nodejs package (18.x) is too old."
   if ! command -v node >/dev/null 2>&1; then
     setup_err "Node.js is not installed (no 'node' on PATH): $how"
     return 1
