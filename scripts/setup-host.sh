@@ -9,7 +9,7 @@
 #          in-sandbox agent is a static C binary), debootstrap (the default image's Debian base when no
 #          registry answers)
 #   test   serve's, plus busybox-static (test images), chromium (browser tests), s3fs and fuse3 (S3 FUSE mounts),
-#          tmux (the terminal test of `burrow serve`)
+#          tmux (the terminal test of `burrow serve`), curl and openssl (the docs' commands, run by a test)
 #
 # Every purpose first checks the prerequisites nothing here installs (Node.js >= 20.19 with npm) and stops with a
 # message that says what to install; then it starts dockerd in the background (setsid, log in
@@ -25,7 +25,7 @@
 
 SETUP_NODE_MIN=20.19
 SETUP_PACKAGES_SERVE=(gcc libc6-dev debootstrap)
-SETUP_PACKAGES_TEST=("${SETUP_PACKAGES_SERVE[@]}" busybox-static chromium s3fs fuse3 tmux)
+SETUP_PACKAGES_TEST=("${SETUP_PACKAGES_SERVE[@]}" busybox-static chromium s3fs fuse3 tmux curl openssl)
 
 setup_log() { echo "setup: $*"; }
 setup_err() { echo "setup: ERROR: $*" >&2; }
