@@ -16,7 +16,7 @@ export default defineConfig({
         resolve: { alias },
         test: {
           name: 'unit',
-          include: ['packages/*/src/**/*.test.ts'],
+          include: ['packages/*/src/**/*.test.ts', 'test/scripts/**/*.test.ts'],
           exclude: ['**/*.docker.test.ts', '**/*.e2e.test.ts', '**/node_modules/**'],
           globalSetup: ['test/setup/agent-binary.ts'],
         },

@@ -1,16 +1,21 @@
 #!/usr/bin/env bash
 # Idempotent host preparation for Burrow (Debian 12 "bookworm", run as root).
 #
-#   bash scripts/setup-host.sh        # prepare the host
-#   source scripts/setup-host.sh      # only defines the setup_* functions
+#   bash scripts/setup-host.sh [serve|test]   # prepare the host for that purpose (default: test)
+#   source scripts/setup-host.sh              # only defines the setup_* functions
 #
-# What it does, skipping everything that is already in place (< 2 s then):
-#   * installs, with ONE apt-get call and only when missing: docker.io (when no
-#     dockerd/docker binary exists), busybox-static, debootstrap, gcc, libc6-dev
-#     (the in-sandbox agent is a static C binary), chromium (browser tests),
-#     s3fs and fuse3 (S3 FUSE mounts);
-#   * starts dockerd in the background (setsid, log in /var/log/dockerd.log)
-#     when `docker info` fails, and waits up to 60 s for it to answer.
+# Purposes (each installs only what it needs, with ONE apt-get call, and only what is missing):
+#   serve  what `burrow serve` needs: docker.io (when no dockerd/docker binary exists), gcc and libc6-dev (the
+#          in-sandbox agent is a static C binary), debootstrap (the default image's Debian base when no
+#          registry answers)
+#   test   serve's, plus busybox-static (test images), chromium (browser tests), s3fs and fuse3 (S3 FUSE mounts),
+#          tmux (the terminal test of `burrow serve`), curl and openssl (the docs' commands, run by a test)
+#
+# Every purpose first checks the prerequisites nothing here installs (Node.js >= 20.19 with npm) and stops with a
+# message that says what to install; then it starts dockerd in the background (setsid, log in
+# /var/log/dockerd.log) when `docker info` fails, and waits up to 60 s for it to answer. What is already in place is
+# skipped (the whole script takes about a second then). It checks nothing else: that is `burrow doctor`'s job, which
+# start.sh and test.sh run once the CLI is built (and `burrow serve` runs its required checks at every start).
 #
 # Environment knobs:
 #   BURROW_DOCKERD_LOG          dockerd log file (default /var/log/dockerd.log)
@@ -18,10 +23,60 @@
 #   BURROW_SETUP_APT_LOG        apt output (default /var/log/burrow-setup-apt.log)
 #   BURROW_SETUP_SKIP_PACKAGES  set to 1 to skip the apt part entirely
 
-SETUP_PACKAGES=(busybox-static debootstrap gcc libc6-dev chromium s3fs fuse3)
+SETUP_NODE_MIN=20.19
+SETUP_PACKAGES_SERVE=(gcc libc6-dev debootstrap)
+SETUP_PACKAGES_TEST=("${SETUP_PACKAGES_SERVE[@]}" busybox-static chromium s3fs fuse3 tmux curl openssl)
 
 setup_log() { echo "setup: $*"; }
 setup_err() { echo "setup: ERROR: $*" >&2; }
+
+# The Debian packages a purpose needs (docker.io is decided separately: any docker install will do).
+setup_packages_for() {
+  case "$1" in
+    serve) printf '%s\n' "${SETUP_PACKAGES_SERVE[@]}" ;;
+    test) printf '%s\n' "${SETUP_PACKAGES_TEST[@]}" ;;
+    *)
+      setup_err "unknown purpose '$1': use serve or test"
+      return 2
+      ;;
+  esac
+}
+
+# True when version $1 (e.g. 20.19.2) is at least $2 (e.g. 20.19).
+setup_version_at_least() {
+  local -a have want
+  IFS=. read -r -a have <<<"$1"
+  IFS=. read -r -a want <<<"$2"
+  local i
+  for i in 0 1 2; do
+    local h="${have[$i]:-0}" w="${want[$i]:-0}"
+    [[ "$h" =~ ^[0-9]+$ ]] || h=0
+    ((10#$h > 10#$w)) && return 0
+    ((10#$h < 10#$w)) && return 1
+  done
+  return 0
+}
+
+# What Burrow needs that this script does not install: Node.js >= 20.19 with npm (Debian 12's own nodejs is 18).
+setup_check_prereqs() {
+  local how="install Node.js ${SETUP_NODE_MIN} or newer (the Linux binaries from nodejs.org, or nvm), make sure 'node' and 'npm' are on PATH, and run this again. Debian 12's own nodejs package (18.x) is too old."
+  if ! command -v node >/dev/null 2>&1; then
+    setup_err "Node.js is not installed (no 'node' on PATH): $how"
+    return 1
+  fi
+  local version
+  version="$(node --version 2>/dev/null)" || version=""
+  version="${version#v}"
+  if [[ -z "$version" ]] || ! setup_version_at_least "$version" "$SETUP_NODE_MIN"; then
+    setup_err "Node.js ${version:-of unknown version} is too old (Burrow needs ${SETUP_NODE_MIN} or newer): $how"
+    return 1
+  fi
+  if ! command -v npm >/dev/null 2>&1; then
+    setup_err "npm is not installed (Node.js $version is, without npm): $how"
+    return 1
+  fi
+  setup_log "node $version and npm present"
+}
 
 # Prints the packages of "$@" that are not installed (one dpkg-query call).
 setup_missing_packages() {
@@ -37,18 +92,22 @@ setup_missing_packages() {
 
 setup_docker_ok() { timeout 20 docker info >/dev/null 2>&1; }
 
+# setup_install_packages [serve|test]
 setup_install_packages() {
+  local purpose="${1:-test}"
   if [[ "${BURROW_SETUP_SKIP_PACKAGES:-0}" == 1 ]]; then
     setup_log "skipping package installation (BURROW_SETUP_SKIP_PACKAGES=1)"
     return 0
   fi
-  local -a missing
-  mapfile -t missing < <(setup_missing_packages "${SETUP_PACKAGES[@]}")
+  local -a wanted missing
+  mapfile -t wanted < <(setup_packages_for "$purpose") || return 2
+  ((${#wanted[@]} > 0)) || return 2
+  mapfile -t missing < <(setup_missing_packages "${wanted[@]}")
   if ! command -v dockerd >/dev/null 2>&1 || ! command -v docker >/dev/null 2>&1; then
     missing=(docker.io "${missing[@]}")
   fi
   if ((${#missing[@]} == 0)); then
-    setup_log "packages present"
+    setup_log "packages for '$purpose' present"
     return 0
   fi
   if [[ $EUID -ne 0 ]]; then
@@ -56,7 +115,7 @@ setup_install_packages() {
     return 1
   fi
   local log="${BURROW_SETUP_APT_LOG:-/var/log/burrow-setup-apt.log}"
-  setup_log "installing: ${missing[*]} (apt log: $log)"
+  setup_log "installing for '$purpose': ${missing[*]} (apt log: $log)"
   export DEBIAN_FRONTEND=noninteractive NEEDRESTART_SUSPEND=1
   # Explicit checks: errexit is off inside functions called from `a || b`.
   if ! apt-get update -q >"$log" 2>&1; then
@@ -89,7 +148,7 @@ setup_start_docker() {
   else
     setup_log "starting dockerd (log: $log)"
     mkdir -p "$(dirname "$log")" || return 1
-    setsid dockerd >"$log" 2>&1 < /dev/null &
+    setsid dockerd >"$log" 2>&1 </dev/null &
     pid=$!
     disown 2>/dev/null || true
   fi
@@ -111,8 +170,13 @@ setup_start_docker() {
   return 1
 }
 
+# setup_host [serve|test]: each step is its own function, so that a step can be added (or run alone) without
+# touching the others.
 setup_host() {
-  setup_install_packages || return 1
+  local purpose="${1:-test}"
+  setup_packages_for "$purpose" >/dev/null || return 2
+  setup_check_prereqs || return 1
+  setup_install_packages "$purpose" || return 1
   setup_start_docker || return 1
 }
 

@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { addGlobalOptions, EXIT, exitCodeFor } from './client.js';
 import { registerCp } from './commands/cp.js';
 import { registerCreate } from './commands/create.js';
+import { registerDoctor } from './commands/doctor.js';
 import { registerExec } from './commands/exec.js';
 import { registerImage } from './commands/image.js';
 import { registerLifecycle } from './commands/lifecycle.js';
@@ -23,6 +24,7 @@ export function buildProgram(): Command {
     .exitOverride();
   addGlobalOptions(program);
   registerServe(program);
+  registerDoctor(program);
   registerMcp(program);
   registerImage(program);
   registerCreate(program);

@@ -107,6 +107,8 @@ export const ConfigSchema = z
         default_tmpfs: z.array(tmpfsEntry).default(DEFAULT_TMPFS.map((mount) => ({ ...mount }))),
         reaper_interval: duration.default(10_000),
         build_default_image: bool.default(true),
+        /** A directory with a Dockerfile that builds default_image when it is missing ('' = images/default). */
+        default_image_context: z.string().default(''),
       })
       .strict()
       .prefault({}),

@@ -3,13 +3,16 @@
  * concrete backends.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, freemem, totalmem } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import { pino, type Logger as PinoLogger } from 'pino';
+import { PinoPretty } from 'pino-pretty';
 import { buildApp } from './api/app.js';
 import { checkBindSafety, describeConfig, type Config } from './config.js';
+import { assertReadyToServe } from './doctor/doctor.js';
 import { admit, type SandboxPolicy } from './engine/admission.js';
 import { Engine } from './engine/engine.js';
 import { Reaper } from './engine/reaper.js';
@@ -17,9 +20,11 @@ import { reconcile } from './engine/reconcile.js';
 import { S3Sync } from './engine/s3-sync.js';
 import { StatusWatcher } from './engine/status-watcher.js';
 import { hostMemoryShort, WarmPool, warmPoolSpecs } from './engine/warm-pool.js';
-import { DEFAULT_IMAGE, ensureDefaultImage } from './images/default-image.js';
+import { buildsDefaultImage, ensureDefaultImage } from './images/default-image.js';
 import type { Logger } from './logger.js';
+import { logProgress, type ProgressFactory } from './progress/progress.js';
 import { loopbackUrl, mountMcp } from './mcp-endpoint.js';
+import { readyLogFields, renderReadyBlock, type ReadyFacts } from './ready.js';
 import { DockerRuntime } from './runtime/docker/docker-runtime.js';
 import type { SandboxInfo } from './runtime/runtime.js';
 import { s3Storage } from './s3-setup.js';
@@ -31,6 +36,8 @@ export interface RunningServer {
   engine: Engine;
   app: FastifyInstance;
   logger: Logger;
+  /** What a person needs to start using it (the ready block of `burrow serve`). */
+  ready: ReadyFacts;
   /** Stops serving; sandboxes keep running unless `destroy_on_exit` (or `destroySandboxes`) says otherwise. */
   close(options?: { destroySandboxes?: boolean }): Promise<void>;
 }
@@ -38,6 +45,8 @@ export interface RunningServer {
 export interface StartOptions {
   /** Where logs go; defaults to stdout (pretty text or JSON per `log.format`). */
   logger?: PinoLogger;
+  /** Shows the progress of long work at start (the default image build); default: log lines at an interval. */
+  progress?: ProgressFactory;
 }
 
 export function createLogger(config: Config, destination?: NodeJS.WritableStream): PinoLogger {
@@ -56,14 +65,21 @@ export function createLogger(config: Config, destination?: NodeJS.WritableStream
   };
   if (config.log.format === 'json')
     return pino({ level: config.log.level, redact }, destination ?? process.stdout);
-  return pino({
-    level: config.log.level,
-    redact,
-    transport: {
-      target: 'pino-pretty',
-      options: { colorize: process.stdout.isTTY, destination: 1, ignore: 'pid,hostname' },
-    },
+  // Synchronous, in this thread: text lines then appear in order with the progress display and the ready block.
+  const pretty = PinoPretty({
+    colorize: process.stdout.isTTY,
+    ignore: 'pid,hostname',
+    sync: true,
+    ...(destination === undefined ? {} : { destination }),
   });
+  return pino({ level: config.log.level, redact }, pretty);
+}
+
+/** A command that tries the server end to end: the quickstart example of this checkout, by absolute path. */
+function tryCommand(url: string): string {
+  const example = fileURLToPath(new URL('../../../examples/quickstart.mjs', import.meta.url));
+  if (existsSync(example)) return `BURROW_URL=${url} node ${example}`;
+  return `curl -s -X POST ${url}/api/v1/sandboxes -H 'X-API-Key: ...' -d '{}'`;
 }
 
 /** A stable name for this data directory, stamped on every resource it creates. */
@@ -106,10 +122,13 @@ export async function startServer(config: Config, options: StartOptions = {}): P
         ? 'exec and files use the in-sandbox agent through the Docker Engine API (docker exec)'
         : "exec and files use the Docker Engine API without the agent (docker exec of the image's shell and tools)",
   );
-  if (config.sandbox.build_default_image && config.sandbox.default_image === DEFAULT_IMAGE) {
+  if (buildsDefaultImage(config)) {
+    const imageLogger = logger.child({ component: 'image' });
     await ensureDefaultImage({
       image: config.sandbox.default_image,
-      logger: logger.child({ component: 'image' }),
+      logger: imageLogger,
+      context: config.sandbox.default_image_context,
+      progress: options.progress ?? logProgress(imageLogger),
     });
   }
 
@@ -192,6 +211,13 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     typeof bound === 'object' && bound !== null ? bound.port : config.server.port,
   );
   logger.info({ url, version: BURROW_VERSION }, 'burrow server started');
+  const ready: ReadyFacts = {
+    version: BURROW_VERSION,
+    url: apiUrl,
+    listen: url.replace(/^http:\/\//, ''),
+    auth: { enabled: config.auth.enabled, keys: config.auth.api_keys.length },
+    tryCommand: tryCommand(apiUrl),
+  };
 
   let closing: Promise<void> | undefined;
   const close = (closeOptions: { destroySandboxes?: boolean } = {}) => {
@@ -220,7 +246,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     })();
     return closing;
   };
-  return { url, engine, app, logger, close };
+  return { url, engine, app, logger, ready, close };
 }
 
 /** Host memory and sandbox counts (memory-pressure levels are not measured yet: always `normal`). */
@@ -236,9 +262,15 @@ function resources(engine: Engine, warmPool: WarmPool) {
   };
 }
 
-/** `burrow serve`: runs until SIGINT/SIGTERM. */
-export async function serve(config: Config): Promise<void> {
-  const server = await startServer(config);
+/**
+ * `burrow serve`: checks the host as `burrow doctor` does (the required checks; a failure stops it with the
+ * doctor's lines), starts, says what to do next, and runs until SIGINT/SIGTERM.
+ */
+export async function serve(config: Config, options: StartOptions = {}): Promise<void> {
+  await assertReadyToServe(config);
+  const server = await startServer(config, options);
+  if (config.log.format === 'json') server.logger.info(readyLogFields(server.ready), 'burrow ready');
+  else process.stdout.write(`\n${renderReadyBlock(server.ready)}\n`);
   await new Promise<void>((resolve) => {
     const stop = (signal: string) => {
       server.logger.info({ signal }, 'shutting down');

@@ -6,7 +6,9 @@ import type { EmbeddedServer } from '@burrow/mcp';
 /**
  * Starts a Burrow server inside this process on a loopback port the system picks. Its data lives in ~/.burrow/mcp
  * (unless BURROW_DATA_DIR says otherwise) so it never shares state with a `burrow serve`; logs are JSON on stderr
- * because stdout belongs to MCP.
+ * because stdout belongs to MCP. Stopping it leaves sandboxes alone: the MCP session has already destroyed the ones
+ * it created, unless --keep-sandboxes asked to keep them (and kept ones from earlier sessions stay kept). They are
+ * recorded in the data directory, so the next embedded server finds them and removes them when they expire.
  */
 export async function startEmbeddedServer(): Promise<EmbeddedServer> {
   const { createLogger, loadConfig, startServer } = await import('@burrow/server');
@@ -17,7 +19,7 @@ export async function startEmbeddedServer(): Promise<EmbeddedServer> {
   if (process.env.BURROW_DATA_DIR === undefined) flags.data_dir = join(homedir(), '.burrow', 'mcp');
   const config = loadConfig({ flags });
   const server = await startServer(config, { logger: createLogger(config, process.stderr) });
-  return { url: server.url, close: () => server.close({ destroySandboxes: true }) };
+  return { url: server.url, close: () => server.close({ destroySandboxes: false }) };
 }
 
 export function registerMcp(program: Command): void {
@@ -31,10 +33,11 @@ export function registerMcp(program: Command): void {
       `
 Talks to the Burrow server at --server / BURROW_URL (default http://127.0.0.1:8080); when none answers, it
 starts an embedded one (data in ~/.burrow/mcp). When the client disconnects, the sandboxes it created are
-destroyed unless --keep-sandboxes. Logs go to stderr.
+destroyed unless --keep-sandboxes; kept ones run on until their timeout (an embedded server of a later session
+removes them then, from the same data directory). Logs go to stderr.
 
-Examples:
-  claude mcp add burrow -- npx burrow mcp
+Examples (the absolute path works from any directory; "npx burrow" would fetch an unrelated npm package):
+  claude mcp add burrow -- node /path/to/burrow/packages/cli/dist/bin.js mcp
   BURROW_URL=http://127.0.0.1:9090 burrow mcp --keep-sandboxes`,
     )
     .action(async (flags: { keepSandboxes?: boolean; embedded: boolean }, command: Command) => {

@@ -55,7 +55,12 @@ Examples:
   burrow serve --host 0.0.0.0 --api-key s3cret  # reachable from the network, key required
   BURROW_SANDBOX__MAX_SANDBOXES=20 burrow serve --config burrow.yaml
 
-Environment: BURROW_<SECTION>__<KEY> sets any config key, e.g. BURROW_SERVER__PORT=9090.`,
+Environment: BURROW_<SECTION>__<KEY> sets any config key, e.g. BURROW_SERVER__PORT=9090.
+
+Before it starts it runs the required checks of "burrow doctor" (Docker, agent, data directory, port) and stops
+with their lines when one fails. The first start builds the default image (progress on a terminal, a log line every
+15 s elsewhere). When ready it prints the API address, whether auth is on, the MCP line for Claude Code and a
+command to try (with log.format json: the same facts as fields of the "burrow ready" line).`,
     )
     .action(async (flags: ServeFlags, command: Command) => {
       // Loaded here, not at the top: client verbs should not pay for Fastify, Docker and SQLite at startup.
@@ -65,6 +70,9 @@ Environment: BURROW_<SECTION>__<KEY> sets any config key, e.g. BURROW_SERVER__PO
         flags: serveFlags({ ...flags, apiKey: serveApiKeys(flags, command) }),
         warn: (message) => process.stderr.write(`burrow: config: ${message}\n`),
       });
-      await serve(config);
+      // A live progress line on a terminal with text logs; JSON logs and pipes get log lines at an interval.
+      const { terminalProgress } = await import('../terminal-progress.js');
+      const progress = config.log.format === 'text' ? terminalProgress() : undefined;
+      await serve(config, progress === undefined ? {} : { progress });
     });
 }

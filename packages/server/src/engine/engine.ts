@@ -5,6 +5,7 @@
 import { BurrowError, isBurrowError } from '@burrow/protocol';
 import { newSandboxId } from '../ids.js';
 import type { Logger } from '../logger.js';
+import { logProgress, type ProgressFactory } from '../progress/progress.js';
 import type {
   ExecOptions,
   ExecResult,
@@ -26,6 +27,7 @@ import type { SandboxRecord, SandboxStore, SnapshotRecord } from '../store/store
 import { admit, checkVolumeSharing, type CreateSandboxInput, type SandboxPolicy } from './admission.js';
 import { systemClock, type Clock } from './clock.js';
 import { Mutex } from './mutex.js';
+import { pullReporter, snapshotReporter } from './progress-reporting.js';
 import type {
   S3ExportInput,
   S3ExportResult,
@@ -48,6 +50,8 @@ export interface EngineOptions {
   s3?: S3Sync;
   /** Serves creates that match a pool with pre-created sandboxes. */
   warmPool?: WarmPool;
+  /** Shows image pulls, snapshots and restores that take a while; default: log lines every 10 s. */
+  progress?: ProgressFactory;
 }
 
 /** Work tied to a sandbox's lifetime (S3 synchronisation, for one). Failures are reported by the hook itself. */
@@ -101,6 +105,7 @@ export class Engine {
   private readonly hooks: SandboxHooks[];
   private readonly s3: S3Sync | undefined;
   private readonly warmPool: WarmPool | undefined;
+  private readonly progress: ProgressFactory;
   private readonly admission = new Mutex();
   /** Sandboxes Burrow itself is stopping or destroying: their `died` events are expected. */
   private readonly expectedExits = new Set<string>();
@@ -115,6 +120,7 @@ export class Engine {
     this.s3 = options.s3;
     this.hooks = [...(options.hooks ?? []), ...(options.s3 === undefined ? [] : [options.s3])];
     this.warmPool = options.warmPool;
+    this.progress = options.progress ?? logProgress(this.logger, { intervalMs: 10_000, quietStart: true });
   }
 
   // ---------------------------------------------------------------- lifecycle
@@ -180,10 +186,17 @@ export class Engine {
     });
     try {
       if (member === undefined || !(await fitMember(this.runtime, member, config, this.logger))) {
-        const createOptions = options.onProgress === undefined ? {} : { onProgress: options.onProgress };
         for (const hooks of this.hooks)
           if (hooks.beforeCreate) record.config = await hooks.beforeCreate(record.id, record.config);
-        await this.runtime.create(record.id, record.config, createOptions);
+        const pull = pullReporter(this.progress, config.image);
+        const onProgress = options.onProgress ?? ((event: PullProgress) => pull.onProgress(event));
+        await this.runtime.create(record.id, record.config, { onProgress }).then(
+          () => pull.end(true),
+          (error: unknown) => {
+            pull.end(false);
+            throw error;
+          },
+        );
         await this.runtime.start(record.id);
         for (const hooks of this.hooks) await hooks.afterStart?.(record);
       }
@@ -447,7 +460,14 @@ export class Engine {
   async createSnapshot(id: string, name: string): Promise<SnapshotRecord> {
     this.record(id);
     const snapshotName = name === '' ? `snapshot-${this.clock.now().getTime()}` : name;
-    const info = await this.runtime.snapshot(id, snapshotName);
+    const shown = snapshotReporter(this.progress, `snapshot of ${id}`, { sandbox: id }, 'saved');
+    const info = await this.runtime.snapshot(id, snapshotName, { onProgress: shown.onProgress }).then(
+      (made) => (shown.end(true), made),
+      (error: unknown) => {
+        shown.end(false);
+        throw error;
+      },
+    );
     const record: SnapshotRecord = {
       id: info.id,
       sandboxId: id,
@@ -491,7 +511,19 @@ export class Engine {
     };
     await this.reserve(placeholder);
     try {
-      await this.runtime.restore(snapshotId, { id });
+      const shown = snapshotReporter(
+        this.progress,
+        `restore of ${snapshotId}`,
+        { snapshot: snapshotId, sandbox: id },
+        'refilled',
+      );
+      await this.runtime.restore(snapshotId, { id, onProgress: shown.onProgress }).then(
+        () => shown.end(true),
+        (error: unknown) => {
+          shown.end(false);
+          throw error;
+        },
+      );
       const info = await this.runtime.info(id);
       let config = withSecretsOf(info.config ?? { image: info.image }, original?.config);
       if (original !== undefined)

@@ -349,6 +349,8 @@ export interface SandboxStats {
 export interface PullProgress {
   image: string;
   status: string;
+  /** The layer the event is about (Docker's short layer id), when it is about one. */
+  layer?: string;
   /** Bytes done and total for the current layer, when the registry reports them. */
   current?: number;
   total?: number;
@@ -379,6 +381,23 @@ export interface SandboxLimits {
 export interface RestoreOptions {
   /** Id for the new sandbox; generated when absent. */
   id?: string;
+  /** Told how far the restore is (called often; the caller decides how often to show it). */
+  onProgress?: (progress: SnapshotProgress) => void;
+}
+
+export interface SnapshotOptions {
+  /** Told how far the snapshot is (called often; the caller decides how often to show it). */
+  onProgress?: (progress: SnapshotProgress) => void;
+}
+
+/** How far a snapshot or restore is: the tmpfs contents it has archived or refilled, and the layer it commits. */
+export interface SnapshotProgress {
+  /** `tmpfs`: archiving (snapshot) or refilling (restore) tmpfs contents; `commit`: committing the writable layer. */
+  phase: 'tmpfs' | 'commit';
+  /** tmpfs bytes archived or refilled so far, over all mounts. */
+  bytes: number;
+  /** The writable layer's size, in the commit phase. */
+  layerBytes?: number;
 }
 
 /** What happened to a sandbox outside Burrow's own calls (its process died, the OOM killer struck, ...). */
@@ -417,7 +436,7 @@ export interface Runtime {
   /** Removes a file or a directory tree. */
   removeFile(id: string, path: SandboxPath): Promise<void>;
 
-  snapshot(id: string, name: string): Promise<SnapshotInfo>;
+  snapshot(id: string, name: string, options?: SnapshotOptions): Promise<SnapshotInfo>;
   /** Creates a new sandbox from a snapshot and returns its id; the original is untouched. */
   restore(snapshotId: string, options?: RestoreOptions): Promise<string>;
   /** Snapshots of one sandbox, or all when `sandboxId` is absent. */

@@ -35,6 +35,7 @@ import type {
   WatchOptions,
   WatchStream,
   RestoreOptions,
+  SnapshotOptions,
   Runtime,
   RuntimeEvent,
   SandboxConfig,
@@ -432,8 +433,8 @@ export class DockerRuntime implements Runtime {
 
   // ---------------------------------------------------------------- snapshots
 
-  snapshot(id: string, name: string): Promise<SnapshotInfo> {
-    return this.snapshots.create(id, name);
+  snapshot(id: string, name: string, options: SnapshotOptions = {}): Promise<SnapshotInfo> {
+    return this.snapshots.create(id, name, options);
   }
 
   restore(snapshotId: string, options: RestoreOptions = {}): Promise<string> {

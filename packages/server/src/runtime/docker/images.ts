@@ -47,12 +47,14 @@ function pull(
         stream,
         (finishError: Error | null) => (finishError === null ? resolve() : reject(finishError)),
         (event: {
+          id?: string;
           status?: string;
           progressDetail?: { current?: number; total?: number };
           error?: string;
         }) => {
           if (event.error !== undefined) return;
           const progress: PullProgress = { image, status: event.status ?? '' };
+          if (event.id !== undefined) progress.layer = event.id;
           if (event.progressDetail?.current !== undefined) progress.current = event.progressDetail.current;
           if (event.progressDetail?.total !== undefined) progress.total = event.progressDetail.total;
           onProgress?.(progress);

@@ -7,12 +7,19 @@
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Readable } from 'node:stream';
+import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type Dockerode from 'dockerode';
 import { BurrowError } from '@burrow/protocol';
 import { newSandboxId, newSnapshotId, SNAPSHOT_ID_PATTERN } from '../../ids.js';
-import type { RestoreOptions, SandboxConfig, SnapshotInfo, VolumeMount } from '../runtime.js';
+import type {
+  RestoreOptions,
+  SandboxConfig,
+  SnapshotInfo,
+  SnapshotOptions,
+  SnapshotProgress,
+  VolumeMount,
+} from '../runtime.js';
 import type { ImageDefaults } from './create-spec.js';
 import { dockerStatus, fromDockerError } from './docker-errors.js';
 import { instanceFilter, LABEL } from './labels.js';
@@ -78,6 +85,18 @@ function infoFromImage(image: { Id: string; Labels?: Record<string, string> | nu
   };
 }
 
+/** Passes bytes through, telling `onBytes` the running total. */
+function counter(start: number, onBytes: (total: number) => void): Transform {
+  let total = start;
+  return new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      total += chunk.length;
+      onBytes(total);
+      callback(null, chunk);
+    },
+  });
+}
+
 function snapshotTag(snapshotId: string): string {
   return `${SNAPSHOT_REPOSITORY}:${snapshotId}`;
 }
@@ -91,8 +110,9 @@ function isTagged(image: Pick<Dockerode.ImageInfo, 'RepoTags' | 'Labels'>): bool
 export class DockerSnapshots {
   constructor(private readonly deps: SnapshotDeps) {}
 
-  async create(sandboxId: string, name: string): Promise<SnapshotInfo> {
+  async create(sandboxId: string, name: string, options: SnapshotOptions = {}): Promise<SnapshotInfo> {
     const { docker } = this.deps;
+    const report = (progress: SnapshotProgress) => options.onProgress?.(progress);
     const inspect = await this.deps.inspect(sandboxId);
     const labels = inspect.Config.Labels ?? {};
     const config = parseLabel<SandboxConfig | undefined>(labels, LABEL.config, undefined);
@@ -116,7 +136,12 @@ export class DockerSnapshots {
           const file = `tmpfs-${index}.bin`;
           const body = await this.deps.archiver(sandboxId).archive(Buffer.from(path));
           const out = createWriteStream(join(dir, file), { mode: 0o600 });
-          await pipeline(body, out);
+          const before = captures.reduce((sum, capture) => sum + capture.bytes, 0);
+          await pipeline(
+            body,
+            counter(before, (bytes) => report({ phase: 'tmpfs', bytes })),
+            out,
+          );
           const format = this.deps.archiveFormat;
           captures.push({ path, file, bytes: out.bytesWritten, ...(format === 'agent' ? {} : { format }) });
         }
@@ -125,7 +150,9 @@ export class DockerSnapshots {
       const sized = (await container.inspect({ size: true } as Dockerode.ContainerInspectOptions)) as {
         SizeRw?: number;
       };
-      const size = (sized.SizeRw ?? 0) + captures.reduce((sum, capture) => sum + capture.bytes, 0);
+      const tmpfsBytes = captures.reduce((sum, capture) => sum + capture.bytes, 0);
+      const size = (sized.SizeRw ?? 0) + tmpfsBytes;
+      report({ phase: 'commit', bytes: tmpfsBytes, layerBytes: sized.SizeRw ?? 0 });
       const result = (await container.commit({
         _query: {
           container: inspect.Id,
@@ -205,10 +232,19 @@ export class DockerSnapshots {
     await this.deps.create(id, { ...info.config, image: snapshotTag(snapshotId) }, defaults);
     try {
       await this.deps.start(id);
+      let bytes = 0;
       for (const capture of captures) {
-        await this.deps
-          .archiver(id)
-          .unpack(Buffer.from(capture.path), createReadStream(join(this.deps.dir, snapshotId, capture.file)));
+        const file = createReadStream(join(this.deps.dir, snapshotId, capture.file));
+        const counted = counter(bytes, (total) => {
+          bytes = total;
+          options.onProgress?.({ phase: 'tmpfs', bytes: total });
+        });
+        file.once('error', (error) => counted.destroy(error));
+        try {
+          await this.deps.archiver(id).unpack(Buffer.from(capture.path), file.pipe(counted));
+        } finally {
+          file.destroy();
+        }
       }
     } catch (error) {
       await this.deps.remove(id);

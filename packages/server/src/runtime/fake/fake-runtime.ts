@@ -34,6 +34,7 @@ import {
   type FileRead,
   type CreateOptions,
   type RestoreOptions,
+  type SnapshotOptions,
   type Runtime,
   type RuntimeEvent,
   type SandboxConfig,
@@ -542,7 +543,7 @@ export class FakeRuntime implements Runtime {
 
   // ---------------------------------------------------------------- snapshots
 
-  async snapshot(id: string, name: string): Promise<SnapshotInfo> {
+  async snapshot(id: string, name: string, options: SnapshotOptions = {}): Promise<SnapshotInfo> {
     await Promise.resolve();
     const sandbox = this.get(id);
     const files = cloneFiles(sandbox.files);
@@ -561,6 +562,7 @@ export class FakeRuntime implements Runtime {
       config: sandbox.config,
     };
     this.snapshots.set(info.id, { info, files });
+    options.onProgress?.({ phase: 'commit', bytes: 0, layerBytes: size });
     return info;
   }
 
