@@ -11,7 +11,7 @@ import Fastify, {
   type FastifyServerOptions,
 } from 'fastify';
 import type { Engine } from '../engine/engine.js';
-import { ApiKeyAuth } from './auth.js';
+import { ApiKeyAuth, selectWebSocketProtocol } from './auth.js';
 import { installJsonParser } from './body.js';
 import type { ApiContext, VersionInfo } from './context.js';
 import { Origins } from './cors.js';
@@ -103,7 +103,11 @@ export async function buildApp(options: ApiOptions): Promise<FastifyInstance> {
   installRequestLog(app);
   installJsonParser(app);
   await app.register(websocket, {
-    options: { maxPayload: MAX_WS_MESSAGE_BYTES, perMessageDeflate: false },
+    options: {
+      maxPayload: MAX_WS_MESSAGE_BYTES,
+      perMessageDeflate: false,
+      handleProtocols: selectWebSocketProtocol,
+    },
     // A socket error (client vanished mid-frame) only ends that connection.
     errorHandler: (error, socket, request) => {
       request.log.debug({ err: error }, 'websocket error');
