@@ -4,11 +4,13 @@
  */
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { cpus, freemem, totalmem } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { pino, type Logger as PinoLogger } from 'pino';
 import { buildApp } from './api/app.js';
+import { hasDashboard } from './api/routes/dashboard.js';
 import { checkBindSafety, describeConfig, type Config } from './config.js';
 import { admit, type SandboxPolicy } from './engine/admission.js';
 import { Engine } from './engine/engine.js';
@@ -28,6 +30,8 @@ import { BURROW_VERSION } from './version.js';
 
 export interface RunningServer {
   url: string;
+  /** Where a browser opens the dashboard (on this machine); undefined when the web assets were not built. */
+  dashboardUrl: string | undefined;
   engine: Engine;
   app: FastifyInstance;
   logger: Logger;
@@ -64,6 +68,16 @@ export function createLogger(config: Config, destination?: NodeJS.WritableStream
       options: { colorize: process.stdout.isTTY, destination: 1, ignore: 'pid,hostname' },
     },
   });
+}
+
+/** The dashboard's built assets (packages/web, a dependency of this package), when they were built. */
+function dashboardDir(): string | undefined {
+  try {
+    const dir = join(dirname(createRequire(import.meta.url).resolve('@burrow/web/package.json')), 'dist');
+    return hasDashboard(dir) ? dir : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** A stable name for this data directory, stamped on every resource it creates. */
@@ -165,6 +179,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   const reaper = new Reaper(engine, config.sandbox.reaper_interval, logger.child({ component: 'reaper' }));
   reaper.start();
 
+  const dashboard = dashboardDir();
   const app = await buildApp({
     engine,
     logger,
@@ -181,6 +196,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     },
     ping: () => runtime.ping(),
     resources: () => Promise.resolve(resources(engine, warmPool)),
+    dashboardDir: dashboard,
   });
   let apiUrl = '';
   mountMcp(app, () => apiUrl);
@@ -191,7 +207,11 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     config.server.host,
     typeof bound === 'object' && bound !== null ? bound.port : config.server.port,
   );
-  logger.info({ url, version: BURROW_VERSION }, 'burrow server started');
+  const dashboardUrl = dashboard === undefined ? undefined : `${apiUrl}/`;
+  logger.info({ url, dashboard: dashboardUrl, version: BURROW_VERSION }, 'burrow server started');
+  if (dashboardUrl === undefined)
+    logger.warn({}, 'the dashboard is not built (npm run build builds packages/web): / answers 404');
+  else logger.info({ url: dashboardUrl }, `dashboard: ${dashboardUrl}`);
 
   let closing: Promise<void> | undefined;
   const close = (closeOptions: { destroySandboxes?: boolean } = {}) => {
@@ -220,7 +240,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     })();
     return closing;
   };
-  return { url, engine, app, logger, close };
+  return { url, dashboardUrl, engine, app, logger, close };
 }
 
 /** Host memory and sandbox counts (memory-pressure levels are not measured yet: always `normal`). */
