@@ -22,12 +22,13 @@ export class LineSession implements TerminalSession {
   constructor(sandbox: Sandbox, screen: Screen) {
     this.#sandbox = sandbox;
     this.#screen = screen;
-    screen.write('\x1b[2mLine mode: each line runs with sh -c; cd carries over. No TTY.\x1b[0m\r\n');
+    screen.write('\x1b[90mLine mode: each line runs with sh -c; cd carries over. No TTY.\x1b[0m\r\n');
     this.#prompt();
   }
 
+  /** The prompt, followed by anything typed ahead while the last command ran. */
   #prompt(): void {
-    if (!this.#disposed) this.#screen.write(`\x1b[1;32m${this.#cwd ?? '~'}\x1b[0m $ `);
+    if (!this.#disposed) this.#screen.write(`\x1b[1;32m${this.#cwd ?? ''}\x1b[0m$ ${this.#editor.buffer}`);
   }
 
   input(data: string): void {
@@ -78,7 +79,7 @@ export class LineSession implements TerminalSession {
       const { cwd, rest } = filter.finish();
       if (rest !== '') this.#screen.write(toScreen(rest));
       this.#cwd = cwd ?? this.#cwd;
-      if (exitCode !== 0) this.#screen.write(`\x1b[2m[exit ${exitCode}]\x1b[0m\r\n`);
+      if (exitCode !== 0) this.#screen.write(`\x1b[90m[exit ${exitCode}]\x1b[0m\r\n`);
     } catch (error) {
       const code = (error as { code?: unknown }).code;
       const message = error instanceof Error ? error.message : String(error);

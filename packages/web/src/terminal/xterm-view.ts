@@ -1,8 +1,9 @@
 /**
  * The xterm.js screen, loaded on demand (its own chunk, not in the initial bundle). xterm writes some of its CSS
- * into `<style>` elements at run time, which the dashboard's CSP (no inline styles) blocks; `mirrorStyles` copies
- * each one into a constructed stylesheet, which the CSP allows, so the terminal renders fully without
- * 'unsafe-inline'.
+ * into `<style>` elements at run time, which the dashboard's CSP (no inline styles) blocks. So xterm gets a view of
+ * the document whose `createElement('style')` makes an inert `<template>` instead (nothing for the CSP to block),
+ * and `mirrorStyles` copies each one's text into a constructed stylesheet, which the CSP allows: the terminal
+ * renders fully without 'unsafe-inline' and without a single violation.
  */
 import { FitAddon } from '@xterm/addon-fit';
 import { Terminal } from '@xterm/xterm';
@@ -17,16 +18,42 @@ export interface TerminalView {
   dispose(): void;
 }
 
-/** Mirrors every `<style>` element under `root` into `document.adoptedStyleSheets`, following its changes. */
+const MIRRORED = 'data-css-mirror';
+
+type CreateElement = (name: string, options?: ElementCreationOptions) => HTMLElement;
+
+/** `createElement`, except that a `style` element comes out as an inert element marked for `mirrorStyles`. */
+function safeCreateElement(target: Document, original: CreateElement): CreateElement {
+  return (name, options) => {
+    if (name.toLowerCase() !== 'style') return original.call(target, name, options);
+    const inert = original.call(target, 'template');
+    inert.setAttribute(MIRRORED, '');
+    return inert;
+  };
+}
+
+/** `document` with `safeCreateElement` (xterm creates most of its elements through this). */
+function cspSafeDocument(): Document {
+  const create = safeCreateElement(document, document.createElement as CreateElement);
+  return new Proxy(document, {
+    get(target, property) {
+      if (property === 'createElement') return create;
+      const value: unknown = Reflect.get(target, property, target);
+      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+}
+
+/** Mirrors the CSS text of every marked element under `root` into `document.adoptedStyleSheets`, following changes. */
 export function mirrorStyles(root: HTMLElement): () => void {
-  const sheets = new Map<HTMLStyleElement, CSSStyleSheet>();
+  const sheets = new Map<Element, CSSStyleSheet>();
   const mirrored = new WeakSet<CSSStyleSheet>();
   const sync = () => {
     for (const [element, sheet] of sheets) {
       if (!root.contains(element)) sheets.delete(element);
       else sheet.replaceSync(element.textContent ?? '');
     }
-    for (const element of root.querySelectorAll('style')) {
+    for (const element of root.querySelectorAll(`[${MIRRORED}]`)) {
       if (sheets.has(element)) continue;
       const sheet = new CSSStyleSheet();
       sheet.replaceSync(element.textContent ?? '');
@@ -56,10 +83,19 @@ export function createTerminalView(container: HTMLElement, label: string): Termi
     scrollback: 5000,
     screenReaderMode: true,
     theme: { background: '#14161a', foreground: '#e6e6e6' },
+    documentOverride: cspSafeDocument(),
   });
   const fit = new FitAddon();
   terminal.loadAddon(fit);
-  terminal.open(container);
+  // A few elements are made from the global document while the terminal opens: route those through the same
+  // substitution for the duration of this synchronous call only.
+  const original = document.createElement as CreateElement;
+  document.createElement = safeCreateElement(document, original) as typeof document.createElement;
+  try {
+    terminal.open(container);
+  } finally {
+    document.createElement = original as typeof document.createElement;
+  }
   terminal.textarea?.setAttribute('aria-label', label);
   // Tab belongs to the terminal; Escape then Tab (or Shift-Tab) moves focus on, so the keyboard is never trapped.
   let escaped = false;
