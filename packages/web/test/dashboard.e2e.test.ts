@@ -251,6 +251,9 @@ describe('dashboard (auth on, real engine)', () => {
     await page.getByLabel('Filter').fill('owner=e2e');
     await expect.poll(() => table.locator('tbody tr[data-id]').count()).toBe(2);
     await page.getByLabel('Filter').fill('');
+    // CPU and memory at a glance: the memory cell of a running sandbox in view fills in.
+    const memory = table.locator(`tr[data-id="${sandboxId}"] td`).nth(7);
+    await expect.poll(() => memory.innerText(), { timeout: 20_000 }).toMatch(/\d+(\.\d)? (B|KiB|MiB)/);
     await screenshot(page, '02-sandboxes');
     await expectAccessible('sandboxes');
     // The keyboard reaches the skip link, the navigation, the filter and the rows, in that order.

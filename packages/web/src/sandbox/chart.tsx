@@ -16,9 +16,11 @@ export interface ChartProps {
   times: number[];
   series: Series[];
   format(value: number): string;
+  /** The smallest top of the y axis, so a flat line near zero does not get a magnified scale. */
+  floor?: number;
 }
 
-export function Chart({ id, title, times, series, format }: ChartProps) {
+export function Chart({ id, title, times, series, format, floor = 1 }: ChartProps) {
   const box = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | undefined>(undefined);
   const labels = series.map((item) => item.label).join('|');
@@ -33,7 +35,7 @@ export function Chart({ id, title, times, series, format }: ChartProps) {
         legend: { show: true },
         cursor: { drag: { x: false, y: false } },
         axes: [{}, { values: (_u, ticks) => ticks.map((tick) => format(tick)), size: 70 }],
-        scales: { y: { range: (_u, min, max) => [Math.min(0, min), Math.max(max, 1e-9) * 1.1] } },
+        scales: { y: { range: (_u, min, max) => [Math.min(0, min), Math.max(max * 1.1, floor)] } },
         series: [
           {},
           ...series.map((item) => ({

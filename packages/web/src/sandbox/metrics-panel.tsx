@@ -89,6 +89,7 @@ export function MetricsPanel({ sandbox, running }: { sandbox: Sandbox; running: 
           title="Memory"
           times={history.times}
           series={[{ label: 'used', color: '#8a4bd6', values: history.memory }]}
+          floor={1024 * 1024}
           format={formatBytes}
         />
         <Chart
@@ -100,6 +101,7 @@ export function MetricsPanel({ sandbox, running }: { sandbox: Sandbox; running: 
             { label: 'sent', color: '#c2410c', values: history.tx },
           ]}
           format={(value) => `${formatBytes(value)}/s`}
+          floor={1024}
         />
         <Chart
           id="pids"
