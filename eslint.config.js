@@ -18,7 +18,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['packages/server/src/web/**/*.js'],
+    files: ['packages/server/src/web/**/*.js', 'packages/web/src/**/*.{ts,tsx}'],
     languageOptions: { globals: { ...globals.browser } },
   },
 );

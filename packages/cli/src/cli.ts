@@ -4,6 +4,7 @@ import { addGlobalOptions, EXIT, exitCodeFor } from './client.js';
 import { registerCp } from './commands/cp.js';
 import { registerCreate } from './commands/create.js';
 import { registerDoctor } from './commands/doctor.js';
+import { registerDashboard } from './commands/dashboard.js';
 import { registerExec } from './commands/exec.js';
 import { registerImage } from './commands/image.js';
 import { registerLifecycle } from './commands/lifecycle.js';
@@ -35,6 +36,7 @@ export function buildProgram(): Command {
   registerLifecycle(program);
   registerSnapshot(program);
   registerStats(program);
+  registerDashboard(program);
   registerVersion(program, CLI_VERSION);
   program.addHelpText(
     'after',

@@ -6,3 +6,4 @@ export * from './snapshots.js';
 export * from './stats.js';
 export * from './s3.js';
 export * from './meta.js';
+export * from './websocket.js';

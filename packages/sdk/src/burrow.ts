@@ -3,8 +3,10 @@ import type { Sandbox as WireSandbox } from '@burrow/protocol';
 import { createRequestToWire, sandboxFromWire } from './convert.js';
 import { BurrowError } from './errors.js';
 import { HttpClient, type FetchFn } from './http.js';
+import type { Platform } from './platform.js';
 import { Sandbox } from './sandbox.js';
 import { SnapshotOperations } from './snapshots.js';
+import { resources, systemStats, type Resources, type SystemStats } from './system.js';
 import type { CreateSandboxOptions, HealthInfo, VersionInfo } from './types.js';
 
 /**
@@ -68,10 +70,11 @@ export class Burrow {
   readonly snapshots: SnapshotOperations<Sandbox>;
   readonly #http: HttpClient;
 
-  constructor(options: BurrowOptions = {}) {
+  /** `platform` is bound by the entry point (Node's or the browser's); callers pass only `options`. */
+  constructor(options: BurrowOptions = {}, platform?: Platform) {
     const resolved = resolveOptions(options);
     this.url = resolved.url.replace(/\/+$/, '');
-    this.#http = new HttpClient({ ...resolved, fetch: options.fetch });
+    this.#http = new HttpClient({ ...resolved, fetch: options.fetch, platform });
     this.snapshots = new SnapshotOperations(this.#http, (id) => this.get(id));
   }
 
@@ -129,6 +132,26 @@ export class Burrow {
       }
       throw error;
     }
+  }
+
+  /**
+   * How many sandboxes the server tracks, by status.
+   *
+   * @example
+   * const { running, total } = await burrow.stats();
+   */
+  stats(): Promise<SystemStats> {
+    return systemStats(this.#http);
+  }
+
+  /**
+   * Host memory, the memory-pressure level, sandbox counts and the warm pools.
+   *
+   * @example
+   * const { host, pressure } = await burrow.resources();
+   */
+  resources(): Promise<Resources> {
+    return resources(this.#http);
   }
 
   /**

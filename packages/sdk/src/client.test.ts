@@ -20,6 +20,7 @@ import {
 } from './index.js';
 import { CommandStream } from './command-stream.js';
 import { HttpClient } from './http.js';
+import { nodePlatform } from './platform-node.js';
 import { startFakeApi, type FakeApi } from './test-support/fake-api.js';
 
 let api: FakeApi;
@@ -193,7 +194,7 @@ describe('commands', () => {
     await expect(proc.wait()).rejects.toBeInstanceOf(SandboxNotFoundError);
     const keyed = await startFakeApi({ apiKey: 'k' });
     try {
-      const keyless = new HttpClient({ url: keyed.url, timeoutMs: 0 });
+      const keyless = new HttpClient({ url: keyed.url, timeoutMs: 0, platform: nodePlatform });
       await expect(CommandStream.open(keyless, 'sb1', 'echo x')).rejects.toBeInstanceOf(AuthenticationError);
     } finally {
       await keyed.close();

@@ -8,7 +8,7 @@ import { AbortedError, ConnectionError } from './client-errors.js';
 import { errorFromCode, statusForCode } from './errors.js';
 import type { HttpClient } from './http.js';
 import type { CommandEvent, CommandResult } from './types.js';
-import { OPEN, openSocket, type SocketLike } from './websocket.js';
+import { OPEN, type SocketLike } from './websocket.js';
 
 /** Options of `sandbox.commands.stream()`. */
 export interface StreamCommandOptions {
@@ -116,7 +116,8 @@ export class CommandStream implements AsyncIterable<CommandEvent>, AsyncDisposab
     options: StreamCommandOptions = {},
   ): Promise<CommandStream> {
     const path = `/api/v1/sandboxes/${encodeURIComponent(sandboxId)}/exec/stream`;
-    const socket = await openSocket(http.wsUrl(path), {
+    const socket = await http.platform.openSocket(http.wsUrl(path), {
+      apiKey: http.apiKey,
       headers: http.authHeaders(),
       baseUrl: http.baseUrl,
       signal: options.signal,

@@ -6,8 +6,8 @@ import type { FileInfo as WireFileInfo } from '@burrow/protocol';
 import { toBody, type WriteData } from './body.js';
 import { fileFromWire } from './convert.js';
 import { FileNotFoundError } from './errors.js';
-import type { HttpClient } from './http.js';
-import { downloadToFile, uploadFromFile } from './local-files.js';
+import type { HttpClient, RequestOptions } from './http.js';
+import type { LocalFiles } from './platform.js';
 import type { FileInfo, ProgressCallback } from './types.js';
 
 /** Options of a single file call. */
@@ -25,6 +25,15 @@ export interface TransferOptions extends FileCallOptions {
 export interface WriteResult {
   /** Bytes written, as the server counted them. */
   bytes: number;
+}
+
+function hasKnownSize(data: WriteData): data is string | Uint8Array | ArrayBuffer | Blob {
+  return (
+    typeof data === 'string' ||
+    data instanceof Uint8Array ||
+    data instanceof ArrayBuffer ||
+    data instanceof Blob
+  );
 }
 
 /**
@@ -87,14 +96,28 @@ export class Files {
    * await sandbox.files.write('/tmp/copy.log', fs.createReadStream('local.log'));
    */
   async write(path: string, data: WriteData, options: TransferOptions = {}): Promise<WriteResult> {
-    const { body, size } = toBody(data, options.onProgress);
-    const response = await this.#http.json<{ bytes?: number } | undefined>('PUT', this.#base, {
+    const request: RequestOptions = {
       query: { path },
-      body,
       headers: { 'Content-Type': 'application/octet-stream' },
       signal: options.signal,
       timeoutMs: 0,
-    });
+    };
+    const { onProgress } = options;
+    const progressFetch = this.#http.platform.progressFetch;
+    let size: number | undefined;
+    if (onProgress !== undefined && progressFetch !== undefined && hasKnownSize(data)) {
+      // Sent whole by a fetch that reports progress (a browser cannot stream a request body over HTTP/1.1).
+      const prepared = toBody(data);
+      size = prepared.size;
+      request.body = prepared.body;
+      request.fetch = progressFetch((sent) => onProgress(sent, size));
+    } else {
+      const prepared = toBody(data, onProgress);
+      size = prepared.size;
+      request.body = prepared.body;
+    }
+    const response = await this.#http.json<{ bytes?: number } | undefined>('PUT', this.#base, request);
+    if (request.fetch !== undefined && size !== undefined) onProgress?.(size, size);
     return { bytes: response?.bytes ?? size ?? 0 };
   }
 
@@ -162,6 +185,15 @@ export class Files {
     await this.#http.send('DELETE', this.#base, { query: { path }, signal: options.signal });
   }
 
+  #localFiles(verb: 'upload' | 'download'): LocalFiles {
+    const local = this.#http.platform.localFiles;
+    if (local === undefined)
+      throw new TypeError(
+        `files.${verb}() needs a local filesystem (Node): use files.${verb === 'upload' ? 'write' : 'read'}() here`,
+      );
+    return local;
+  }
+
   /**
    * Copies a local file (Node only) into the sandbox, streaming it from disk.
    *
@@ -170,7 +202,7 @@ export class Files {
    *   onProgress: (done, total) => console.log(done, '/', total) });
    */
   async upload(localPath: string, remotePath: string, options: TransferOptions = {}): Promise<WriteResult> {
-    return uploadFromFile(localPath, (stream, size) =>
+    return this.#localFiles('upload').uploadFromFile(localPath, (stream, size) =>
       this.write(remotePath, stream, {
         ...options,
         ...(options.onProgress === undefined
@@ -187,12 +219,18 @@ export class Files {
    * await sandbox.files.download('/tmp/results.tar.gz', './results.tar.gz');
    */
   async download(remotePath: string, localPath: string, options: TransferOptions = {}): Promise<number> {
+    this.#localFiles('download');
     const response = await this.#http.stream('GET', `${this.#base}/download`, {
       query: { path: remotePath },
       signal: options.signal,
     });
     const length = response.headers.get('content-length');
     const total = length === null ? undefined : Number(length);
-    return downloadToFile(response.body ?? new Blob([]).stream(), localPath, total, options.onProgress);
+    return this.#localFiles('download').downloadToFile(
+      response.body ?? new Blob([]).stream(),
+      localPath,
+      total,
+      options.onProgress,
+    );
   }
 }

@@ -4,6 +4,8 @@
  */
 import { AbortedError, ConnectionError, TimeoutError, networkReason } from './client-errors.js';
 import { BurrowError, errorFromBody } from './errors.js';
+import type { Platform } from './platform.js';
+import { webPlatform } from './platform-web.js';
 
 export type FetchFn = typeof globalThis.fetch;
 
@@ -16,6 +18,8 @@ export interface HttpOptions {
   fetch?: FetchFn | undefined;
   /** Deadline for ordinary requests; 0 disables it. */
   timeoutMs: number;
+  /** WebSockets, local files and upload progress; default the web platform (global WebSocket). */
+  platform?: Platform | undefined;
 }
 
 export interface RequestOptions {
@@ -28,6 +32,8 @@ export interface RequestOptions {
   timeoutMs?: number;
   /** Keep the deadline only until the headers arrive (for responses streamed to the caller). */
   streamResponse?: boolean;
+  /** Sends this one request with another fetch (e.g. one reporting upload progress). */
+  fetch?: FetchFn;
 }
 
 /** Merges an optional caller signal with a deadline; `clear()` stops the deadline. */
@@ -70,6 +76,7 @@ export class HttpClient {
   readonly baseUrl: string;
   readonly apiKey: string | undefined;
   readonly timeoutMs: number;
+  readonly platform: Platform;
   readonly #fetch: FetchFn;
 
   constructor(options: HttpOptions) {
@@ -77,6 +84,7 @@ export class HttpClient {
     this.apiKey = options.apiKey === '' ? undefined : options.apiKey;
     this.timeoutMs = options.timeoutMs;
     this.#fetch = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
+    this.platform = options.platform ?? webPlatform({ fetch: this.#fetch });
   }
 
   /** Headers every call carries (the API key, when there is one). */
@@ -121,7 +129,7 @@ export class HttpClient {
     try {
       // Racing the abort keeps deadlines working even with a fetch implementation that ignores signals.
       const response = await Promise.race([
-        this.#fetch(this.url(path, options.query), init),
+        (options.fetch ?? this.#fetch)(this.url(path, options.query), init),
         abortion(timer.signal),
       ]);
       if (!response.ok) {

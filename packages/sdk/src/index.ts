@@ -1,56 +1,44 @@
 /**
- * `@burrow/sdk`: the TypeScript client of Burrow.
+ * `@burrow/sdk`: the TypeScript client of Burrow (this is the Node entry; browsers get `browser.ts` through the
+ * package's `browser` export condition).
  *
  * - `Burrow` / `Sandbox`: Burrow's own surface (camelCase, `await using`, streams, typed errors).
  * - `Den` (and `@burrow/sdk/den`): Den's SDK surface, for code written against `@us4/den`.
  */
-export { Burrow, DEFAULT_URL, resolveOptions, type BurrowOptions } from './burrow.js';
-export { Sandbox } from './sandbox.js';
-export { Commands, type RunCommandOptions } from './commands.js';
-export { CommandStream, type CommandStdin, type StreamCommandOptions } from './command-stream.js';
-export { Files, type FileCallOptions, type TransferOptions, type WriteResult } from './files.js';
-export type { WriteData } from './body.js';
-export { SandboxSnapshots, SnapshotOperations } from './snapshots.js';
-export { sandboxToWire } from './convert.js';
-export {
-  AuthenticationError,
-  BurrowError,
-  ConflictError,
-  FileNotFoundError,
-  NotFoundError,
-  PermissionDeniedError,
-  RateLimitError,
-  SandboxNotFoundError,
-  SandboxNotRunningError,
-  ServerError,
-  SnapshotNotFoundError,
-  ValidationError,
-  errorFromBody,
-  errorFromCode,
-  parseRetryAfter,
-  statusForCode,
-  type ErrorDetails,
-  type ErrorInput,
-} from './errors.js';
-export { AbortedError, BurrowClientError, ConnectionError, TimeoutError } from './client-errors.js';
-export type {
-  CommandEvent,
-  CommandResult,
-  CreateSandboxOptions,
-  FileInfo,
-  HealthInfo,
-  NetworkMode,
-  PortMapping,
-  ProgressCallback,
-  S3SyncConfig,
-  SandboxInfo,
-  SandboxStats,
-  SandboxStatus,
-  SnapshotInfo,
-  StorageConfig,
-  TmpfsMount,
-  VersionInfo,
-  VolumeMount,
-} from './types.js';
-export { Den, DenError, DenSandbox, DenSandboxManager } from './den/den.js';
-export type * as DenTypes from './den/types.js';
+import { Burrow as CoreBurrow, type BurrowOptions } from './burrow.js';
+import { Den as CoreDen } from './den/den.js';
+import type { ClientConfig } from './den/types.js';
+import { nodePlatform } from './platform-node.js';
+
+export * from './common.js';
+
+/**
+ * A client of one Burrow server (Node: WebSockets send the API key header; local files can be uploaded and
+ * downloaded).
+ *
+ * @example
+ * import { Burrow } from '@burrow/sdk';
+ *
+ * const burrow = new Burrow(); // BURROW_URL / BURROW_API_KEY, or http://127.0.0.1:8080
+ * await using sandbox = await burrow.create({ timeoutSeconds: 600 });
+ * const result = await sandbox.commands.run('echo hello');
+ * console.log(result.stdout); // "hello\n"
+ */
+export class Burrow extends CoreBurrow {
+  constructor(options: BurrowOptions = {}) {
+    super(options, nodePlatform);
+  }
+}
+
+/**
+ * Den's client class.
+ *
+ * @example
+ * import { Den } from '@burrow/sdk'; // was: import { Den } from '@us4/den'
+ * const den = new Den({ url: 'http://127.0.0.1:8080', apiKey: process.env.DEN_API_KEY });
+ */
+export class Den extends CoreDen {
+  constructor(config: ClientConfig) {
+    super(config, nodePlatform);
+  }
+}

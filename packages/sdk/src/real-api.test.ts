@@ -29,6 +29,11 @@ describe('SDK against the real API (fake runtime)', () => {
   it('health, version and auth', async () => {
     expect(await burrow.health()).toMatchObject({ ok: true });
     expect(await burrow.version()).toMatchObject({ version: '9.9.9', commit: 'abc123' });
+    expect(await burrow.stats()).toEqual({ running: 0, stopped: 0, total: 0 });
+    expect(await burrow.resources()).toMatchObject({
+      host: { cpuCores: 4, memoryTotal: 2 },
+      pressure: { canCreate: true, level: 'normal' },
+    });
     await expect(new Burrow({ url: api.url }).list()).rejects.toBeInstanceOf(AuthenticationError);
     await expect(new Burrow({ url: api.url, apiKey: 'wrong' }).list()).rejects.toBeInstanceOf(
       AuthenticationError,

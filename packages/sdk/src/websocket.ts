@@ -1,10 +1,8 @@
 /**
- * Opening a WebSocket with the API key header. In Node the `ws` package is used because it can send headers and
- * exposes the HTTP response of a refused upgrade (so a 401 or 404 becomes the right typed error); elsewhere the
- * global WebSocket is used (it cannot send headers, so only servers with auth off are reachable that way).
+ * The WebSocket pieces every platform shares: the subset of the socket API the SDK uses, the subprotocols that
+ * carry an API key where headers cannot be sent (browsers), and waiting for the handshake with typed failures.
  */
 import { AbortedError, ConnectionError, networkReason } from './client-errors.js';
-import { errorFromBody } from './errors.js';
 
 /** The subset of the browser WebSocket API the SDK uses; both `ws` and the global WebSocket provide it. */
 export interface SocketLike {
@@ -17,82 +15,33 @@ export interface SocketLike {
   addEventListener(type: 'open', listener: () => void): void;
 }
 
-/** `ws`'s extra event for a refused upgrade, carrying the HTTP response. */
-interface NodeSocket extends SocketLike {
-  on(event: 'unexpected-response', listener: (request: unknown, response: IncomingResponse) => void): void;
-  terminate(): void;
-}
-
-interface IncomingResponse {
-  statusCode?: number;
-  statusMessage?: string;
-  headers: Record<string, string | string[] | undefined>;
-  setEncoding(encoding: 'utf8'): void;
-  on(event: 'data', listener: (chunk: string) => void): void;
-  on(event: 'end' | 'error', listener: () => void): void;
-}
-
-type SocketConstructor = new (
-  url: string,
-  protocols?: string[] | Record<string, unknown>,
-  options?: unknown,
-) => SocketLike;
-
 export const OPEN = 1;
 
-let nodeWebSocket: Promise<SocketConstructor | undefined> | undefined;
+/** The subprotocol a Burrow server selects; offering it is what makes the key subprotocol meaningful. */
+export const WS_PROTOCOL = 'burrow.v1';
+/** Prefix of the subprotocol carrying the API key: `burrow.key.<base64url of the key's UTF-8 bytes>`. */
+export const WS_KEY_PROTOCOL_PREFIX = 'burrow.key.';
 
-async function loadWs(): Promise<SocketConstructor | undefined> {
-  if (typeof process === 'undefined' || process.versions?.node === undefined) return undefined;
-  nodeWebSocket ??= import('ws').then(
-    (module) => (module.default ?? module.WebSocket) as unknown as SocketConstructor,
-    () => undefined,
-  );
-  return nodeWebSocket;
+/** The subprotocols that authenticate a browser WebSocket (the key never goes into the URL). */
+export function keyProtocols(apiKey: string): string[] {
+  const bytes = new TextEncoder().encode(apiKey);
+  let binary = '';
+  for (const byte of bytes) binary += String.fromCharCode(byte);
+  const encoded = btoa(binary).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+  return [WS_PROTOCOL, `${WS_KEY_PROTOCOL_PREFIX}${encoded}`];
 }
 
-function readBody(response: IncomingResponse): Promise<string> {
-  return new Promise((resolve) => {
-    let text = '';
-    response.setEncoding('utf8');
-    response.on('data', (chunk) => (text += chunk));
-    response.on('end', () => resolve(text));
-    response.on('error', () => resolve(text));
-  });
-}
-
-export interface OpenSocketOptions {
-  headers: Record<string, string>;
+export interface HandshakeOptions {
   baseUrl: string;
   signal?: AbortSignal | undefined;
+  /** Set once the platform knows why the upgrade was refused (e.g. the HTTP response of a 401). */
+  refusal?: () => Promise<Error> | undefined;
+  /** Explains a handshake that failed without a reason (browsers hide the HTTP response of a refused upgrade). */
+  diagnose?: () => Promise<Error | undefined>;
 }
 
-/** Resolves once the socket is open; rejects with a typed error when the upgrade is refused or unreachable. */
-export async function openSocket(url: string, options: OpenSocketOptions): Promise<SocketLike> {
-  if (options.signal?.aborted === true) throw new AbortedError();
-  const Ws = await loadWs();
-  let socket: SocketLike;
-  let refused: Promise<Error> | undefined;
-  if (Ws !== undefined) {
-    socket = new Ws(url, [], { headers: options.headers, perMessageDeflate: false });
-    (socket as NodeSocket).on('unexpected-response', (_request, response) => {
-      // Read the refusal's body before dropping the connection: it carries the error code.
-      refused = readBody(response).then((text) => {
-        (socket as NodeSocket).terminate();
-        const retryAfter = response.headers['retry-after'];
-        return errorFromBody(
-          response.statusCode ?? 0,
-          text,
-          typeof retryAfter === 'string' ? retryAfter : null,
-          response.statusMessage,
-        );
-      });
-    });
-  } else if (typeof globalThis.WebSocket === 'function') {
-    socket = new globalThis.WebSocket(url) as unknown as SocketLike;
-  } else {
-    throw new ConnectionError(options.baseUrl, 'no WebSocket implementation here: install the "ws" package');
-  }
+/** Resolves once the socket is open; rejects with a typed error when the handshake fails or is aborted. */
+export function awaitOpen(socket: SocketLike, options: HandshakeOptions): Promise<SocketLike> {
   return new Promise<SocketLike>((resolve, reject) => {
     let settled = false;
     const onAbort = () => {
@@ -100,13 +49,13 @@ export async function openSocket(url: string, options: OpenSocketOptions): Promi
       socket.close();
       reject(new AbortedError());
     };
-    options.signal?.addEventListener('abort', onAbort, { once: true });
     const fail = (error: Error) => {
       if (settled) return;
       settled = true;
       options.signal?.removeEventListener('abort', onAbort);
       reject(error);
     };
+    let errored: Error | undefined;
     socket.addEventListener('open', () => {
       if (settled) return;
       settled = true;
@@ -114,24 +63,34 @@ export async function openSocket(url: string, options: OpenSocketOptions): Promi
       resolve(socket);
     });
     socket.addEventListener('error', (event) => {
-      if (refused !== undefined) return; // the close handler reports the refusal
-      fail(
-        ConnectionError.unreachable(options.baseUrl, networkReason(event.error ?? event.message), {
-          cause: event.error,
-        }),
-      );
+      if (options.refusal?.() !== undefined) return; // the close handler reports the refusal
+      errored = ConnectionError.unreachable(options.baseUrl, networkReason(event.error ?? event.message), {
+        cause: event.error,
+      });
+      if (options.diagnose === undefined) fail(errored);
     });
     socket.addEventListener('close', (event) => {
+      const refused = options.refusal?.();
       if (refused !== undefined) {
         void refused.then(fail);
         return;
       }
-      fail(
+      const fallback =
+        errored ??
         new ConnectionError(
           options.baseUrl,
           `the exec WebSocket closed during the handshake (code ${event.code})`,
-        ),
+        );
+      if (options.diagnose === undefined) {
+        fail(fallback);
+        return;
+      }
+      void options.diagnose().then(
+        (error) => fail(error ?? fallback),
+        () => fail(fallback),
       );
     });
+    if (options.signal?.aborted === true) onAbort();
+    else options.signal?.addEventListener('abort', onAbort, { once: true });
   });
 }

@@ -4,13 +4,15 @@
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { cpus, freemem, totalmem } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import { pino, type Logger as PinoLogger } from 'pino';
 import { PinoPretty } from 'pino-pretty';
 import { buildApp } from './api/app.js';
+import { hasDashboard } from './api/routes/dashboard.js';
 import { checkBindSafety, describeConfig, type Config } from './config.js';
 import { assertReadyToServe } from './doctor/doctor.js';
 import { admit, type SandboxPolicy } from './engine/admission.js';
@@ -33,6 +35,8 @@ import { BURROW_VERSION } from './version.js';
 
 export interface RunningServer {
   url: string;
+  /** Where a browser opens the dashboard (on this machine); undefined when the web assets were not built. */
+  dashboardUrl: string | undefined;
   engine: Engine;
   app: FastifyInstance;
   logger: Logger;
@@ -80,6 +84,16 @@ function tryCommand(url: string): string {
   const example = fileURLToPath(new URL('../../../examples/quickstart.mjs', import.meta.url));
   if (existsSync(example)) return `BURROW_URL=${url} node ${example}`;
   return `curl -s -X POST ${url}/api/v1/sandboxes -H 'X-API-Key: ...' -d '{}'`;
+}
+
+/** The dashboard's built assets (packages/web, a dependency of this package), when they were built. */
+function dashboardDir(): string | undefined {
+  try {
+    const dir = join(dirname(createRequire(import.meta.url).resolve('@burrow/web/package.json')), 'dist');
+    return hasDashboard(dir) ? dir : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** A stable name for this data directory, stamped on every resource it creates. */
@@ -184,6 +198,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   const reaper = new Reaper(engine, config.sandbox.reaper_interval, logger.child({ component: 'reaper' }));
   reaper.start();
 
+  const dashboard = dashboardDir();
   const app = await buildApp({
     engine,
     logger,
@@ -200,6 +215,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     },
     ping: () => runtime.ping(),
     resources: () => Promise.resolve(resources(engine, warmPool)),
+    dashboardDir: dashboard,
   });
   let apiUrl = '';
   mountMcp(app, () => apiUrl);
@@ -210,13 +226,17 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     config.server.host,
     typeof bound === 'object' && bound !== null ? bound.port : config.server.port,
   );
-  logger.info({ url, version: BURROW_VERSION }, 'burrow server started');
+  const dashboardUrl = dashboard === undefined ? undefined : `${apiUrl}/`;
+  logger.info({ url, dashboard: dashboardUrl, version: BURROW_VERSION }, 'burrow server started');
+  if (dashboardUrl === undefined)
+    logger.warn({}, 'the dashboard is not built (npm run build builds packages/web): / answers 404');
   const ready: ReadyFacts = {
     version: BURROW_VERSION,
     url: apiUrl,
     listen: url.replace(/^http:\/\//, ''),
     auth: { enabled: config.auth.enabled, keys: config.auth.api_keys.length },
     tryCommand: tryCommand(apiUrl),
+    ...(dashboardUrl === undefined ? {} : { dashboardUrl }),
   };
 
   let closing: Promise<void> | undefined;
@@ -246,7 +266,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     })();
     return closing;
   };
-  return { url, engine, app, logger, ready, close };
+  return { url, dashboardUrl, engine, app, logger, ready, close };
 }
 
 /** Host memory and sandbox counts (memory-pressure levels are not measured yet: always `normal`). */

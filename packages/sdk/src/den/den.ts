@@ -4,6 +4,7 @@
  */
 import { BurrowError } from '../errors.js';
 import { HttpClient, type RequestOptions } from '../http.js';
+import type { Platform } from '../platform.js';
 import type {
   ClientConfig,
   ExecOptions,
@@ -323,9 +324,10 @@ export class Den {
   readonly #sandbox: DenSandboxManager;
   readonly #http: HttpClient;
 
-  constructor(config: ClientConfig) {
+  /** `platform` is bound by the entry point (Node's or the browser's); callers pass only `config`. */
+  constructor(config: ClientConfig, platform?: Platform) {
     // Den's TS SDK sets no request deadline.
-    this.#http = new HttpClient({ url: config.url, apiKey: config.apiKey, timeoutMs: 0 });
+    this.#http = new HttpClient({ url: config.url, apiKey: config.apiKey, timeoutMs: 0, platform });
     this.#sandbox = new DenSandboxManager(new DenHttp(this.#http));
   }
 

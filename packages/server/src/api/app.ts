@@ -1,6 +1,7 @@
 /**
  * The HTTP + WebSocket API: Den's `/api/v1` routes with Burrow's additions. `buildApp` returns a Fastify instance,
- * not yet listening; the server adds its own routes (dashboard, MCP) and calls `listen`.
+ * not yet listening; the server adds its own routes (MCP) and calls `listen`. The dashboard's static files are
+ * served when `dashboardDir` is given.
  */
 import websocket from '@fastify/websocket';
 import { BurrowError, type Resources } from '@burrow/protocol';
@@ -11,7 +12,7 @@ import Fastify, {
   type FastifyServerOptions,
 } from 'fastify';
 import type { Engine } from '../engine/engine.js';
-import { ApiKeyAuth } from './auth.js';
+import { ApiKeyAuth, selectWebSocketProtocol } from './auth.js';
 import { installJsonParser } from './body.js';
 import type { ApiContext, VersionInfo } from './context.js';
 import { Origins } from './cors.js';
@@ -20,6 +21,7 @@ import { installGate } from './gate.js';
 import { TokenBuckets } from './rate-limit.js';
 import { installRequestLog } from './request-log.js';
 import { recordRoutes } from './route-registry.js';
+import { dashboardRoutes } from './routes/dashboard.js';
 import { execRoutes } from './routes/exec.js';
 import { fileRoutes } from './routes/files.js';
 import { healthRoutes } from './routes/health.js';
@@ -46,6 +48,8 @@ export interface ApiOptions {
   /** Largest JSON body (default 1 MiB). */
   maxJsonBytes?: number;
   version: VersionInfo;
+  /** A directory with the built web dashboard, served at `/`; without it `/` is a 404. */
+  dashboardDir?: string | undefined;
   /** Throws when the container runtime does not answer. */
   ping(): Promise<void>;
   resources(): Promise<Resources>;
@@ -103,7 +107,11 @@ export async function buildApp(options: ApiOptions): Promise<FastifyInstance> {
   installRequestLog(app);
   installJsonParser(app);
   await app.register(websocket, {
-    options: { maxPayload: MAX_WS_MESSAGE_BYTES, perMessageDeflate: false },
+    options: {
+      maxPayload: MAX_WS_MESSAGE_BYTES,
+      perMessageDeflate: false,
+      handleProtocols: selectWebSocketProtocol,
+    },
     // A socket error (client vanished mid-frame) only ends that connection.
     errorHandler: (error, socket, request) => {
       request.log.debug({ err: error }, 'websocket error');
@@ -136,6 +144,7 @@ export async function buildApp(options: ApiOptions): Promise<FastifyInstance> {
   snapshotRoutes(app, context);
   statsRoutes(app, context);
   openApiRoute(app, context);
+  if (options.dashboardDir !== undefined) dashboardRoutes(app, options.dashboardDir);
   await app.after();
   return app;
 }

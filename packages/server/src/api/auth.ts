@@ -1,10 +1,11 @@
 /**
- * API-key authentication: `X-API-Key: <key>` (Den's header) or `Authorization: Bearer <key>`. Keys are compared
+ * API-key authentication: `X-API-Key: <key>` (Den's header) or `Authorization: Bearer <key>`, and on a WebSocket
+ * upgrade the `burrow.key.<base64url>` subprotocol (browsers cannot send headers there). Keys are compared
  * as SHA-256 digests with a constant-time compare against every configured key (no early exit), so response
  * timing says nothing about how close a guess was. Keys are never logged.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { BurrowError } from '@burrow/protocol';
+import { BurrowError, WS_KEY_PROTOCOL_PREFIX, WS_PROTOCOL } from '@burrow/protocol';
 import type { FastifyRequest } from 'fastify';
 
 export interface AuthOptions {
@@ -35,12 +36,31 @@ function header(request: FastifyRequest, name: string): string | undefined {
   return Array.isArray(value) ? value[0] : value;
 }
 
+/**
+ * The key a WebSocket upgrade carries as a subprotocol, offered beside `burrow.v1` (which the server then selects,
+ * see `selectWebSocketProtocol`). A malformed token counts as a wrong key, not as none.
+ */
+function subprotocolKey(request: FastifyRequest): string | undefined {
+  if (header(request, 'upgrade')?.toLowerCase() !== 'websocket') return undefined;
+  const offered = (header(request, 'sec-websocket-protocol') ?? '').split(',').map((name) => name.trim());
+  const token = offered.find((name) => name.startsWith(WS_KEY_PROTOCOL_PREFIX));
+  if (token === undefined || !offered.includes(WS_PROTOCOL)) return undefined;
+  const encoded = token.slice(WS_KEY_PROTOCOL_PREFIX.length);
+  if (!/^[A-Za-z0-9_-]+$/.test(encoded)) return token;
+  return Buffer.from(encoded, 'base64url').toString('utf8');
+}
+
 /** The key a request presents, if any. */
 export function presentedKey(request: FastifyRequest): string | undefined {
   const apiKey = header(request, 'x-api-key')?.trim();
   if (apiKey !== undefined && apiKey !== '') return apiKey;
   const match = /^Bearer\s+(\S.*)$/i.exec(header(request, 'authorization')?.trim() ?? '');
-  return match?.[1]?.trim();
+  return match?.[1]?.trim() ?? subprotocolKey(request);
+}
+
+/** The subprotocol a WebSocket upgrade gets: only ever `burrow.v1`, so a key offered beside it is never echoed. */
+export function selectWebSocketProtocol(offered: Set<string>): string | false {
+  return offered.has(WS_PROTOCOL) ? WS_PROTOCOL : false;
 }
 
 export class ApiKeyAuth {

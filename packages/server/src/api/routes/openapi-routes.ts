@@ -116,7 +116,7 @@ export const ROUTE_SPECS: RouteSpec[] = [
     method: 'get',
     path: `${SANDBOX}/exec/stream`,
     summary:
-      'WebSocket exec. Client: one ExecStreamRequest, then (with stdin: true) ExecStreamClientMessage frames. Server: ExecStreamServerMessage frames; "exit" (data = decimal exit code) or "error" ends the stream, followed by a close frame.',
+      'WebSocket exec. Client: one ExecStreamRequest, then (with stdin: true) ExecStreamClientMessage frames. Server: ExecStreamServerMessage frames; "exit" (data = decimal exit code) or "error" ends the stream, followed by a close frame. Browsers, which cannot send the key header, offer the subprotocols burrow.v1 and burrow.key.<base64url of the key>; the server selects burrow.v1.',
     tag: 'exec',
     responses: { 101: { description: 'Switching protocols', schema: 'ExecStreamServerMessage' } },
     errors: [400, 403],

@@ -1,0 +1,56 @@
+/**
+ * Everything both entry points export (`index.ts` for Node, `browser.ts` for browsers), except the two client
+ * classes, which each entry binds to its platform.
+ */
+export { DEFAULT_URL, resolveOptions, type BurrowOptions } from './burrow.js';
+export { Sandbox } from './sandbox.js';
+export { Commands, type RunCommandOptions } from './commands.js';
+export { CommandStream, type CommandStdin, type StreamCommandOptions } from './command-stream.js';
+export { Files, type FileCallOptions, type TransferOptions, type WriteResult } from './files.js';
+export type { WriteData } from './body.js';
+export { SandboxSnapshots, SnapshotOperations } from './snapshots.js';
+export { sandboxToWire } from './convert.js';
+export {
+  AuthenticationError,
+  BurrowError,
+  ConflictError,
+  FileNotFoundError,
+  NotFoundError,
+  PermissionDeniedError,
+  RateLimitError,
+  SandboxNotFoundError,
+  SandboxNotRunningError,
+  ServerError,
+  SnapshotNotFoundError,
+  ValidationError,
+  errorFromBody,
+  errorFromCode,
+  parseRetryAfter,
+  statusForCode,
+  type ErrorDetails,
+  type ErrorInput,
+} from './errors.js';
+export { AbortedError, BurrowClientError, ConnectionError, TimeoutError } from './client-errors.js';
+export type {
+  CommandEvent,
+  CommandResult,
+  CreateSandboxOptions,
+  FileInfo,
+  HealthInfo,
+  NetworkMode,
+  PortMapping,
+  ProgressCallback,
+  S3SyncConfig,
+  SandboxInfo,
+  SandboxStats,
+  SandboxStatus,
+  SnapshotInfo,
+  StorageConfig,
+  TmpfsMount,
+  VersionInfo,
+  VolumeMount,
+} from './types.js';
+export { DenError, DenSandbox, DenSandboxManager } from './den/den.js';
+export type { Platform } from './platform.js';
+export type { PressureLevel, Resources, SystemStats, WarmPoolInfo } from './system.js';
+export type * as DenTypes from './den/types.js';

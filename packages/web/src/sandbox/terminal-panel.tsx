@@ -1,0 +1,53 @@
+/**
+ * The terminal tab: xterm.js (fetched when the tab is first opened) driving a session. Line mode over the exec
+ * stream today; with the server's `pty` feature a PTY session takes its place (raw keys, resize).
+ */
+import type { Sandbox } from '@burrow/sdk';
+import { useEffect, useRef, useState } from 'preact/hooks';
+import { ErrorMessage } from '../ui/errors.js';
+import { LineSession } from '../terminal/line-session.js';
+
+export function TerminalPanel({ sandbox, running }: { sandbox: Sandbox; running: boolean }) {
+  const box = useRef<HTMLDivElement>(null);
+  const [error, setError] = useState<unknown>(undefined);
+  const [ready, setReady] = useState(false);
+  // The session keeps the handle it started with; a refreshed handle of the same sandbox changes nothing.
+  const handle = useRef(sandbox);
+  handle.current = sandbox;
+
+  useEffect(() => {
+    const element = box.current;
+    if (element === null || !running) return;
+    let disposed = false;
+    let cleanup = () => {};
+    import('../terminal/xterm-view.js')
+      .then(({ createTerminalView }) => {
+        if (disposed) return;
+        const view = createTerminalView(element, `Terminal of ${sandbox.id}`);
+        const session = new LineSession(handle.current, view);
+        view.onData((data) => session.input(data));
+        cleanup = () => {
+          session.dispose();
+          view.dispose();
+        };
+        setReady(true);
+        view.focus();
+      })
+      .catch((failure: unknown) => setError(failure));
+    return () => {
+      disposed = true;
+      cleanup();
+      setReady(false);
+    };
+  }, [sandbox.id, running]);
+
+  if (!running) return <p class="empty">The sandbox is not running: start it to use the terminal.</p>;
+  return (
+    <section aria-labelledby="terminal-title">
+      <h2 id="terminal-title">Terminal</h2>
+      <ErrorMessage error={error} context="loading the terminal" />
+      <div class="terminal" ref={box} data-ready={ready ? 'true' : 'false'} />
+      <p class="muted">Press Escape then Tab to move focus out of the terminal.</p>
+    </section>
+  );
+}
