@@ -61,6 +61,8 @@ void stat_record(struct buf *b, const struct stat *st, const char *name, const c
 
 /* User switching (user.c). `spec` is Docker's User syntax; "" keeps the current user. */
 int become_user(const char *spec, char *err, size_t errlen);
+/* The uid and gid a user spec names ("" = the agent's own); -1 when it names nobody known. */
+int user_ids(const char *spec, uid_t *uid, gid_t *gid);
 /* Gives a non-root user a root-owned (freshly mounted tmpfs) home directory. */
 int prepare_home(const char *spec);
 
@@ -97,6 +99,74 @@ int channel_take(struct channel *ch, const struct pollfd *fds, const int *slots)
 
 /* Longest user spec accepted (Docker's `User` syntax); longer ones are refused, never truncated. */
 #define MAX_USER_SPEC 512
+
+/* Pseudo-terminals (pty.c). */
+int pty_open(int *master, char *slave_path, size_t len, uint32_t cols, uint32_t rows);
+int pty_resize(int master, uint32_t cols, uint32_t rows);
+int pty_attach_child(const char *slave_path, const char *user);
+#define DEFAULT_TERM "xterm-256color"
+
+/* Starting commands (spawn.c). */
+struct spawn_req {
+  char **argv; /* NULL-terminated */
+  uint32_t argc;
+  char **env;  /* NULL-terminated K=V entries, set in the child */
+  int env_has_term;
+  char *workdir;    /* "" = inherit */
+  const char *user; /* NULL or "" = the current user */
+};
+struct spawn_io {
+  int out[2], err[2], in[2]; /* pipes (unused with a terminal) */
+  int master;                /* the terminal's master, or -1 */
+  char slave[64];
+  int pty;
+};
+struct spawn_failure {
+  char stage; /* 'p' stdio/terminal, 'u' user, 'c' working directory, 'x' exec */
+  int err;
+  char message[512];
+};
+/* argc + argv, envc + env, workdir: the command part of exec and start requests. */
+int parse_command(struct reader *r, struct spawn_req *req);
+void spawn_req_free(struct spawn_req *req);
+int spawn_io_open(struct spawn_io *io, int with_stdin, int pty, uint32_t cols, uint32_t rows);
+/* In the parent after fork: closes the child's ends. */
+void spawn_io_parent(struct spawn_io *io);
+void spawn_io_close(struct spawn_io *io);
+/* In the child after fork: stdio, env, user, workdir, exec. Failures are written to `stage_fd` (close-on-exec). */
+_Noreturn void spawn_child(const struct spawn_req *req, struct spawn_io *io, int stage_fd);
+/* In the parent: 0 when the command was exec'd, 1 with `failure` filled when a step failed. */
+int spawn_stage(int stage_fd, struct spawn_failure *failure);
+
+/* Kills `pgid`'s group and every descendant of the calling process (exec.c); the caller is their subreaper. */
+void kill_tree(pid_t pgid);
+/* A background process's keeper (keeper.c), run in a child of init. */
+_Noreturn void keeper_main(const struct spawn_req *req, struct spawn_io *io, int stage_fd, int status_fd);
+
+/* The process manager (pm.c), part of init's event loop. */
+#define PM_DEFAULT_NAME "burrow-agent.pm"
+enum pm_slot_kind { PM_LISTENER, PM_OUTPUT, PM_STATUS, PM_INPUT, PM_CLIENT };
+struct pm_slot {
+  int kind;
+  int index;
+  int stream;
+};
+int pm_handles(char type);
+void pm_set_default_user(const char *user);
+void pm_close_inherited(void);
+/* Serves a process request that arrived on `fd` (which it then owns). */
+void pm_request(int fd, char type, struct buf *payload);
+/* The in-sandbox socket (abstract, root only) through which `burrow-agent stdio` reaches the process manager. */
+int pm_listen(const char *name);
+int pm_connect(const char *name);
+int pm_pollfds(struct pollfd *fds, int max, struct pm_slot *slots);
+int pm_timeout(int64_t now);
+void pm_handle(const struct pollfd *fds, const struct pm_slot *slots, int n);
+void pm_child_exited(pid_t pid);
+
+/* Watch and connect requests (watch.c, connect.c), in forked handlers. */
+void do_watch(struct conn *c, const char *path, uint32_t flags);
+void do_connect(struct conn *c, const char *host, uint32_t port);
 
 /* Shared filesystem helpers (files.c). */
 int mkdir_parents(const char *path, mode_t mode);

@@ -70,7 +70,7 @@ static int kill_descendants(void) {
 }
 
 /* Kills the command's group and all descendants (we are their subreaper), reaping until none is left. */
-static void kill_tree(pid_t pgid) {
+void kill_tree(pid_t pgid) {
   if (pgid > 0) kill(-pgid, SIGKILL);
   for (int round = 0; round < 100; round++) {
     int killed = kill_descendants();
@@ -82,32 +82,17 @@ static void kill_tree(pid_t pgid) {
 }
 
 struct exec_request {
-  char **argv;
-  uint32_t argc;
-  char *workdir;
+  struct spawn_req cmd;
   uint32_t timeout_ms;
-  uint32_t flags;
+  uint32_t flags; /* bit 0: the client sends stdin; bit 1: a terminal of cols x rows */
+  uint32_t cols, rows;
 };
 
 static int parse_exec(struct reader *r, struct exec_request *req) {
-  if (rd_u32(r, &req->argc) < 0 || req->argc == 0 || req->argc > 1u << 16) return -1;
-  req->argv = xmalloc((req->argc + 1) * sizeof(char *));
-  req->argv[req->argc] = NULL;
-  for (uint32_t i = 0; i < req->argc; i++)
-    if (rd_cstr(r, &req->argv[i]) < 0) return -1;
-  uint32_t envc;
-  if (rd_u32(r, &envc) < 0) return -1;
-  for (uint32_t i = 0; i < envc; i++) {
-    char *entry;
-    if (rd_cstr(r, &entry) < 0) return -1;
-    char *eq = strchr(entry, '=');
-    if (eq && eq != entry) {
-      *eq = 0;
-      setenv(entry, eq + 1, 1);
-    }
-    free(entry);
-  }
-  if (rd_cstr(r, &req->workdir) < 0 || rd_u32(r, &req->timeout_ms) < 0 || rd_u32(r, &req->flags) < 0) return -1;
+  if (parse_command(r, &req->cmd) < 0 || rd_u32(r, &req->timeout_ms) < 0 || rd_u32(r, &req->flags) < 0) return -1;
+  /* Older clients end here; a terminal's size follows the flags. */
+  if (rd_u32(r, &req->cols) < 0 || rd_u32(r, &req->rows) < 0) req->cols = req->rows = 0;
+  if ((req->flags & 2) && (req->cols == 0 || req->rows == 0 || req->cols > 1000 || req->rows > 1000)) return -1;
   return 0;
 }
 
@@ -152,13 +137,8 @@ void do_exec(struct conn *c, struct reader *r) {
     send_fail(c, EINVAL, "malformed exec request");
     return;
   }
-  if (req.workdir[0] && chdir(req.workdir) < 0) {
-    char message[4200];
-    int err = errno;
-    snprintf(message, sizeof message, "cannot use working directory %s: %s", req.workdir, strerror(err));
-    send_fail(c, err, message);
-    return;
-  }
+  int with_pty = (req.flags & 2) != 0;
+  int with_stdin = with_pty || (req.flags & 1);
   prctl(PR_SET_CHILD_SUBREAPER, 1);
 
   sigset_t chld;
@@ -167,55 +147,42 @@ void do_exec(struct conn *c, struct reader *r) {
   sigprocmask(SIG_BLOCK, &chld, NULL);
   int sigfd = signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK);
 
-  int out[2], err[2], in[2] = {-1, -1}, status_pipe[2];
-  int with_stdin = req.flags & 1;
-  if (pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0 || pipe2(status_pipe, O_CLOEXEC) < 0 ||
-      (with_stdin && pipe2(in, O_CLOEXEC) < 0)) {
+  struct spawn_io io;
+  int stage[2];
+  if (spawn_io_open(&io, with_stdin, with_pty, req.cols, req.rows) < 0 || pipe2(stage, O_CLOEXEC) < 0) {
     send_fail(c, errno, NULL);
     return;
   }
-
+  /* The handler already runs as the request's user (handle_request), so the child keeps it. */
   pid_t child = fork();
   if (child < 0) {
     send_fail(c, errno, NULL);
     return;
   }
   if (child == 0) {
-    setsid();
-    int devnull = with_stdin ? in[0] : open("/dev/null", O_RDONLY | O_CLOEXEC);
-    dup2(devnull, 0);
-    dup2(out[1], 1);
-    dup2(err[1], 2);
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, NULL);
-    signal(SIGPIPE, SIG_DFL);
-    execvp(req.argv[0], req.argv);
-    int e = errno;
-    write_all(status_pipe[1], &e, sizeof e);
-    _exit(e == ENOENT ? 127 : 126);
+    close(stage[0]);
+    spawn_child(&req.cmd, &io, stage[1]);
   }
-  close(out[1]);
-  close(err[1]);
-  close(status_pipe[1]);
-  if (with_stdin) close(in[0]);
-
-  int exec_errno = 0;
-  if (read(status_pipe[0], &exec_errno, sizeof exec_errno) == (ssize_t)sizeof exec_errno) {
-    /* argv[0] may be long: send what fits in the buffer, never snprintf's untruncated length. */
-    char message[4200];
-    int n = snprintf(message, sizeof message, "burrow: %s: %s\n", req.argv[0], strerror(exec_errno));
-    if (n > 0) send_frame(c, 'r', message, (size_t)n < sizeof message ? (size_t)n : sizeof message - 1);
+  spawn_io_parent(&io);
+  close(stage[1]);
+  struct spawn_failure failure;
+  if (spawn_stage(stage[0], &failure) && failure.stage != 'x') {
+    /* It never ran (its working directory is missing, ...): a failure of the request, not an exit status. */
+    waitpid(child, NULL, 0);
+    send_fail(c, failure.err, failure.message[0] ? failure.message : NULL);
+    return;
   }
-  close(status_pipe[0]);
+  close(stage[0]);
 
-  int stdin_fd = with_stdin ? in[1] : -1;
+  int out_fd = with_pty ? io.master : io.out[0];
+  int err_fd = with_pty ? -1 : io.err[0];
+  int stdin_fd = with_pty ? dup(io.master) : io.in[1];
+  int term_fd = with_pty ? io.master : -1;
   if (stdin_fd >= 0) fcntl(stdin_fd, F_SETFL, O_NONBLOCK);
   struct buf pending = {0}; /* stdin bytes the command has not taken yet */
   size_t pending_off = 0;
   int stdin_eof = 0;
 
-  int out_fd = out[0], err_fd = err[0];
   int exited = 0, status = 0, timed_out = 0, client_open = 1;
   int64_t deadline = req.timeout_ms ? now_ms() + req.timeout_ms : 0;
   int64_t exited_at = 0, last_data = 0;
@@ -259,6 +226,7 @@ void do_exec(struct conn *c, struct reader *r) {
 
     if (i_out >= 0 && fds[i_out].revents) {
       relay(c, &out_fd, 'o', chunk);
+      if (out_fd < 0) term_fd = -1; /* the terminal's master was closed with it */
       last_data = now_ms();
     }
     if (i_err >= 0 && fds[i_err].revents) {
@@ -287,12 +255,21 @@ void do_exec(struct conn *c, struct reader *r) {
       if (type == 'i' && stdin_fd >= 0 && !stdin_eof) {
         pending.len = pending_off = 0;
         buf_put(&pending, frame.data, frame.len);
+      } else if (type == 'e' && stdin_fd >= 0 && term_fd >= 0) {
+        /* End of input on a terminal is its EOF character (Ctrl-D), as a person would type it. */
+        if (pending.len == pending_off) pending.len = pending_off = 0;
+        buf_put(&pending, "\x04", 1);
       } else if (type == 'e' && stdin_fd >= 0) {
         stdin_eof = 1;
         if (pending.len == pending_off) {
           close(stdin_fd);
           stdin_fd = -1;
         }
+      } else if (type == 'w' && term_fd >= 0 && frame.len >= 8) {
+        struct reader fr = {frame.data, frame.len, 0};
+        uint32_t cols, rows;
+        if (rd_u32(&fr, &cols) == 0 && rd_u32(&fr, &rows) == 0 && cols && rows && cols <= 1000 && rows <= 1000)
+          pty_resize(term_fd, cols, rows);
       } else if (type == 'k' && frame.len >= 4) {
         struct reader fr = {frame.data, frame.len, 0};
         uint32_t sig;

@@ -181,6 +181,29 @@ int become_user(const char *spec, char *err, size_t errlen) {
   return 0;
 }
 
+int user_ids(const char *spec, uid_t *uid, gid_t *gid) {
+  *uid = getuid();
+  *gid = getgid();
+  if (!spec || !*spec) return 0;
+  char user[MAX_USER_SPEC];
+  if (copy_spec(spec, user, sizeof user) < 0) return -1;
+  char *colon = strchr(user, ':');
+  if (colon) *colon = 0;
+  struct account acct = {0};
+  lookup_passwd(user, &acct);
+  unsigned long numeric;
+  if (acct.found) {
+    *uid = acct.uid;
+    *gid = acct.gid;
+  } else if (parse_id(user, &numeric) == 0) {
+    *uid = (uid_t)numeric;
+    *gid = 0;
+  } else {
+    return -1;
+  }
+  return 0;
+}
+
 int prepare_home(const char *spec) {
   if (!spec || !*spec) return 0;
   char user[MAX_USER_SPEC];

@@ -9,7 +9,7 @@ import { expectCode, type ContractTarget } from './contract.test-suite.js';
 import type { ProcessEvent, ProcessInfo, Runtime, WatchEvent } from './runtime.js';
 
 export interface InteractiveTarget extends ContractTarget {
-  /** Background processes and watches work on this path (else they must be NOT_SUPPORTED). */
+  /** Background processes, terminals and watches work on this path (else they must be NOT_SUPPORTED). */
   processes: boolean;
   /** The image has a real shell and coreutils (stty, tty), not only the fake's few commands. */
   realShell: boolean;
@@ -83,7 +83,13 @@ export function runInteractiveContract(name: string, makeTarget: () => Promise<I
     });
 
     describe('terminals on exec', () => {
+      it('says NOT_SUPPORTED for a terminal where the path cannot give one', async () => {
+        if (target.processes) return;
+        await expectCode(runtime.exec(id, { cmd: ['true'], pty: { cols: 80, rows: 24 } }), 'NOT_SUPPORTED');
+      });
+
       it('merges stdout and stderr on a terminal and takes a resize', async () => {
+        if (!target.processes) return;
         const stream = await runtime.execStream(id, {
           cmd: ['sh', '-c', 'echo out; echo err >&2'],
           pty: { cols: 100, rows: 30 },
@@ -101,6 +107,7 @@ export function runInteractiveContract(name: string, makeTarget: () => Promise<I
       });
 
       it('refuses a resize of a stream without a terminal, and sizes out of range', async () => {
+        if (!target.processes) return;
         const stream = await runtime.execStream(id, { cmd: ['sleep', '5'] });
         await expectCode(stream.resize({ cols: 80, rows: 24 }), 'CONFLICT');
         await stream.close();
@@ -111,7 +118,7 @@ export function runInteractiveContract(name: string, makeTarget: () => Promise<I
       });
 
       it('gives the process a real controlling terminal of the asked size (real shells)', async () => {
-        if (!target.realShell) return;
+        if (!target.processes || !target.realShell) return;
         const stream = await runtime.execStream(id, {
           cmd: ['sh', '-c', 'tty; stty size; read line; stty size; echo "got $line"'],
           pty: { cols: 91, rows: 17 },

@@ -14,15 +14,13 @@ export async function testDockerRuntime(transport: AgentTransport = 'socket') {
   // The test run's id (test/setup/docker.ts) lets the global teardown find this run's leftovers only.
   const instance = `test-${process.env.TEST_BURROW_RUN ?? 'norun'}-${randomBytes(4).toString('hex')}`;
   // A network prefix of its own, so pruning at cleanup never removes a network another test run is using.
-  const runtime = await DockerRuntime.open({
-    stateDir,
-    transport,
-    networkPrefix: `burrow-${instance}`,
-    instance,
-  });
+  const options = { stateDir, transport, networkPrefix: `burrow-${instance}`, instance };
+  const runtime = await DockerRuntime.open(options);
   return {
     runtime,
     stateDir,
+    /** A second runtime over the same state and sandboxes, as a restarted server opens it. */
+    reopen: () => DockerRuntime.open(options),
     cleanup: async () => {
       runtime.close();
       await runtime.pruneNetworks().catch(() => undefined);

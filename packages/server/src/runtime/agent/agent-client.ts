@@ -274,8 +274,11 @@ export class AgentClient {
       endStdin: () => channel.send(encodeFrame('e')),
       signal: (signal) =>
         channel.send(encodeFrame('k', new PayloadWriter().u32(signalNumber(signal)).toBuffer())),
+      // A terminal that is already gone has no size to change: a resize racing the exit is not an error.
       resize: (cols, rows) =>
-        channel.send(encodeFrame('w', new PayloadWriter().u32(cols).u32(rows).toBuffer())),
+        channel
+          .send(encodeFrame('w', new PayloadWriter().u32(cols).u32(rows).toBuffer()))
+          .catch(() => undefined),
       destroy: () => channel.destroy(),
     };
   }

@@ -38,7 +38,8 @@ function generator(seed: number): () => number {
   };
 }
 
-const REQUESTS = 'PXRWLSMDAU';
+/** Every request type, the process manager's, watch and connect included. */
+const REQUESTS = 'PXRWLSMDAUBJGTQIKYVN';
 const NOBODY = '65534';
 
 function fuzzInput(random: () => number): Buffer {
@@ -127,10 +128,15 @@ describe.each(builds)('burrow-agent %s against hostile input', (binary) => {
   it('keeps serving its channel after garbage on several connections', async () => {
     const channels = new AgentChannels(join(dir, `channel-${builds.indexOf(binary)}`));
     const channelDir = await channels.listen('fuzz');
-    const init = spawn(binary, ['init', '--channel', join(channelDir, 'agent.sock'), '--', 'sleep', '60'], {
-      env: SANITIZER_ENV,
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
+    const pm = `burrow-fuzz-${process.pid}-${builds.indexOf(binary)}`;
+    const init = spawn(
+      binary,
+      ['init', '--channel', join(channelDir, 'agent.sock'), '--pm', pm, '--', 'sleep', '60'],
+      {
+        env: SANITIZER_ENV,
+        stdio: ['ignore', 'ignore', 'pipe'],
+      },
+    );
     let stderr = '';
     init.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     try {

@@ -104,7 +104,12 @@ export class AgentProcessClient {
   ) {}
 
   /** Sends a request and reads its records (`q`) up to the final `z`. */
-  private async records(type: string, user: string, rest?: (writer: PayloadWriter) => void) {
+  private async records(
+    type: string,
+    user: string,
+    rest?: (writer: PayloadWriter) => void,
+    failure: (frame: Frame) => BurrowError = processFailure,
+  ) {
     const { channel, reader } = await this.client.request(type, user, rest);
     try {
       const records: ProcessInfo[] = [];
@@ -113,7 +118,7 @@ export class AgentProcessClient {
         if (frame.type === 'q') {
           if (records.length < MAX_LISTED) records.push(readProcessRecord(frame));
         } else if (frame.type === 'z') return records;
-        else if (frame.type === 'f') throw processFailure(frame);
+        else if (frame.type === 'f') throw failure(frame);
         else throw unexpected(frame);
       }
     } finally {
@@ -121,8 +126,13 @@ export class AgentProcessClient {
     }
   }
 
-  private async one(type: string, rest: (writer: PayloadWriter) => void, user = ''): Promise<ProcessInfo> {
-    const [record] = await this.records(type, user, rest);
+  private async one(
+    type: string,
+    rest: (writer: PayloadWriter) => void,
+    user = '',
+    failure: (frame: Frame) => BurrowError = processFailure,
+  ): Promise<ProcessInfo> {
+    const [record] = await this.records(type, user, rest, failure);
     if (record === undefined) throw protocolError('no process record where one was due');
     return record;
   }
@@ -154,6 +164,9 @@ export class AgentProcessClient {
           .u32(options.pty?.rows ?? 0)
           .u32(bufferBytes),
       user,
+      // A start fails over its user or working directory, never over a process id.
+      (frame) =>
+        failureOf(frame, options.workdir === undefined ? undefined : `working directory ${options.workdir}`),
     );
   }
 
@@ -313,13 +326,23 @@ function isUnder(path: Buffer, root: Buffer): boolean {
   );
 }
 
+/** What the process manager's errnos mean for a caller. */
+const PROCESS_ERRORS: Record<number, string> = {
+  9: 'the process does not take input: start it with stdin to send it input', // EBADF
+  11: 'the process is not reading its input: 4 MiB are already waiting', // EAGAIN
+  25: 'the process has no terminal: start it with pty to resize it', // ENOTTY
+  32: 'the process has exited', // EPIPE
+};
+
 /** A failed process request; ENOENT names a process that is not (or no longer) there. */
 function processFailure(frame: Frame): BurrowError {
   const errno = new PayloadReader(frame.payload).u32();
-  if (errno === 2)
+  if (errno === 2) {
     return new BurrowError(
       'PROCESS_NOT_FOUND',
       'no such process in this sandbox (it may have been forgotten: a sandbox keeps its last 64 exited processes)',
     );
-  return failureOf(frame);
+  }
+  const conflict = PROCESS_ERRORS[errno];
+  return conflict === undefined ? failureOf(frame) : new BurrowError('CONFLICT', conflict, { errno });
 }

@@ -108,10 +108,20 @@ for (const [build, path] of BUILDS)
         }
         const channels = new AgentChannels(join(dir, `channels-${build}`));
         const channelDir = await channels.listen('hostagent');
-        init = spawn(path, ['init', '--channel', join(channelDir, 'agent.sock')], {
-          stdio: ['ignore', 'inherit', 'pipe'],
-          env: SANITIZER_ENV,
-        });
+        init = spawn(
+          path,
+          [
+            'init',
+            '--channel',
+            join(channelDir, 'agent.sock'),
+            '--pm',
+            `burrow-test-${build}-${process.pid}`,
+          ],
+          {
+            stdio: ['ignore', 'inherit', 'pipe'],
+            env: SANITIZER_ENV,
+          },
+        );
         watchStderr(init);
         client = new AgentClient(() => channels.open('hostagent', 5000));
       });
@@ -370,7 +380,16 @@ describe('burrow-agent init', () => {
     const channelDir = await channels.listen('sbx');
     expect(statSync(channelDir).mode & 0o777).toBe(0o700);
     expect(statSync(join(channelDir, 'agent.sock')).mode & 0o777).toBe(0o600);
-    const init = spawn(agentPath, ['init', '--channel', join(channelDir, 'agent.sock'), '--', 'sleep', '30']);
+    const init = spawn(agentPath, [
+      'init',
+      '--channel',
+      join(channelDir, 'agent.sock'),
+      '--pm',
+      `burrow-restart-${process.pid}`,
+      '--',
+      'sleep',
+      '30',
+    ]);
     try {
       expect(await new AgentClient(() => channels.open('sbx', 5000)).ping()).toBe('2');
       // The server goes away (every connection drops) and a new one listens at the same path.

@@ -20,6 +20,7 @@ import {
   testDockerRuntime,
 } from '../../test-support/docker-runtime.js';
 import { expectCode, runRuntimeContract } from '../contract.test-suite.js';
+import { runInteractiveContract } from '../interactive-contract.test-suite.js';
 import type { SandboxConfig } from '../runtime.js';
 import { DockerRuntime } from './docker-runtime.js';
 import { containerName, LABEL } from './labels.js';
@@ -30,6 +31,12 @@ for (const image of [BUSYBOX_IMAGE, DEBIAN_IMAGE]) {
     image,
   }));
 }
+runInteractiveContract(`docker, Engine API path (no agent), ${BUSYBOX_IMAGE}`, async () => ({
+  ...(await testDockerRuntime('engine')),
+  image: BUSYBOX_IMAGE,
+  processes: false,
+  realShell: true,
+}));
 
 const docker = new Dockerode();
 const USER_IMAGE = `burrow-test/busybox-user:${randomBytes(4).toString('hex')}`;

@@ -1,4 +1,5 @@
 import { runRuntimeContract } from '../contract.test-suite.js';
+import { runInteractiveContract } from '../interactive-contract.test-suite.js';
 import { BUSYBOX_IMAGE, DEBIAN_IMAGE, testDockerRuntime } from '../../test-support/docker-runtime.js';
 
 for (const image of [BUSYBOX_IMAGE, DEBIAN_IMAGE]) {
@@ -10,4 +11,19 @@ for (const image of [BUSYBOX_IMAGE, DEBIAN_IMAGE]) {
 runRuntimeContract(`docker, Engine API exec, ${BUSYBOX_IMAGE}`, async () => ({
   ...(await testDockerRuntime('exec')),
   image: BUSYBOX_IMAGE,
+}));
+
+for (const image of [BUSYBOX_IMAGE, DEBIAN_IMAGE]) {
+  runInteractiveContract(`docker, agent socket, ${image}`, async () => ({
+    ...(await testDockerRuntime('socket')),
+    image,
+    processes: true,
+    realShell: true,
+  }));
+}
+runInteractiveContract(`docker, Engine API exec, ${BUSYBOX_IMAGE}`, async () => ({
+  ...(await testDockerRuntime('exec')),
+  image: BUSYBOX_IMAGE,
+  processes: true,
+  realShell: true,
 }));

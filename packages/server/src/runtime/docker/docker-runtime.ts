@@ -535,28 +535,37 @@ export class DockerRuntime implements Runtime {
 
   // ---------------------------------------------------------------- processes and watches
 
-  startProcess(id: string, options: ProcessStartOptions): Promise<ProcessInfo> {
+  async startProcess(id: string, options: ProcessStartOptions): Promise<ProcessInfo> {
     checkProcessOptions(options);
     return this.access.startProcess(id, options);
   }
 
-  listProcesses(id: string): Promise<ProcessInfo[]> {
+  async listProcesses(id: string): Promise<ProcessInfo[]> {
     return this.access.listProcesses(id);
   }
 
-  getProcess(id: string, processId: string): Promise<ProcessInfo> {
+  async getProcess(id: string, processId: string): Promise<ProcessInfo> {
     return this.access.getProcess(id, checkProcessId(processId));
   }
 
-  attachProcess(id: string, processId: string, options: AttachOptions = {}): Promise<ProcessAttachment> {
+  async attachProcess(
+    id: string,
+    processId: string,
+    options: AttachOptions = {},
+  ): Promise<ProcessAttachment> {
     return this.access.attachProcess(id, checkProcessId(processId), options);
   }
 
-  waitProcess(id: string, processId: string, timeoutMs: number, signal?: AbortSignal): Promise<ProcessInfo> {
+  async waitProcess(
+    id: string,
+    processId: string,
+    timeoutMs: number,
+    signal?: AbortSignal,
+  ): Promise<ProcessInfo> {
     return this.access.waitProcess(id, checkProcessId(processId), timeoutMs, signal);
   }
 
-  sendProcessInput(
+  async sendProcessInput(
     id: string,
     processId: string,
     data: Uint8Array,
@@ -565,15 +574,15 @@ export class DockerRuntime implements Runtime {
     return this.access.sendProcessInput(id, checkProcessId(processId), data, options);
   }
 
-  signalProcess(id: string, processId: string, signal: string): Promise<void> {
+  async signalProcess(id: string, processId: string, signal: string): Promise<void> {
     return this.access.signalProcess(id, checkProcessId(processId), signal);
   }
 
-  killProcess(id: string, processId: string): Promise<void> {
+  async killProcess(id: string, processId: string): Promise<void> {
     return this.access.killProcess(id, checkProcessId(processId));
   }
 
-  resizeProcess(id: string, processId: string, size: PtySize): Promise<void> {
+  async resizeProcess(id: string, processId: string, size: PtySize): Promise<void> {
     checkPtySize(size);
     return this.access.resizeProcess(id, checkProcessId(processId), size);
   }

@@ -54,6 +54,7 @@ export class EngineAccess implements SandboxAccess {
   }
 
   async exec(id: string, options: ExecOptions): Promise<ProcessHandle> {
+    if (options.pty !== undefined) return notSupported('a terminal (pty)');
     return this.client.exec(await this.target(id), options);
   }
 
