@@ -32,7 +32,9 @@ int pty_resize(int master, uint32_t cols, uint32_t rows) {
 /* In the child, before exec: a new session whose controlling terminal is the slave, on fds 0-2, owned by `user`. */
 int pty_attach_child(const char *slave_path, const char *user) {
   if (setsid() < 0) return -1;
-  int slave = open(slave_path, O_RDWR);
+  /* O_NOCTTY, then TIOCSCTTY: opening without it would already make it the controlling terminal on Linux, and
+   * gVisor then refuses the ioctl (EINVAL: "already has a controlling terminal"). */
+  int slave = open(slave_path, O_RDWR | O_NOCTTY);
   if (slave < 0) return -1;
   uid_t uid;
   gid_t gid;

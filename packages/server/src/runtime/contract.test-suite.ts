@@ -12,6 +12,8 @@ export interface ContractTarget {
   runtime: Runtime;
   /** An image every test may use (has `sh`, `cat`, `echo`, `sleep`). */
   image: string;
+  /** Settings every sandbox of the run gets (e.g. `runtime: 'gvisor'`). */
+  defaults?: Partial<SandboxConfig>;
   cleanup?: () => Promise<void>;
 }
 
@@ -55,7 +57,7 @@ export function runRuntimeContract(name: string, makeTarget: () => Promise<Contr
     async function sandbox(config: Partial<SandboxConfig> = {}): Promise<string> {
       const id = newSandboxId();
       created.push(id);
-      await runtime.create(id, { image: target.image, ...config });
+      await runtime.create(id, { image: target.image, ...target.defaults, ...config });
       await runtime.start(id);
       return id;
     }
@@ -97,7 +99,11 @@ export function runRuntimeContract(name: string, makeTarget: () => Promise<Contr
 
       it('refuses caller labels in the burrow. namespace', async () => {
         await expectCode(
-          runtime.create(newSandboxId(), { image: target.image, labels: { 'burrow.id': 'x' } }),
+          runtime.create(newSandboxId(), {
+            image: target.image,
+            ...target.defaults,
+            labels: { 'burrow.id': 'x' },
+          }),
           'VALIDATION_FAILED',
         );
       });
@@ -386,7 +392,7 @@ export function runRuntimeContract(name: string, makeTarget: () => Promise<Contr
       it('marks warm-pool members, and only them', async () => {
         const id = newSandboxId();
         created.push(id);
-        await runtime.create(id, { image: target.image }, { pool: 'k1' });
+        await runtime.create(id, { image: target.image, ...target.defaults }, { pool: 'k1' });
         await runtime.start(id);
         expect((await runtime.info(id)).pool).toBe('k1');
         expect((await runtime.list()).find((info) => info.id === id)?.pool).toBe('k1');

@@ -72,7 +72,7 @@ export function runInteractiveContract(name: string, makeTarget: () => Promise<I
       target = await makeTarget();
       runtime = target.runtime;
       id = newSandboxId();
-      await runtime.create(id, { image: target.image });
+      await runtime.create(id, { image: target.image, ...target.defaults });
       await runtime.start(id);
     });
 

@@ -12,6 +12,20 @@ export type NetworkMode = 'none' | 'internal' | 'bridge';
 
 export const NETWORK_MODES: readonly NetworkMode[] = ['none', 'internal', 'bridge'];
 
+/**
+ * The isolation a sandbox runs under: `runc`, a container on the host's kernel, or `gvisor`, a second, user-space
+ * kernel (runsc) between the sandbox and the host's.
+ */
+export type IsolationRuntime = 'runc' | 'gvisor';
+
+export const ISOLATION_RUNTIMES: readonly IsolationRuntime[] = ['runc', 'gvisor'];
+
+/** An isolation runtime this backend can run now, and the network modes it can give. */
+export interface IsolationSupport {
+  runtime: IsolationRuntime;
+  networkModes: NetworkMode[];
+}
+
 export interface PortMapping {
   sandboxPort: number;
   hostPort: number;
@@ -76,6 +90,8 @@ export interface SandboxConfig {
   networkMode?: NetworkMode;
   /** The root filesystem is read-only unless this is true. */
   writableRootfs?: boolean;
+  /** Isolation; `runc` when absent. */
+  runtime?: IsolationRuntime;
   storage?: StorageConfig;
   /**
    * Internal, set only by the engine (never from a request): the host directory holding this sandbox's S3 FUSE
@@ -408,6 +424,8 @@ export type RuntimeEvent =
 
 export interface Runtime {
   ping(): Promise<void>;
+  /** The isolation runtimes this backend can run now (`runc` always), with the network modes each gives. */
+  isolations(): Promise<IsolationSupport[]>;
 
   create(id: string, config: SandboxConfig, options?: CreateOptions): Promise<void>;
   start(id: string): Promise<void>;

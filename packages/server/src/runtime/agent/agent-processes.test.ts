@@ -15,7 +15,7 @@ import { AgentClient, DEFAULT_DEADLINES, signalNumber, type AgentChannel } from 
 import { builtAgentBinary } from './agent-binary.js';
 import { AgentProcessClient } from './agent-processes.js';
 import { AgentChannels } from './channel-listener.js';
-import { PayloadReader, encodeFrame } from './frames.js';
+import { encodeFrame } from './frames.js';
 
 const SANITIZER_ENV = {
   ...process.env,

@@ -13,6 +13,7 @@ import { BURROW_VERSION } from '../../version.js';
 import { checkCallerLabels, publicConfig } from '../sandbox-config.js';
 import { containerName, LABEL } from './labels.js';
 import type { AgentMounts } from './access/sandbox-access.js';
+import { GVISOR_PIDS_OVERHEAD } from './limits.js';
 
 /** Capabilities a sandbox keeps: what package managers and `su`-style tools in a normal image need, no more. */
 export const SANDBOX_CAPABILITIES = [
@@ -47,6 +48,8 @@ export interface SpecContext {
   agent?: AgentMounts;
   /** Managed network name for `internal` / `bridge` mode. */
   networkName: string;
+  /** Docker's name of the OCI runtime to run the container with (config.runtime mapped by DockerRuntime). */
+  ociRuntime?: string;
   defaultTmpfs: readonly TmpfsMount[];
   createdAt: Date;
   /** The owning installation (see LABEL.instance). */
@@ -184,7 +187,9 @@ export function containerSpec(
     ReadonlyRootfs: config.writableRootfs !== true,
     Tmpfs: tmpfs,
     Mounts: mounts,
-    PidsLimit: config.pidLimit !== undefined && config.pidLimit > 0 ? config.pidLimit : DEFAULT_PID_LIMIT,
+    PidsLimit:
+      (config.pidLimit !== undefined && config.pidLimit > 0 ? config.pidLimit : DEFAULT_PID_LIMIT) +
+      (config.runtime === 'gvisor' ? GVISOR_PIDS_OVERHEAD : 0),
     NanoCpus: config.cpu ?? 0,
     Memory: memory,
     // No swap beyond the memory limit, so the limit means what it says.
@@ -196,6 +201,7 @@ export function containerSpec(
   };
   if (config.diskLimit !== undefined && config.diskLimit > 0)
     hostConfig.StorageOpt = { size: String(config.diskLimit) };
+  if (context.ociRuntime !== undefined) hostConfig.Runtime = context.ociRuntime;
 
   const spec: Dockerode.ContainerCreateOptions = {
     name: containerName(id),

@@ -7,7 +7,6 @@
 import { existsSync } from 'node:fs';
 import { chmod, copyFile, mkdir, rename } from 'node:fs/promises';
 import { join } from 'node:path';
-import { cpus, totalmem } from 'node:os';
 import Dockerode from 'dockerode';
 import { BurrowError, isBurrowError } from '@burrow/protocol';
 import { builtAgentBinary } from '../agent/agent-binary.js';
@@ -26,6 +25,7 @@ import type {
   DirListing,
   FileInfo,
   FileRead,
+  IsolationSupport,
   ListOptions,
   ProcessAttachment,
   ProcessInfo,
@@ -60,6 +60,9 @@ import { dockerEvents } from './events.js';
 import { ensureImage } from './images.js';
 import { containerName, instanceFilter, LABEL, MANAGED_FILTER } from './labels.js';
 import { ManagedNetworks } from './networks.js';
+import { CgroupLimits } from './cgroup-limits.js';
+import { Isolations, type GvisorRuntimes } from './isolation.js';
+import { cgroupUpdate, checkLimits, engineUpdate } from './limits.js';
 import { infoFromInspect } from './sandbox-info.js';
 import { DockerSnapshots } from './snapshots.js';
 import { statsFromDocker, type DockerStats } from './stats.js';
@@ -82,6 +85,8 @@ export interface DockerRuntimeOptions {
   defaultTmpfs?: readonly TmpfsMount[];
   /** Names this installation on the resources it creates; list, events and snapshots see only its own. */
   instance?: string;
+  /** Docker's names of the gVisor registrations (isolation.ts); defaults `runsc` and `runsc-net`. */
+  gvisor?: GvisorRuntimes;
   logger?: Logger;
 }
 
@@ -96,6 +101,8 @@ export class DockerRuntime implements Runtime {
   private readonly instance: string;
   private readonly snapshots: DockerSnapshots;
   private diskQuotaSupport: Promise<boolean> | undefined;
+  private readonly isolation: Isolations;
+  private readonly cgroups = new CgroupLimits();
   /** The agents' channels (socket transport only). */
   private channels: AgentChannels | undefined;
 
@@ -105,6 +112,7 @@ export class DockerRuntime implements Runtime {
     transport: AgentTransport,
   ) {
     this.docker = options.docker ?? new Dockerode();
+    this.isolation = new Isolations(this.docker, options.gvisor);
     this.access = this.makeAccess(transport, agentBinary);
     this.networks = new ManagedNetworks(this.docker, options.networkPrefix ?? 'burrow');
     this.defaultTmpfs = options.defaultTmpfs ?? DEFAULT_TMPFS;
@@ -181,6 +189,14 @@ export class DockerRuntime implements Runtime {
     this.channels?.closeAll();
   }
 
+  async isolations(): Promise<IsolationSupport[]> {
+    try {
+      return await this.isolation.support();
+    } catch (error) {
+      throw fromDockerError(error, "reading the Docker engine's runtimes");
+    }
+  }
+
   async ping(): Promise<void> {
     try {
       await this.docker.ping();
@@ -210,8 +226,10 @@ export class DockerRuntime implements Runtime {
     }
     const mode = config.networkMode ?? 'internal';
     const networkName = mode === 'none' ? '' : (config.networkId ?? this.networks.nameFor(mode));
+    const ociRuntime = await this.isolation.ociRuntime(config);
     const agent = await this.access.prepare(id);
     const spec = containerSpec(id, config, {
+      ...(ociRuntime === undefined ? {} : { ociRuntime }),
       imageDefaults,
       ...(agent === undefined ? {} : { agent }),
       networkName,
@@ -475,55 +493,24 @@ export class DockerRuntime implements Runtime {
         'memory limit must be a whole number of bytes, 0 to remove it',
       );
     }
-    if (bytes > 0 && bytes < 6 * 1024 * 1024) {
-      throw new BurrowError('VALIDATION_FAILED', 'memory limit must be at least 6 MiB (Docker refuses less)');
-    }
-    await this.inspect(id);
-    // Lifting a limit: the engine (API 1.41) rejects -1 on update, so the limit becomes the host's memory, which
-    // is what an unlimited container gets anyway. Swap is kept equal to memory (no swap).
-    const limit = bytes === 0 ? totalmem() : bytes;
-    try {
-      await this.docker.getContainer(containerName(id)).update({ Memory: limit, MemorySwap: limit });
-    } catch (error) {
-      throw fromDockerError(
-        error,
-        `updating the memory limit of sandbox ${id}`,
-        'SANDBOX_NOT_FOUND',
-        'sandbox not found',
-      );
-    }
+    await this.updateLimits(id, { memory: bytes });
   }
 
   async updateLimits(id: string, limits: SandboxLimits): Promise<void> {
-    const update: { NanoCpus?: number; Memory?: number; MemorySwap?: number; PidsLimit?: number } = {};
-    for (const [key, value] of Object.entries(limits)) {
-      if (value !== undefined && (!Number.isInteger(value) || value < 0)) {
-        throw new BurrowError(
-          'VALIDATION_FAILED',
-          `${key} must be a whole non-negative number, 0 to remove the limit`,
-        );
-      }
-    }
-    // On update, 0 means "unchanged" to the engine and -1 is refused for memory: a lifted CPU or memory limit
-    // becomes the whole host, which is what an unlimited container gets anyway. -1 lifts the process limit.
-    if (limits.cpu !== undefined) update.NanoCpus = limits.cpu === 0 ? cpus().length * 1e9 : limits.cpu;
-    if (limits.memory !== undefined) {
-      if (limits.memory > 0 && limits.memory < 6 * 1024 * 1024) {
-        throw new BurrowError(
-          'VALIDATION_FAILED',
-          'memory limit must be at least 6 MiB (Docker refuses less)',
-        );
-      }
-      // Swap is kept equal to memory (no swap).
-      update.Memory = limits.memory === 0 ? totalmem() : limits.memory;
-      update.MemorySwap = update.Memory;
-    }
-    if (limits.pidLimit !== undefined) update.PidsLimit = limits.pidLimit === 0 ? -1 : limits.pidLimit;
-    if (Object.keys(update).length === 0) return;
-    await this.inspect(id);
+    checkLimits(limits);
+    if (Object.values(limits).every((value) => value === undefined)) return;
+    const inspect = await this.inspect(id);
     try {
-      await this.docker.getContainer(containerName(id)).update(update);
+      if (this.isolation.isGvisor(inspect.HostConfig.Runtime)) {
+        await this.cgroups.apply(
+          { id: inspect.Id, parent: inspect.HostConfig.CgroupParent ?? '' },
+          cgroupUpdate(limits),
+        );
+      } else {
+        await this.docker.getContainer(containerName(id)).update(engineUpdate(limits));
+      }
     } catch (error) {
+      if (isBurrowError(error)) throw error;
       throw fromDockerError(
         error,
         `updating the limits of sandbox ${id}`,

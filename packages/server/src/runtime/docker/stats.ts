@@ -28,7 +28,11 @@ export function statsFromDocker(raw: DockerStats, now: Date = new Date()): Sandb
   const memory = raw.memory_stats ?? {};
   const cache = memory.stats?.total_inactive_file ?? memory.stats?.inactive_file ?? 0;
   const memoryUsage = Math.max(0, (memory.usage ?? 0) - cache);
-  const memoryLimit = memory.limit ?? 0;
+  // runsc (gVisor) reports no top-level limit; its cgroup's hierarchical limit is the same number. A value near
+  // 2^63 is cgroup v1's "no limit".
+  const hierarchical = memory.stats?.hierarchical_memory_limit;
+  const memoryLimit =
+    memory.limit ?? (hierarchical !== undefined && hierarchical < 2 ** 62 ? hierarchical : 0);
 
   let networkRx = 0;
   let networkTx = 0;

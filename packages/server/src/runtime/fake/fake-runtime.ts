@@ -16,6 +16,7 @@ import { modeString } from '../agent/stat-record.js';
 import {
   type AttachOptions,
   type DirListing,
+  type IsolationSupport,
   type ListOptions,
   type ProcessAttachment,
   type ProcessInfo,
@@ -47,6 +48,7 @@ import {
   type WriteFileOptions,
 } from '../runtime.js';
 import { runCommand } from './fake-commands.js';
+import { checkIsolation } from '../isolation-check.js';
 import { FakeProcesses } from './fake-processes.js';
 import { FakeWatchers } from './fake-watch.js';
 
@@ -122,6 +124,18 @@ export class FakeRuntime implements Runtime {
     return Promise.resolve();
   }
 
+  /** Like a host with runsc registered for every mode (tests can narrow it). */
+  isolationSupport: IsolationSupport[] = [
+    { runtime: 'runc', networkModes: ['none', 'internal', 'bridge'] },
+    { runtime: 'gvisor', networkModes: ['none', 'internal', 'bridge'] },
+  ];
+
+  isolations(): Promise<IsolationSupport[]> {
+    return Promise.resolve(
+      this.isolationSupport.map((entry) => ({ ...entry, networkModes: [...entry.networkModes] })),
+    );
+  }
+
   private get(id: string): FakeSandbox {
     const sandbox = this.sandboxes.get(id);
     if (sandbox === undefined) throw new BurrowError('SANDBOX_NOT_FOUND', 'sandbox not found');
@@ -155,6 +169,7 @@ export class FakeRuntime implements Runtime {
   ): Promise<void> {
     await Promise.resolve();
     checkCallerLabels(config.labels);
+    checkIsolation(config.runtime ?? 'runc', config.networkMode ?? 'internal', this.isolationSupport);
     if (this.images !== undefined && !this.images.has(config.image)) {
       throw new BurrowError('IMAGE_NOT_FOUND', `image "${config.image}" is not available`);
     }
