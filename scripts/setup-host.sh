@@ -7,7 +7,8 @@
 # Purposes (each installs only what it needs, with ONE apt-get call, and only what is missing):
 #   serve  what `burrow serve` needs: docker.io (when no dockerd/docker binary exists), gcc and libc6-dev (the
 #          in-sandbox agent is a static C binary), debootstrap (the default image's Debian base when no
-#          registry answers)
+#          registry answers), runsc (gVisor, for sandboxes created with runtime "gvisor"), registered with dockerd
+#          as the runtimes "runsc" and "runsc-net" (see setup_runsc)
 #   test   serve's, plus busybox-static (test images), chromium (browser tests), s3fs and fuse3 (S3 FUSE mounts),
 #          tmux (the terminal test of `burrow serve`), curl and openssl (the docs' commands, run by a test)
 #
@@ -24,7 +25,7 @@
 #   BURROW_SETUP_SKIP_PACKAGES  set to 1 to skip the apt part entirely
 
 SETUP_NODE_MIN=20.19
-SETUP_PACKAGES_SERVE=(gcc libc6-dev debootstrap)
+SETUP_PACKAGES_SERVE=(gcc libc6-dev debootstrap runsc)
 SETUP_PACKAGES_TEST=("${SETUP_PACKAGES_SERVE[@]}" busybox-static chromium s3fs fuse3 tmux curl openssl)
 
 setup_log() { echo "setup: $*"; }
@@ -170,6 +171,67 @@ setup_start_docker() {
   return 1
 }
 
+# Registers Debian's runsc with dockerd, merging into /etc/docker/daemon.json (what is there is kept):
+#   runsc      --network=none --host-uds=open   gVisor sandboxes with network_mode none
+#   runsc-net  --network=host --host-uds=open   gVisor sandboxes on Burrow's managed networks (internal, bridge)
+# runsc's own network stack refuses to start on this kind of host ("cannot run with network enabled in root network
+# namespace"), so the second passes the container's own network namespace through; --host-uds=open lets the
+# in-sandbox agent connect out to its channel socket. A running dockerd reloads its runtimes on SIGHUP.
+SETUP_DAEMON_JSON="${BURROW_DAEMON_JSON:-/etc/docker/daemon.json}"
+setup_runsc() {
+  local runsc
+  runsc="$(command -v runsc || true)"
+  if [[ -z "$runsc" ]]; then
+    setup_log "runsc is not installed: gVisor sandboxes will not be available (apt-get install runsc)"
+    return 0
+  fi
+  local changed
+  changed="$(
+    RUNSC="$runsc" FILE="$SETUP_DAEMON_JSON" node -e '
+      const fs = require("node:fs");
+      const file = process.env.FILE;
+      let config = {};
+      try { config = JSON.parse(fs.readFileSync(file, "utf8")); } catch (error) {
+        if (error.code !== "ENOENT") { console.error(`cannot read ${file}: ${error.message}`); process.exit(1); }
+      }
+      const wanted = {
+        "runsc": { path: process.env.RUNSC, runtimeArgs: ["--network=none", "--host-uds=open"] },
+        "runsc-net": { path: process.env.RUNSC, runtimeArgs: ["--network=host", "--host-uds=open"] },
+      };
+      config.runtimes = config.runtimes ?? {};
+      let changed = false;
+      for (const [name, runtime] of Object.entries(wanted)) {
+        if (JSON.stringify(config.runtimes[name]) === JSON.stringify(runtime)) continue;
+        config.runtimes[name] = runtime;
+        changed = true;
+      }
+      if (changed) {
+        fs.mkdirSync(require("node:path").dirname(file), { recursive: true });
+        fs.writeFileSync(`${file}.burrow.tmp`, JSON.stringify(config, null, 2) + "\n");
+        fs.renameSync(`${file}.burrow.tmp`, file);
+      }
+      process.stdout.write(changed ? "yes" : "no");
+    '
+  )" || return 1
+  if [[ "$changed" != yes ]]; then
+    setup_log "runsc registered with dockerd"
+    return 0
+  fi
+  setup_log "registered runsc and runsc-net in $SETUP_DAEMON_JSON"
+  if pgrep -x dockerd >/dev/null 2>&1; then
+    pkill -HUP -x dockerd
+    local deadline=$((SECONDS + 20))
+    until docker info --format '{{json .Runtimes}}' 2>/dev/null | grep -q '"runsc-net"'; do
+      if ((SECONDS > deadline)); then
+        setup_err "dockerd did not pick up the runsc runtimes after SIGHUP; restart it"
+        return 1
+      fi
+      sleep 0.2
+    done
+    setup_log "dockerd reloaded its runtimes"
+  fi
+}
+
 # setup_host [serve|test]: each step is its own function, so that a step can be added (or run alone) without
 # touching the others.
 setup_host() {
@@ -177,6 +239,7 @@ setup_host() {
   setup_packages_for "$purpose" >/dev/null || return 2
   setup_check_prereqs || return 1
   setup_install_packages "$purpose" || return 1
+  setup_runsc || return 1
   setup_start_docker || return 1
 }
 
