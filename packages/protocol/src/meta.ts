@@ -15,10 +15,18 @@ export const BURROW_FEATURES = [
   's3_transfer',
   's3_prefix_transfer',
   's3_sync_reports',
+  'runtime_choice',
 ] as const;
 export const FEATURES: readonly string[] = [...DEN_FEATURES, ...BURROW_FEATURES];
 
-export const Health = z.object({ status: z.literal('ok'), features: z.array(z.string()) });
+export const Health = z.object({
+  status: z.literal('ok'),
+  features: z.array(z.string()),
+  runtimes: z
+    .array(z.object({ runtime: z.enum(['runc', 'gvisor']), network_modes: z.array(z.string()) }))
+    .optional()
+    .describe('Isolation runtimes this server offers, with the network modes each gives (Burrow addition)'),
+});
 export const Unhealthy = z.object({ status: z.literal('unhealthy'), reason: z.string() });
 
 export const Version = z.object({

@@ -14,6 +14,10 @@ export type SandboxStatus = z.infer<typeof SandboxStatus>;
 export const NetworkMode = z.enum(['none', 'internal', 'bridge']);
 export type NetworkMode = z.infer<typeof NetworkMode>;
 
+/** `runc`: a container on the host's kernel; `gvisor`: a second, user-space kernel (runsc) in between. */
+export const IsolationRuntime = z.enum(['runc', 'gvisor']);
+export type IsolationRuntime = z.infer<typeof IsolationRuntime>;
+
 export const PortMapping = z.object({
   sandbox_port: int.describe('Port inside the sandbox (1-65535)'),
   host_port: int.describe('Port on 127.0.0.1 of the host (1-65535); published in network_mode=bridge'),
@@ -75,6 +79,9 @@ export const CreateSandboxRequest = z.object({
   disk_limit: optional(nonNegativeInt).describe(
     'Writable-layer size limit in bytes, where the host can enforce it',
   ),
+  runtime: optional(z.string()).describe(
+    'Isolation: "runc" (a container) or "gvisor" (a second, user-space kernel); the server default when absent',
+  ),
 });
 export type CreateSandboxRequest = z.input<typeof CreateSandboxRequest>;
 
@@ -117,6 +124,9 @@ export const Sandbox = z.object({
   ip: z.string().optional(),
   labels: z.record(z.string(), z.string()).optional(),
   network_mode: NetworkMode.optional(),
+  runtime: IsolationRuntime.optional().describe(
+    'Its isolation runtime (Burrow addition): always in GET /sandboxes/{id}, in lists when not "runc"',
+  ),
   error: z.string().optional().describe('Why the sandbox is in error, when known'),
   exit_code: int.optional().describe('Exit code of the main process once it stopped'),
   s3_sync: z.array(S3SyncReport).optional().describe('Reports of S3 hooks runs (storage.s3.mode = hooks)'),

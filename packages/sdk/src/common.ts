@@ -37,6 +37,7 @@ export type {
   CreateSandboxOptions,
   FileInfo,
   HealthInfo,
+  IsolationRuntime,
   NetworkMode,
   PortMapping,
   ProgressCallback,

@@ -46,6 +46,7 @@ export function sandboxFromWire(wire: WireSandbox): SandboxInfo {
   };
   if (wire.ip !== undefined && wire.ip !== '') info.ip = wire.ip;
   if (wire.network_mode !== undefined) info.networkMode = wire.network_mode as NetworkMode;
+  if (wire.runtime !== undefined) info.runtime = wire.runtime;
   if (wire.error !== undefined) info.error = wire.error;
   if (wire.exit_code !== undefined) info.exitCode = wire.exit_code;
   return info;
@@ -75,6 +76,7 @@ export function sandboxToWire(info: SandboxInfo): Record<string, unknown> {
   if (info.ip !== undefined) wire.ip = info.ip;
   if (Object.keys(info.labels).length > 0) wire.labels = info.labels;
   if (info.networkMode !== undefined) wire.network_mode = info.networkMode;
+  if (info.runtime !== undefined) wire.runtime = info.runtime;
   if (info.error !== undefined) wire.error = info.error;
   if (info.exitCode !== undefined) wire.exit_code = info.exitCode;
   return wire;
@@ -123,6 +125,7 @@ export function createRequestToWire(options: CreateSandboxOptions): CreateSandbo
   if (options.storage !== undefined) wire.storage = storageToWire(options.storage);
   if (options.writableRootfs !== undefined) wire.writable_rootfs = options.writableRootfs;
   if (options.networkMode !== undefined) wire.network_mode = options.networkMode;
+  if (options.runtime !== undefined) wire.runtime = options.runtime;
   if (options.labels !== undefined) wire.labels = options.labels;
   if (options.cmd !== undefined) wire.cmd = options.cmd;
   return wire;

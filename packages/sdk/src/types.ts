@@ -47,6 +47,9 @@ export interface StorageConfig {
   s3?: S3SyncConfig;
 }
 
+/** `runc`: a container on the host's kernel; `gvisor`: a second, user-space kernel (runsc) in between. */
+export type IsolationRuntime = 'runc' | 'gvisor';
+
 /** What the server knows about a sandbox. */
 export interface SandboxInfo {
   id: string;
@@ -60,6 +63,8 @@ export interface SandboxInfo {
   /** The sandbox's address on its network (only from `get`/`refresh`). */
   ip?: string;
   networkMode?: NetworkMode;
+  /** Its isolation: `runc` (a container) or `gvisor` (a second kernel); from `get`, and in lists when not runc. */
+  runtime?: IsolationRuntime;
   /** Why the sandbox is in `error`, when known. */
   error?: string;
   /** Exit code of the main process once it stopped. */
@@ -87,6 +92,8 @@ export interface CreateSandboxOptions {
   /** Make the root filesystem writable (it is read-only by default; /tmp and /home/sandbox are always writable). */
   writableRootfs?: boolean;
   networkMode?: NetworkMode;
+  /** Isolation: `gvisor` puts a second, user-space kernel between the sandbox and the host's (server default: runc). */
+  runtime?: IsolationRuntime;
   labels?: Record<string, string>;
   /** Replaces the image's command. */
   cmd?: string[];

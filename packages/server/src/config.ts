@@ -97,8 +97,24 @@ export const ConfigSchema = z
         default_pid_limit: int.pipe(z.number().int().positive()).default(256),
         warm_pool_size: int.pipe(z.number().int().nonnegative()).default(0),
         warm_pools: z
-          .array(z.object({ image: z.string(), size: int.pipe(z.number().int().nonnegative()) }))
+          .array(
+            z.object({
+              image: z.string(),
+              size: int.pipe(z.number().int().nonnegative()),
+              runtime: z.enum(['runc', 'gvisor']).optional(),
+            }),
+          )
           .default([]),
+        default_runtime: z.enum(['runc', 'gvisor']).default('runc'),
+        allowed_runtimes: z
+          .union([z.array(z.enum(['runc', 'gvisor'])), z.string()])
+          .transform((value) =>
+            (Array.isArray(value) ? value : value.split(',').map((item) => item.trim())).filter(
+              (item) => item !== '',
+            ),
+          )
+          .pipe(z.array(z.enum(['runc', 'gvisor'])).min(1))
+          .default(['runc', 'gvisor']),
         allow_volumes: bool.default(true),
         allow_shared_volumes: bool.default(true),
         allow_s3: bool.default(true),

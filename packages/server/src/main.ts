@@ -159,6 +159,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     maxVolumesPerSandbox: config.sandbox.max_volumes_per_sandbox,
     allowS3: config.sandbox.allow_s3,
     allowS3Fuse: config.sandbox.allow_s3_fuse,
+    defaultRuntime: config.sandbox.default_runtime,
+    allowedRuntimes: config.sandbox.allowed_runtimes,
   };
   const warmPool = new WarmPool({
     runtime,
@@ -167,7 +169,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       config.sandbox.warm_pool_size,
       config.sandbox.warm_pools,
     ),
-    profile: (image) => admit({ image }, policy).config,
+    profile: (image, isolation) =>
+      admit({ image, ...(isolation === undefined ? {} : { runtime: isolation }) }, policy).config,
     defaultTmpfs: config.sandbox.default_tmpfs,
     logger: logger.child({ component: 'warm-pool' }),
     memoryShort: hostMemoryShort(freemem, totalmem),

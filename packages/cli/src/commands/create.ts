@@ -1,5 +1,5 @@
 import { Option, type Command } from 'commander';
-import type { CreateSandboxOptions, NetworkMode } from '@burrow/sdk';
+import type { CreateSandboxOptions, IsolationRuntime, NetworkMode } from '@burrow/sdk';
 import { clientFor } from '../client.js';
 import { collectKeyValue, parseCpus, parseDurationSeconds, parseSize } from '../parse.js';
 
@@ -10,6 +10,7 @@ interface CreateFlags {
   memory?: number;
   env?: Record<string, string>;
   network?: NetworkMode;
+  runtime?: IsolationRuntime;
   label?: Record<string, string>;
   workdir?: string;
   writableRootfs?: boolean;
@@ -24,6 +25,7 @@ export function createOptions(flags: CreateFlags): CreateSandboxOptions {
   if (flags.memory !== undefined) options.memoryBytes = flags.memory;
   if (flags.env !== undefined) options.env = flags.env;
   if (flags.network !== undefined) options.networkMode = flags.network;
+  if (flags.runtime !== undefined) options.runtime = flags.runtime;
   if (flags.label !== undefined) options.labels = flags.label;
   if (flags.workdir !== undefined) options.workdir = flags.workdir;
   if (flags.writableRootfs === true) options.writableRootfs = true;
@@ -44,6 +46,12 @@ export function registerCreate(program: Command): void {
     .option('--memory <size>', 'memory limit, e.g. 512m, 2g', parseSize)
     .option('--env <KEY=VALUE>', 'environment variable (repeatable)', collectKeyValue)
     .addOption(new Option('--network <mode>', 'network mode').choices(['none', 'internal', 'bridge']))
+    .addOption(
+      new Option(
+        '--runtime <runtime>',
+        'isolation: runc (a container) or gvisor (a second, user-space kernel)',
+      ).choices(['runc', 'gvisor']),
+    )
     .option('--label <KEY=VALUE>', 'label (repeatable)', collectKeyValue)
     .option('--workdir <dir>', 'working directory of commands')
     .option('--writable-rootfs', 'make the root filesystem writable (read-only by default)')
@@ -53,7 +61,8 @@ export function registerCreate(program: Command): void {
 Examples:
   burrow create
   burrow create --image burrow-test/debian:latest --timeout 1h --memory 1g --cpu 2
-  ID=$(burrow create --network none --env MODE=test --label owner=ci)`,
+  ID=$(burrow create --network none --env MODE=test --label owner=ci)
+  burrow create --runtime gvisor        # untrusted code: a second kernel between it and the host's`,
     )
     .action(async (flags: CreateFlags, command: Command) => {
       const sandbox = await clientFor(command).create(createOptions(flags));

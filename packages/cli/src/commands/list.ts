@@ -27,6 +27,7 @@ function describe(info: SandboxInfo, now: number = Date.now()): string {
     ['Expires', info.expiresAt === null ? 'never' : info.expiresAt.toISOString()],
   ];
   if (info.networkMode !== undefined) lines.push(['Network', info.networkMode]);
+  if (info.runtime !== undefined) lines.push(['Runtime', info.runtime]);
   if (info.ip !== undefined) lines.push(['IP', info.ip]);
   if (info.ports.length > 0) {
     lines.push([

@@ -37,6 +37,10 @@ export function registerSandboxTools(server: McpServer, context: ToolContext): v
           .optional()
           .describe('"none" cuts the network off entirely; omit for the server default'),
         env: z.record(z.string(), z.string()).optional().describe('Environment variables of every command'),
+        runtime: z
+          .enum(['runc', 'gvisor'])
+          .optional()
+          .describe('"gvisor" runs the sandbox on a second, user-space kernel: for untrusted code'),
       },
     },
     (args) =>
@@ -49,6 +53,7 @@ export function registerSandboxTools(server: McpServer, context: ToolContext): v
         if (args.network_mode !== undefined && args.network_mode !== '')
           options.networkMode = args.network_mode as NetworkMode;
         if (args.env !== undefined) options.env = args.env;
+        if (args.runtime !== undefined) options.runtime = args.runtime;
         const sandbox = await client.create(options);
         created.add(sandbox.id);
         return { id: sandbox.id, status: sandbox.info.status };

@@ -13,8 +13,8 @@ describe('health and version', () => {
   it('reports ok with the feature tokens Den SDKs probe for', async () => {
     const response = await fetch(`${api.url}/api/v1/health`);
     expect(response.status).toBe(200);
-    const body = (await response.json()) as { status: string; features: string[] };
-    expect(body).toEqual({ status: 'ok', features: [...FEATURES] });
+    const body = (await response.json()) as { status: string; features: string[]; runtimes: unknown[] };
+    expect(body).toEqual({ status: 'ok', features: [...FEATURES], runtimes: expect.any(Array) as unknown });
     expect(body.features).toEqual(
       expect.arrayContaining(['network_mode', 'start', 'file_stat', 'sandbox_ip', 'writable_rootfs']),
     );

@@ -56,6 +56,9 @@ export function sandboxToWire(view: SandboxView, detail = false): WireSandbox {
   const labels = view.config.labels ?? {};
   if (Object.keys(labels).length > 0) wire.labels = labels;
   if (view.error !== undefined && view.error !== '') wire.error = view.error;
+  // Den's keys stay exactly Den's for a default sandbox: the isolation shows in lists only when it is not runc.
+  const runtime = view.config.runtime ?? 'runc';
+  if (detail || runtime !== 'runc') wire.runtime = runtime;
   if (view.s3Sync !== undefined && view.s3Sync.length > 0) wire.s3_sync = view.s3Sync.map(syncReportToWire);
   if (detail) {
     if (view.ip !== undefined && view.ip !== '') wire.ip = view.ip;
@@ -209,5 +212,6 @@ export function createInputFromWire(body: CreateBody): CreateSandboxInput {
   if (body.cmd !== undefined) input.cmd = body.cmd;
   if (body.pid_limit !== undefined) input.pidLimit = body.pid_limit;
   if (body.disk_limit !== undefined) input.diskLimit = body.disk_limit;
+  if (body.runtime !== undefined && body.runtime !== '') input.runtime = body.runtime;
   return input;
 }

@@ -3,13 +3,15 @@
  * Everything refused here is a 400 whose message says what to change.
  */
 import { BurrowError } from '@burrow/protocol';
-import type {
-  NetworkMode,
-  PortMapping,
-  SandboxConfig,
-  StorageConfig,
-  TmpfsMount,
-  VolumeMount,
+import {
+  ISOLATION_RUNTIMES,
+  type IsolationRuntime,
+  type NetworkMode,
+  type PortMapping,
+  type SandboxConfig,
+  type StorageConfig,
+  type TmpfsMount,
+  type VolumeMount,
 } from '../runtime/runtime.js';
 import { checkCallerLabels } from '../runtime/sandbox-config.js';
 import { sandboxPathString } from '../runtime/paths.js';
@@ -29,6 +31,10 @@ export interface SandboxPolicy {
   maxVolumesPerSandbox: number;
   allowS3: boolean;
   allowS3Fuse: boolean;
+  /** Isolation of a create that names none (`sandbox.default_runtime`). */
+  defaultRuntime?: IsolationRuntime;
+  /** Isolation runtimes a create may ask for (`sandbox.allowed_runtimes`). */
+  allowedRuntimes?: readonly IsolationRuntime[];
 }
 
 /** A create request after the wire format was parsed (camelCase, optional fields absent). */
@@ -47,6 +53,7 @@ export interface CreateSandboxInput {
   cmd?: string[];
   pidLimit?: number;
   diskLimit?: number;
+  runtime?: string;
 }
 
 /** Isolation order: a sandbox may ask for its server's default mode or a more isolated one. */
@@ -178,6 +185,27 @@ export function checkVolumeSharing(
   }
 }
 
+/** The isolation runtime a create gets: the server's default, or one it asks for that the operator allows. */
+export function resolveRuntime(requested: string | undefined, policy: SandboxPolicy): IsolationRuntime {
+  const allowed = policy.allowedRuntimes ?? ISOLATION_RUNTIMES;
+  if (requested === undefined || requested === '') return policy.defaultRuntime ?? 'runc';
+  if (!(ISOLATION_RUNTIMES as readonly string[]).includes(requested)) {
+    throw new BurrowError(
+      'VALIDATION_FAILED',
+      `runtime: "${requested}" is not an isolation runtime: use "runc" or "gvisor" (or omit it)`,
+      { field: 'runtime' },
+    );
+  }
+  if (!(allowed as readonly string[]).includes(requested)) {
+    throw new BurrowError(
+      'POLICY_VIOLATION',
+      `runtime: "${requested}" is not allowed on this server (sandbox.allowed_runtimes): allowed: ${allowed.join(', ')}`,
+      { field: 'runtime' },
+    );
+  }
+  return requested as IsolationRuntime;
+}
+
 /** Applies server defaults and policy; returns the configuration to create and the lifetime. */
 export function admit(
   input: CreateSandboxInput,
@@ -206,6 +234,7 @@ export function admit(
     labels: input.labels ?? {},
     networkMode,
     writableRootfs: input.writableRootfs === true,
+    runtime: resolveRuntime(input.runtime, policy),
   };
   if (input.workdir !== undefined && input.workdir !== '')
     config.workdir = sandboxPathString(input.workdir, 'workdir');

@@ -14,6 +14,7 @@ import type {
   DirListing,
   FileInfo,
   FileRead,
+  IsolationSupport,
   ListOptions,
   PullProgress,
   Runtime,
@@ -549,6 +550,12 @@ export class Engine {
   }
 
   // ---------------------------------------------------------------- resources
+
+  /** The isolation runtimes a create may ask for: what the backend runs, as far as the operator allows. */
+  async isolations(): Promise<IsolationSupport[]> {
+    const allowed = this.policy.allowedRuntimes ?? ['runc', 'gvisor'];
+    return (await this.runtime.isolations()).filter((entry) => allowed.includes(entry.runtime));
+  }
 
   async stats(id: string): Promise<SandboxStats> {
     this.record(id);

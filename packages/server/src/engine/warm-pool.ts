@@ -17,12 +17,21 @@
 import { createHash } from 'node:crypto';
 import { newSandboxId } from '../ids.js';
 import type { Logger } from '../logger.js';
-import type { Runtime, SandboxConfig, SandboxInfo, SandboxLimits, TmpfsMount } from '../runtime/runtime.js';
+import type {
+  IsolationRuntime,
+  Runtime,
+  SandboxConfig,
+  SandboxInfo,
+  SandboxLimits,
+  TmpfsMount,
+} from '../runtime/runtime.js';
 import { BURROW_VERSION } from '../version.js';
 
 export interface WarmPoolSpec {
   image: string;
   size: number;
+  /** Isolation of the pool's members; the server's default when absent. */
+  runtime?: IsolationRuntime | undefined;
 }
 
 export interface WarmMember {
@@ -46,8 +55,8 @@ export interface WarmPoolStats {
 export interface WarmPoolOptions {
   runtime: Runtime;
   pools: readonly WarmPoolSpec[];
-  /** The default profile for an image: the configuration a create of just `{image}` is admitted with. */
-  profile: (image: string) => SandboxConfig;
+  /** The default profile: the configuration a create of just `{image, runtime}` is admitted with. */
+  profile: (image: string, runtime?: IsolationRuntime) => SandboxConfig;
   /** The server's default tmpfs mounts: part of the profile, so a change of them retires old members. */
   defaultTmpfs?: readonly TmpfsMount[];
   logger: Logger;
@@ -75,9 +84,14 @@ export function warmPoolSpecs(
   pools: readonly WarmPoolSpec[],
 ): WarmPoolSpec[] {
   const byImage = new Map<string, WarmPoolSpec>();
-  for (const spec of [{ image: defaultImage, size: defaultSize }, ...pools]) {
+  for (const spec of [{ image: defaultImage, size: defaultSize } as WarmPoolSpec, ...pools]) {
     const image = spec.image === '' ? defaultImage : spec.image;
-    byImage.set(normaliseImage(image), { image, size: spec.size });
+    // One pool per image and isolation runtime.
+    byImage.set(`${normaliseImage(image)} ${spec.runtime ?? ''}`, {
+      image,
+      size: spec.size,
+      ...(spec.runtime === undefined ? {} : { runtime: spec.runtime }),
+    });
   }
   return [...byImage.values()].filter((spec) => spec.size > 0);
 }
@@ -99,7 +113,7 @@ export function poolKey(config: SandboxConfig, defaultTmpfs: readonly TmpfsMount
 /** Fields a request may set freely on a taken member: applied at exec time (env), in the store, or by update. */
 const PER_REQUEST = new Set(['env', 'labels', 'cpu', 'memory', 'pidLimit']);
 /** Fields fixed when a container is created: a request must leave them as the profile has them. */
-const SHAPE = new Set(['image', 'networkMode', 'writableRootfs', 'ports', 'storage']);
+const SHAPE = new Set(['image', 'networkMode', 'writableRootfs', 'ports', 'storage', 'runtime']);
 
 function emptyStorage(config: SandboxConfig): boolean {
   const storage = config.storage;
@@ -124,6 +138,7 @@ export function fitsProfile(request: SandboxConfig, profile: SandboxConfig): boo
     normaliseImage(request.image) === normaliseImage(profile.image) &&
     (request.networkMode ?? 'internal') === (profile.networkMode ?? 'internal') &&
     (request.writableRootfs === true) === (profile.writableRootfs === true) &&
+    (request.runtime ?? 'runc') === (profile.runtime ?? 'runc') &&
     (request.ports ?? []).length === 0 &&
     emptyStorage(request)
   );
@@ -226,7 +241,7 @@ export class WarmPool {
     this.retryMs = options.retryMs ?? 1000;
     this.checkIntervalMs = options.checkIntervalMs ?? 5000;
     this.pools = options.pools.map((spec) => {
-      const config = options.profile(spec.image);
+      const config = options.profile(spec.image, spec.runtime);
       return {
         spec,
         key: poolKey(config, options.defaultTmpfs),

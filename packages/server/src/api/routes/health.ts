@@ -35,7 +35,14 @@ export function healthRoutes(app: FastifyInstance, context: ApiContext): void {
   const healthy = healthProbe(context.ping);
 
   app.get('/api/v1/health', async (_request, reply) => {
-    if (await healthy()) return { status: 'ok', features: FEATURES };
+    if (await healthy()) {
+      const runtimes = await context.engine.isolations().catch(() => []);
+      return {
+        status: 'ok',
+        features: FEATURES,
+        runtimes: runtimes.map((entry) => ({ runtime: entry.runtime, network_modes: entry.networkModes })),
+      };
+    }
     return reply.code(503).send({ status: 'unhealthy', reason: 'runtime unavailable' });
   });
 
