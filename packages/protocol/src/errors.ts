@@ -37,6 +37,8 @@ export const ERROR_STATUS = {
   AGENT_UNREACHABLE: 502,
   /** The sandbox's agent broke the protocol (oversized, malformed or unexpected frames). */
   AGENT_PROTOCOL: 502,
+  /** Nothing listens on the sandbox port asked for. */
+  PORT_NOT_LISTENING: 502,
   RUNTIME_UNAVAILABLE: 503,
   MEMORY_PRESSURE: 503,
   TIMEOUT: 504,

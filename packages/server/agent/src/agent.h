@@ -164,6 +164,10 @@ int pm_timeout(int64_t now);
 void pm_handle(const struct pollfd *fds, const struct pm_slot *slots, int n);
 void pm_child_exited(pid_t pid);
 
+/* Egress (egress.c): init's loopback listener for a proxy-only sandbox, relayed to the server's egress socket. */
+int egress_listen(uint32_t port);
+void egress_accept(int listen_fd, const char *egress_socket);
+
 /* Watch and connect requests (watch.c, connect.c), in forked handlers. */
 void do_watch(struct conn *c, const char *path, uint32_t flags);
 void do_connect(struct conn *c, const char *host, uint32_t port);

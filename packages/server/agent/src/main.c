@@ -24,7 +24,7 @@
 #define MAX_POLL 8192
 
 static void usage(void) {
-  fputs("usage: burrow-agent init [--channel <socket>] [--user <user>] [--pm <name>] [--] [argv...]\n"
+  fputs("usage: burrow-agent init [--channel <socket>] [--user <user>] [--pm <name>] [--egress <port>] [--] [argv...]\n"
         "       burrow-agent stdio [--pm <name>]\n"
         "       burrow-agent version\n",
         stderr);
@@ -121,11 +121,13 @@ static void serve(int conn_fd, int sigfd, const struct channel *ch, const char *
 
 static int run_init(int argc, char **argv) {
   const char *channel_path = NULL, *user = "", *pm_name = PM_DEFAULT_NAME;
+  long egress_port = 0;
   int i = 2;
   for (; i < argc; i++) {
     if (!strcmp(argv[i], "--channel") && i + 1 < argc) channel_path = argv[++i];
     else if (!strcmp(argv[i], "--user") && i + 1 < argc) user = argv[++i];
     else if (!strcmp(argv[i], "--pm") && i + 1 < argc) pm_name = argv[++i];
+    else if (!strcmp(argv[i], "--egress") && i + 1 < argc) egress_port = strtol(argv[++i], NULL, 10);
     else if (!strcmp(argv[i], "--")) {
       i++;
       break;
@@ -157,12 +159,26 @@ static int run_init(int argc, char **argv) {
   if (pm_listen(pm_name) < 0)
     fprintf(stderr, "burrow-agent: no process manager socket (%s): %s\n", pm_name, strerror(errno));
 
+  /* The server's egress socket sits next to the channel socket, in the same read-only directory. */
+  static char egress_socket[256];
+  int egress_fd = -1;
+  if (egress_port > 0 && egress_port < 65536 && channel_path) {
+    snprintf(egress_socket, sizeof egress_socket, "%s", channel_path);
+    char *slash = strrchr(egress_socket, '/');
+    if (slash && (size_t)(slash - egress_socket) + sizeof "/egress.sock" <= sizeof egress_socket) {
+      strcpy(slash, "/egress.sock");
+      egress_fd = egress_listen((uint32_t)egress_port);
+      if (egress_fd < 0) fprintf(stderr, "burrow-agent: cannot listen for egress on port %ld: %s\n", egress_port, strerror(errno));
+    }
+  }
+
   prepare_home(user);
   pid_t main_pid = 0;
   if (*main_argv) {
     main_pid = fork();
     if (main_pid == 0) {
       close(sigfd);
+      if (egress_fd >= 0) close(egress_fd);
       pm_close_inherited();
       sigset_t none;
       sigemptyset(&none);
@@ -190,6 +206,7 @@ static int run_init(int argc, char **argv) {
     for (int k = 0; k < CHANNEL_SPARES; k++)
       if (slots[k] >= 0) slots[k] += 1;
     int base = 1 + spares;
+    if (egress_fd >= 0) fds[base++] = (struct pollfd){.fd = egress_fd, .events = POLLIN};
     int pm_count = pm_pollfds(fds + base, MAX_POLL - base, pm_slots);
     int timeout = channel_timeout(&ch, now);
     int pm_wait = pm_timeout(now);
@@ -211,6 +228,7 @@ static int run_init(int argc, char **argv) {
       }
     }
     pm_handle(fds + base, pm_slots, pm_count);
+    if (egress_fd >= 0 && fds[base - 1].revents & POLLIN) egress_accept(egress_fd, egress_socket);
     for (int fd; (fd = channel_take(&ch, fds, slots)) >= 0;) serve(fd, sigfd, &ch, user);
   }
 }

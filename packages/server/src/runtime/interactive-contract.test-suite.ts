@@ -13,6 +13,40 @@ export interface InteractiveTarget extends ContractTarget {
   processes: boolean;
   /** The image has a real shell and coreutils (stty, tty), not only the fake's few commands. */
   realShell: boolean;
+  /** Starts a TCP echo server on `port` inside sandbox `id` (a process of the image, or the fake's port server). */
+  serveEcho?: (runtime: Runtime, id: string, port: number) => Promise<void>;
+}
+
+/** An echo server for images with busybox (`nc -ll`) or with python3 (Debian). */
+export function echoServer(
+  kind: 'busybox' | 'python',
+): (runtime: Runtime, id: string, port: number) => Promise<void> {
+  return async (runtime, id, port) => {
+    const cmd =
+      kind === 'busybox'
+        ? ['nc', '-ll', '-p', String(port), '-e', 'cat']
+        : [
+            'python3',
+            '-c',
+            'import socket,sys,threading\n' +
+              's=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n' +
+              's.bind(("127.0.0.1", int(sys.argv[1]))); s.listen()\n' +
+              'def serve(c):\n  while (d := c.recv(65536)): c.sendall(d)\n  c.close()\n' +
+              'while True:\n  c,_=s.accept(); threading.Thread(target=serve, args=(c,)).start()\n',
+            String(port),
+          ];
+    await runtime.startProcess(id, { cmd, tag: `echo-${port}` });
+    // Until it listens: a connection that is refused says so at once.
+    for (let attempt = 0; attempt < 100; attempt += 1) {
+      try {
+        (await runtime.connectPort(id, port)).destroy();
+        return;
+      } catch {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    }
+    throw new Error(`the echo server on port ${port} did not start`);
+  };
 }
 
 async function collectUntilExit(events: AsyncIterable<ProcessEvent>) {
@@ -264,6 +298,29 @@ export function runInteractiveContract(name: string, makeTarget: () => Promise<I
         await runtime.sendProcessInput(id, started.id, Buffer.from('\r'));
         const rest = await collectUntilExit(reader);
         expect(rest.stdout).toContain('50 100');
+      });
+    });
+
+    describe('connections into the sandbox', () => {
+      it("reaches a port inside from the sandbox's own network, both ways, and says when nothing listens", async () => {
+        if (!target.processes) {
+          await expectCode(runtime.connectPort(id, 8123), 'NOT_SUPPORTED');
+          return;
+        }
+        await expectCode(runtime.connectPort(id, 8123), 'PORT_NOT_LISTENING');
+        await expectCode(runtime.connectPort(id, 0), 'VALIDATION_FAILED');
+        await target.serveEcho?.(runtime, id, 8123);
+        const socket = await runtime.connectPort(id, 8123);
+        const received: Buffer[] = [];
+        socket.on('data', (chunk: Buffer) => received.push(chunk));
+        const payload = Buffer.alloc(300_000, 7);
+        socket.write(payload);
+        const deadline = Date.now() + 10_000;
+        while (Buffer.concat(received).length < payload.length && Date.now() < deadline) {
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+        expect(Buffer.concat(received).equals(payload)).toBe(true);
+        socket.destroy();
       });
     });
 

@@ -3,7 +3,7 @@
  * so the engine never sees the technology behind a backend. A backend that cannot do something throws
  * `BurrowError('NOT_SUPPORTED', ...)`.
  */
-import type { Readable } from 'node:stream';
+import type { Duplex, Readable } from 'node:stream';
 
 export type SandboxStatus = 'creating' | 'running' | 'stopped' | 'error';
 
@@ -92,6 +92,12 @@ export interface SandboxConfig {
   writableRootfs?: boolean;
   /** Isolation; `runc` when absent. */
   runtime?: IsolationRuntime;
+  /**
+   * Egress through Burrow's proxy only: the sandbox gets no network interface but loopback, and its programs'
+   * HTTP(S)_PROXY point at the agent, which relays to the server's egress proxy; the proxy decides by this policy
+   * (the engine's, which may change while the sandbox runs). Absent: the network mode's own egress.
+   */
+  egress?: EgressPolicy;
   storage?: StorageConfig;
   /**
    * Internal, set only by the engine (never from a request): the host directory holding this sandbox's S3 FUSE
@@ -105,6 +111,15 @@ export interface S3FuseBind {
   hostDir: string;
   mountPath: string;
 }
+
+/** Destinations by name (`example.com`, `*.example.com`), address or CIDR (`10.0.0.0/8`); deny wins over allow. */
+export interface EgressPolicy {
+  allow: string[];
+  deny: string[];
+}
+
+/** The port inside a proxy-only sandbox where the agent takes proxy connections (HTTP_PROXY). */
+export const EGRESS_PROXY_PORT = 3128;
 
 export interface SandboxInfo {
   id: string;
@@ -285,6 +300,15 @@ export interface WatchOptions {
 export interface WatchStream extends AsyncIterable<WatchEvent> {
   close(): Promise<void>;
 }
+
+export interface ConnectOptions {
+  /** Address inside the sandbox to connect to; default 127.0.0.1 (the sandbox's own loopback). */
+  host?: string;
+  signal?: AbortSignal;
+}
+
+/** Handles a connection a proxy-only sandbox's program made to its HTTP(S)_PROXY (the composition root wires it). */
+export type EgressHandler = (sandboxId: string, connection: Duplex) => void;
 
 /** A path inside the sandbox: a string, or raw bytes for names that are not UTF-8. */
 export type SandboxPath = string | Uint8Array;
@@ -492,4 +516,11 @@ export interface Runtime {
 
   /** Watches a directory for changes (inotify inside the sandbox), until closed or the signal aborts. */
   watch(id: string, path: SandboxPath, options?: WatchOptions): Promise<WatchStream>;
+
+  /**
+   * A TCP connection to `port` made from inside the sandbox's own network namespace (so it works in every network
+   * mode, `none` included, without publishing anything): preview URLs and published ports ride on it. Fails with
+   * PORT_NOT_LISTENING when nothing listens there.
+   */
+  connectPort(id: string, port: number, options?: ConnectOptions): Promise<Duplex>;
 }

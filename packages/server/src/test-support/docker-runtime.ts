@@ -2,19 +2,32 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DockerRuntime, type AgentTransport } from '../runtime/docker/docker-runtime.js';
+import {
+  DockerRuntime,
+  type AgentTransport,
+  type DockerRuntimeOptions,
+} from '../runtime/docker/docker-runtime.js';
 
 export const BUSYBOX_IMAGE = 'burrow-test/busybox:latest';
 export const DEBIAN_IMAGE = 'burrow-test/debian:latest';
 export const EMPTY_IMAGE = 'burrow-test/empty:latest';
 
 /** A DockerRuntime over the real engine with a private state directory, removed by `cleanup`. */
-export async function testDockerRuntime(transport: AgentTransport = 'socket') {
+export async function testDockerRuntime(
+  transport: AgentTransport = 'socket',
+  extra: Partial<Pick<DockerRuntimeOptions, 'egress'>> = {},
+) {
   const stateDir = await mkdtemp(join(tmpdir(), 'burrow-test-'));
   // The test run's id (test/setup/docker.ts) lets the global teardown find this run's leftovers only.
   const instance = `test-${process.env.TEST_BURROW_RUN ?? 'norun'}-${randomBytes(4).toString('hex')}`;
   // A network prefix of its own, so pruning at cleanup never removes a network another test run is using.
-  const options = { stateDir, transport, networkPrefix: `burrow-${instance}`, instance };
+  const options: DockerRuntimeOptions = {
+    stateDir,
+    transport,
+    networkPrefix: `burrow-${instance}`,
+    instance,
+    ...extra,
+  };
   const runtime = await DockerRuntime.open(options);
   return {
     runtime,

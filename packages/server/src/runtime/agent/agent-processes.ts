@@ -309,7 +309,7 @@ export class AgentProcessClient {
     const { channel, reader } = await this.client.request('N', '', (writer) => writer.string(host).u32(port));
     try {
       const first = await reader.next(this.deadlines.callMs);
-      if (first.type === 'f') throw failureOf(first, `${host}:${port}`);
+      if (first.type === 'f') throw connectFailure(first, host, port);
       if (first.type !== 'z') throw unexpected(first);
     } catch (error) {
       channel.destroy();
@@ -317,6 +317,19 @@ export class AgentProcessClient {
     }
     return { channel, reader };
   }
+}
+
+/** ECONNREFUSED: nothing listens there, which a proxy answers as a 502 that says so. */
+function connectFailure(frame: Frame, host: string, port: number): BurrowError {
+  const errno = new PayloadReader(frame.payload).u32();
+  if (errno === 111) {
+    return new BurrowError(
+      'PORT_NOT_LISTENING',
+      `nothing listens on port ${port} in the sandbox${host === '127.0.0.1' ? '' : ` at ${host}`}: start a server there first`,
+      { port },
+    );
+  }
+  return failureOf(frame, `connecting to ${host}:${port}`);
 }
 
 function isUnder(path: Buffer, root: Buffer): boolean {

@@ -12,11 +12,16 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { BurrowError } from '@burrow/protocol';
 import { silentLogger, type Logger } from '../../logger.js';
+import type { EgressHandler } from '../runtime.js';
 import type { AgentChannel } from './agent-client.js';
 import { channelOverSocket } from './socket-channel.js';
 
 /** The socket's name inside its sandbox's channel directory. */
 export const CHANNEL_SOCKET = 'agent.sock';
+/** The egress socket next to it, for a proxy-only sandbox (agent/PROTOCOL.md, "Egress"). */
+export const EGRESS_SOCKET = 'egress.sock';
+/** Egress connections one sandbox may hold open at once; more are closed at once. */
+const MAX_EGRESS_CONNECTIONS = 256;
 /** Longest unix socket path the kernel takes (sun_path is 108 bytes with its NUL). */
 const MAX_SOCKET_PATH = 107;
 
@@ -37,6 +42,7 @@ class SandboxListener {
   readonly idle: Socket[] = [];
   readonly waiters: Waiter[] = [];
   server: Server | undefined;
+  egress: Server | undefined;
   refused = 0;
   windowStart = 0;
   cooling: NodeJS.Timeout | undefined;
@@ -78,17 +84,51 @@ export class AgentChannels {
     return join(this.dir, id);
   }
 
-  /** Listens for sandbox `id`'s agent (idempotent); returns the channel directory. */
-  async listen(id: string): Promise<string> {
+  /**
+   * Listens for sandbox `id`'s agent (idempotent); with `egress`, also for its proxy-only programs' connections,
+   * each handed to `egress` as sandbox `id`'s (the socket is in the sandbox's own directory). Returns the directory.
+   */
+  async listen(id: string, egress?: EgressHandler): Promise<string> {
     const existing = this.listeners.get(id);
-    if (existing !== undefined && !existing.closed) return this.directory(id);
     const directory = this.directory(id);
+    if (existing !== undefined && !existing.closed) {
+      if (egress !== undefined && existing.egress === undefined)
+        await this.bindEgress(existing, directory, egress);
+      return directory;
+    }
     await mkdir(directory, { recursive: true, mode: 0o700 });
     await chmod(directory, 0o700);
     const listener = new SandboxListener(id, join(directory, CHANNEL_SOCKET));
     this.listeners.set(id, listener);
     await this.bind(listener);
+    if (egress !== undefined) await this.bindEgress(listener, directory, egress);
     return directory;
+  }
+
+  private async bindEgress(
+    listener: SandboxListener,
+    directory: string,
+    egress: EgressHandler,
+  ): Promise<void> {
+    const path = join(directory, EGRESS_SOCKET);
+    await rm(path, { force: true });
+    const server = createServer((socket) => {
+      socket.on('error', () => undefined);
+      egress(listener.id, socket);
+    });
+    server.maxConnections = MAX_EGRESS_CONNECTIONS;
+    listener.egress = server;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(path, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    server.on('error', (error) =>
+      this.logger.warn({ err: error, sandbox: listener.id }, 'egress socket error'),
+    );
+    await chmod(path, 0o600);
   }
 
   private async bind(listener: SandboxListener): Promise<void> {
@@ -206,6 +246,7 @@ export class AgentChannels {
     listener.closed = true;
     if (listener.cooling !== undefined) clearTimeout(listener.cooling);
     listener.server?.close();
+    listener.egress?.close();
     for (const socket of listener.idle.splice(0)) socket.destroy();
   }
 

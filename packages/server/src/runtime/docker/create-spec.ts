@@ -99,6 +99,14 @@ function s3FuseBindMount(config: SandboxConfig): Dockerode.MountSettings | undef
   };
 }
 
+/** What programs read to find a proxy (both spellings: curl reads lower case, others upper). */
+function proxyEnvironment(port: number): string[] {
+  const url = `http://127.0.0.1:${port}`;
+  return ['HTTP_PROXY', 'HTTPS_PROXY', 'http_proxy', 'https_proxy']
+    .map((name) => `${name}=${url}`)
+    .concat(['NO_PROXY=localhost,127.0.0.1,::1', 'no_proxy=localhost,127.0.0.1,::1']);
+}
+
 function mainArgv(config: SandboxConfig, image: ImageDefaults): string[] {
   return [...image.entrypoint, ...(config.cmd ?? image.cmd)];
 }
@@ -156,12 +164,17 @@ export function containerSpec(
         ReadOnly: true,
       });
       channel.push('--channel', AGENT_CHANNEL_SOCKET);
+      if (context.agent.egressPort !== undefined) channel.push('--egress', String(context.agent.egressPort));
     }
     // The agent runs as root so that it can switch to any user; it drops to the image's user for the main process
     // and for every request (agent/PROTOCOL.md).
     entrypoint = [AGENT_PATH, 'init', ...channel, '--user', context.imageDefaults.user, '--', ...argv];
     user = '0:0';
   }
+
+  // A proxy-only sandbox: no interface but loopback, and its programs' proxy variables point at the agent.
+  const proxied = config.egress !== undefined && context.agent?.egressPort !== undefined;
+  const proxyEnv = proxied ? proxyEnvironment(context.agent?.egressPort ?? 0) : [];
 
   const { exposed, bindings } = portSpec(config);
   const publish = networkMode === 'bridge';
@@ -194,7 +207,7 @@ export function containerSpec(
     Memory: memory,
     // No swap beyond the memory limit, so the limit means what it says.
     MemorySwap: memory > 0 ? memory : 0,
-    NetworkMode: networkMode === 'none' ? 'none' : context.networkName,
+    NetworkMode: networkMode === 'none' || proxied ? 'none' : context.networkName,
     PortBindings: publish ? bindings : {},
     LogConfig: { Type: 'json-file', Config: { 'max-size': '10m', 'max-file': '1' } },
     RestartPolicy: { Name: 'no' },
@@ -208,7 +221,7 @@ export function containerSpec(
     Image: config.image,
     Entrypoint: entrypoint,
     Cmd: [],
-    Env: Object.entries(config.env ?? {}).map(([key, value]) => `${key}=${value}`),
+    Env: [...proxyEnv, ...Object.entries(config.env ?? {}).map(([key, value]) => `${key}=${value}`)],
     Labels: labels,
     // A terminal on stdin keeps shell-command images (CMD ["bash"]) alive.
     Tty: true,

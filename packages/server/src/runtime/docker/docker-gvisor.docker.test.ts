@@ -6,7 +6,7 @@
 import Dockerode from 'dockerode';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { runRuntimeContract } from '../contract.test-suite.js';
-import { runInteractiveContract } from '../interactive-contract.test-suite.js';
+import { echoServer, runInteractiveContract } from '../interactive-contract.test-suite.js';
 import { BUSYBOX_IMAGE, DEBIAN_IMAGE, testDockerRuntime } from '../../test-support/docker-runtime.js';
 
 describe('the host', () => {
@@ -29,6 +29,7 @@ runInteractiveContract(`docker, gVisor, ${DEBIAN_IMAGE}`, async () => ({
   defaults: { runtime: 'gvisor', networkMode: 'none' },
   processes: true,
   realShell: true,
+  serveEcho: echoServer('python'),
 }));
 
 describe('a gVisor sandbox', () => {

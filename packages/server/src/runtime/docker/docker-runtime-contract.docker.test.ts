@@ -1,5 +1,5 @@
 import { runRuntimeContract } from '../contract.test-suite.js';
-import { runInteractiveContract } from '../interactive-contract.test-suite.js';
+import { echoServer, runInteractiveContract } from '../interactive-contract.test-suite.js';
 import { BUSYBOX_IMAGE, DEBIAN_IMAGE, testDockerRuntime } from '../../test-support/docker-runtime.js';
 
 for (const image of [BUSYBOX_IMAGE, DEBIAN_IMAGE]) {
@@ -19,6 +19,7 @@ for (const image of [BUSYBOX_IMAGE, DEBIAN_IMAGE]) {
     image,
     processes: true,
     realShell: true,
+    serveEcho: echoServer(image === DEBIAN_IMAGE ? 'python' : 'busybox'),
   }));
 }
 runInteractiveContract(`docker, Engine API exec, ${BUSYBOX_IMAGE}`, async () => ({
@@ -26,4 +27,5 @@ runInteractiveContract(`docker, Engine API exec, ${BUSYBOX_IMAGE}`, async () => 
   image: BUSYBOX_IMAGE,
   processes: true,
   realShell: true,
+  serveEcho: echoServer('busybox'),
 }));

@@ -13,6 +13,8 @@ import { builtAgentBinary } from '../agent/agent-binary.js';
 import { AgentChannels } from '../agent/channel-listener.js';
 import { checkExecOptions, checkPtySize, collectExec, execStreamFrom } from '../exec-support.js';
 import { checkProcessId, checkProcessOptions } from '../process-options.js';
+import { checkConnectHost, checkPort } from '../ports.js';
+import type { Duplex } from 'node:stream';
 import { listLimit } from '../listing.js';
 import { sandboxPathBytes } from '../paths.js';
 import type {
@@ -22,7 +24,9 @@ import type {
   ExecStream,
   FileData,
   AttachOptions,
+  ConnectOptions,
   DirListing,
+  EgressHandler,
   FileInfo,
   FileRead,
   IsolationSupport,
@@ -87,6 +91,8 @@ export interface DockerRuntimeOptions {
   instance?: string;
   /** Docker's names of the gVisor registrations (isolation.ts); defaults `runsc` and `runsc-net`. */
   gvisor?: GvisorRuntimes;
+  /** Where proxy-only sandboxes' connections go (the egress proxy); without it, egress policies are refused. */
+  egress?: EgressHandler;
   logger?: Logger;
 }
 
@@ -140,7 +146,14 @@ export class DockerRuntime implements Runtime {
     this.channels = new AgentChannels(join(this.options.stateDir, 'channels'), {
       ...(this.options.logger === undefined ? {} : { logger: this.options.logger }),
     });
-    return new AgentAccess(new SocketConnector({ binaryPath, channels: this.channels, unreachable }));
+    return new AgentAccess(
+      new SocketConnector({
+        binaryPath,
+        channels: this.channels,
+        unreachable,
+        ...(this.options.egress === undefined ? {} : { egress: this.options.egress }),
+      }),
+    );
   }
 
   /** The path into sandboxes this runtime uses. */
@@ -180,7 +193,9 @@ export class DockerRuntime implements Runtime {
     if (this.channels === undefined) return;
     const channels = this.channels;
     for (const info of await this.list()) {
-      if (info.status === 'running') await channels.listen(info.id);
+      if (info.status !== 'running') continue;
+      const egress = info.config?.egress === undefined ? undefined : this.options.egress;
+      await channels.listen(info.id, egress);
     }
   }
 
@@ -227,7 +242,7 @@ export class DockerRuntime implements Runtime {
     const mode = config.networkMode ?? 'internal';
     const networkName = mode === 'none' ? '' : (config.networkId ?? this.networks.nameFor(mode));
     const ociRuntime = await this.isolation.ociRuntime(config);
-    const agent = await this.access.prepare(id);
+    const agent = await this.access.prepare(id, config);
     const spec = containerSpec(id, config, {
       ...(ociRuntime === undefined ? {} : { ociRuntime }),
       imageDefaults,
@@ -576,6 +591,11 @@ export class DockerRuntime implements Runtime {
 
   async watch(id: string, path: SandboxPath, options: WatchOptions = {}): Promise<WatchStream> {
     return this.access.watch(id, sandboxPathBytes(path), options);
+  }
+
+  async connectPort(id: string, port: number, options: ConnectOptions = {}): Promise<Duplex> {
+    options.signal?.throwIfAborted();
+    return this.access.connectPort(id, checkPort(port), checkConnectHost(options.host));
   }
 
   events(signal: AbortSignal): AsyncIterable<RuntimeEvent> {

@@ -4,5 +4,14 @@ import { FakeRuntime } from './fake-runtime.js';
 
 runRuntimeContract('fake', () => Promise.resolve({ runtime: new FakeRuntime(), image: 'fake/image' }));
 runInteractiveContract('fake', () =>
-  Promise.resolve({ runtime: new FakeRuntime(), image: 'fake/image', processes: true, realShell: false }),
+  Promise.resolve({
+    runtime: new FakeRuntime(),
+    image: 'fake/image',
+    processes: true,
+    realShell: false,
+    serveEcho: (runtime, id, port) => {
+      (runtime as FakeRuntime).ports.serve(id, port, (connection) => connection.pipe(connection));
+      return Promise.resolve();
+    },
+  }),
 );

@@ -15,6 +15,7 @@ import { sandboxPathBytes } from '../paths.js';
 import { modeString } from '../agent/stat-record.js';
 import {
   type AttachOptions,
+  type ConnectOptions,
   type DirListing,
   type IsolationSupport,
   type ListOptions,
@@ -51,6 +52,9 @@ import { runCommand } from './fake-commands.js';
 import { checkIsolation } from '../isolation-check.js';
 import { FakeProcesses } from './fake-processes.js';
 import { FakeWatchers } from './fake-watch.js';
+import { FakePorts } from './fake-ports.js';
+import { checkConnectHost, checkPort } from '../ports.js';
+import type { Duplex } from 'node:stream';
 
 type FsNode =
   { kind: 'file'; data: Buffer; mode: number; mtime: Date } | { kind: 'dir'; mode: number; mtime: Date };
@@ -114,6 +118,8 @@ export class FakeRuntime implements Runtime {
   private readonly images: Set<string> | undefined;
   private readonly processes = new FakeProcesses((id, options) => this.execStream(id, options));
   private readonly watchers = new FakeWatchers();
+  /** TCP servers "inside" the sandboxes: tests serve ports here (see fake-ports.ts). */
+  readonly ports = new FakePorts();
 
   constructor(options: FakeRuntimeOptions = {}) {
     this.defaultTmpfs = options.defaultTmpfs ?? DEFAULT_TMPFS;
@@ -220,6 +226,7 @@ export class FakeRuntime implements Runtime {
     await Promise.resolve();
     this.processes.forget(id);
     this.watchers.end(id);
+    this.ports.close(id);
     if (this.sandboxes.delete(id)) this.emit({ type: 'removed', id });
   }
 
@@ -554,6 +561,13 @@ export class FakeRuntime implements Runtime {
     const sandbox = this.running(id);
     const key = keyOf(sandboxPathBytes(path));
     return this.watchers.watch(id, key, this.node(sandbox, key).kind === 'dir', options);
+  }
+
+  async connectPort(id: string, port: number, options: ConnectOptions = {}): Promise<Duplex> {
+    await Promise.resolve();
+    this.running(id);
+    checkConnectHost(options.host);
+    return this.ports.connect(id, checkPort(port));
   }
 
   // ---------------------------------------------------------------- snapshots

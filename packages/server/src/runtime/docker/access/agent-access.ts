@@ -5,6 +5,8 @@
  */
 import { AgentClient, DEFAULT_DEADLINES, signalNumber, type AgentChannel } from '../../agent/agent-client.js';
 import { AgentProcessClient } from '../../agent/agent-processes.js';
+import { tunnelDuplex } from '../../agent/tunnel.js';
+import type { Duplex } from 'node:stream';
 import { newProcessId } from '../../process-options.js';
 import { envList, type ProcessHandle } from '../../exec-support.js';
 import {
@@ -19,6 +21,7 @@ import {
   type ProcessInfo,
   type ProcessInputOptions,
   type ProcessStartOptions,
+  type SandboxConfig,
   type PtySize,
   type WatchOptions,
   type WatchStream,
@@ -30,7 +33,7 @@ import type { AgentMounts, SandboxAccess } from './sandbox-access.js';
 /** Opens request channels to one sandbox's agent. */
 export interface AgentConnector {
   readonly transport: Exclude<AgentTransport, 'engine'>;
-  prepare(id: string): Promise<AgentMounts>;
+  prepare(id: string, config: SandboxConfig): Promise<AgentMounts>;
   open(id: string): Promise<AgentChannel>;
   ready(id: string, stoppedEarly: () => Promise<void>): Promise<void>;
   release(id: string): Promise<void>;
@@ -51,8 +54,8 @@ export class AgentAccess implements SandboxAccess {
     return new AgentClient(() => this.connector.open(id));
   }
 
-  prepare(id: string): Promise<AgentMounts | undefined> {
-    return this.connector.prepare(id);
+  prepare(id: string, config: SandboxConfig): Promise<AgentMounts | undefined> {
+    return this.connector.prepare(id, config);
   }
 
   checkCreated(): Promise<void> {
@@ -195,6 +198,11 @@ export class AgentAccess implements SandboxAccess {
         await iterator.return?.(undefined);
       },
     };
+  }
+
+  async connectPort(id: string, port: number, host: string): Promise<Duplex> {
+    const { channel, reader } = await this.processes(id).connect(host, port);
+    return tunnelDuplex(channel, reader);
   }
 
   archiver(id: string): TmpfsArchiver {

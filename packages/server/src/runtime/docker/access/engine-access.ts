@@ -9,6 +9,7 @@ import type {
   FileRead,
   ProcessAttachment,
   ProcessInfo,
+  SandboxConfig,
   WatchStream,
 } from '../../runtime.js';
 import { notSupported } from './not-supported.js';
@@ -17,6 +18,7 @@ import { containerName } from '../labels.js';
 import type { TmpfsArchiver } from '../snapshots.js';
 import type { AgentMounts, SandboxAccess } from './sandbox-access.js';
 import type Dockerode from 'dockerode';
+import type { Duplex } from 'node:stream';
 
 export class EngineAccess implements SandboxAccess {
   readonly transport = 'engine' as const;
@@ -36,7 +38,8 @@ export class EngineAccess implements SandboxAccess {
     return { container: containerName(id), sandbox: id, user: user === '' ? '0' : user };
   }
 
-  prepare(): Promise<AgentMounts | undefined> {
+  prepare(_id: string, config: SandboxConfig): Promise<AgentMounts | undefined> {
+    if (config.egress !== undefined) return notSupported('an egress policy');
     return Promise.resolve(undefined);
   }
 
@@ -120,6 +123,10 @@ export class EngineAccess implements SandboxAccess {
 
   watch(): Promise<WatchStream> {
     return notSupported('watching files');
+  }
+
+  connectPort(): Promise<Duplex> {
+    return notSupported('connecting to a sandbox port');
   }
 
   archiver(id: string): TmpfsArchiver {

@@ -1,5 +1,7 @@
 /** The agent through the Engine API: each request is a `docker exec burrow-agent stdio` (exec-channel.ts). */
 import type Dockerode from 'dockerode';
+import { BurrowError } from '@burrow/protocol';
+import type { SandboxConfig } from '../../runtime.js';
 import type { AgentChannel } from '../../agent/agent-client.js';
 import { openExecChannel } from '../exec-channel.js';
 import { containerName } from '../labels.js';
@@ -21,7 +23,15 @@ export class ExecConnector implements AgentConnector {
   constructor(private readonly options: ExecConnectorOptions) {}
 
   /** Only the binary: no channel directory, the agent is reached through `docker exec` alone. */
-  prepare(): Promise<AgentMounts> {
+  prepare(_id: string, config: SandboxConfig): Promise<AgentMounts> {
+    if (config.egress !== undefined) {
+      return Promise.reject(
+        new BurrowError(
+          'NOT_SUPPORTED',
+          'an egress policy needs the agent channel (runtime.agent_transport "socket" or "auto"); this server reaches sandboxes through docker exec',
+        ),
+      );
+    }
     return Promise.resolve({ binaryPath: this.options.binaryPath });
   }
 

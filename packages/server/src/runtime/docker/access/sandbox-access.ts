@@ -3,9 +3,11 @@
  * (the agent, over its channel or through `docker exec`; the Engine API without the agent), so DockerRuntime keeps
  * lifecycle, snapshots and stats and every in-sandbox operation lands once per path instead of as a branch.
  */
+import type { Duplex } from 'node:stream';
 import type { ProcessHandle } from '../../exec-support.js';
 import type {
   AttachOptions,
+  SandboxConfig,
   DirListing,
   ExecOptions,
   FileData,
@@ -31,13 +33,15 @@ export interface AgentMounts {
    * sandbox; absent when the agent is reached through `docker exec` only.
    */
   channelDir?: string;
+  /** A proxy-only sandbox: the agent listens on this loopback port and relays to the egress socket. */
+  egressPort?: number;
 }
 
 export interface SandboxAccess {
   readonly transport: AgentTransport;
   readonly archiveFormat: ArchiveFormat;
   /** Host-side preparation before the container is created; returns the agent's mounts, if this path has any. */
-  prepare(id: string): Promise<AgentMounts | undefined>;
+  prepare(id: string, config: SandboxConfig): Promise<AgentMounts | undefined>;
   /** Once the container exists (not started): refuses an image this path cannot serve. */
   checkCreated(id: string, image: string): Promise<void>;
   /**
@@ -75,4 +79,6 @@ export interface SandboxAccess {
   killProcess(id: string, processId: string): Promise<void>;
   resizeProcess(id: string, processId: string, size: PtySize): Promise<void>;
   watch(id: string, path: Buffer, options: WatchOptions): Promise<WatchStream>;
+  /** A TCP connection from inside the sandbox to `host:port`. */
+  connectPort(id: string, port: number, host: string): Promise<Duplex>;
 }

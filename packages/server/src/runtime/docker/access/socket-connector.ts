@@ -8,6 +8,7 @@ import { AgentClient, type AgentChannel } from '../../agent/agent-client.js';
 import type { AgentChannels } from '../../agent/channel-listener.js';
 import type { AgentConnector } from './agent-access.js';
 import type { AgentMounts } from './sandbox-access.js';
+import { EGRESS_PROXY_PORT, type EgressHandler, type SandboxConfig } from '../../runtime.js';
 
 /** How long a started sandbox's agent has to connect. */
 const AGENT_READY_TIMEOUT_MS = 15_000;
@@ -18,6 +19,8 @@ const QUICK_OPEN_MS = 200;
 export interface SocketConnectorOptions {
   binaryPath: string;
   channels: AgentChannels;
+  /** Where a proxy-only sandbox's connections go (the server's egress proxy); absent: egress policies are refused. */
+  egress?: EgressHandler;
   unreachable(id: string, cause: unknown): Promise<Error>;
 }
 
@@ -26,9 +29,22 @@ export class SocketConnector implements AgentConnector {
 
   constructor(private readonly options: SocketConnectorOptions) {}
 
-  async prepare(id: string): Promise<AgentMounts> {
-    const channelDir = await this.options.channels.listen(id);
-    return { binaryPath: this.options.binaryPath, channelDir };
+  async prepare(id: string, config: SandboxConfig): Promise<AgentMounts> {
+    if (config.egress !== undefined && this.options.egress === undefined) {
+      throw new BurrowError(
+        'NOT_SUPPORTED',
+        'egress policies are not enabled on this server (it runs no egress proxy)',
+      );
+    }
+    const channelDir = await this.options.channels.listen(
+      id,
+      config.egress === undefined ? undefined : this.options.egress,
+    );
+    return {
+      binaryPath: this.options.binaryPath,
+      channelDir,
+      ...(config.egress === undefined ? {} : { egressPort: EGRESS_PROXY_PORT }),
+    };
   }
 
   /**
