@@ -227,7 +227,7 @@ for (const binary of builds) {
           expect((await reader.next(5000)).type).toBe('e');
           channel.destroy();
           const refused = processes.connect('127.0.0.1', 1);
-          await expect(refused).rejects.toMatchObject({ details: { errno: 111 } });
+          await expect(refused).rejects.toMatchObject({ code: 'PORT_NOT_LISTENING' });
         } finally {
           server.close();
         }
