@@ -3,24 +3,43 @@
  * published ports): a test serves a port with a handler that gets each connection as a Duplex, exactly as a
  * program inside a real sandbox would get a socket; a port nobody serves refuses, as the agent reports it.
  */
-import { Duplex, PassThrough } from 'node:stream';
+import { Duplex } from 'node:stream';
 import { BurrowError } from '@burrow/protocol';
 
 export type PortHandler = (connection: Duplex) => void;
 
+/** One end of an in-memory connection: what it writes, its peer reads; ending or destroying it reaches the peer. */
+class PipeEnd extends Duplex {
+  peer: PipeEnd | undefined;
+
+  constructor() {
+    super({ allowHalfOpen: true });
+  }
+
+  override _read(): void {}
+
+  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+    this.peer?.push(chunk);
+    callback();
+  }
+
+  override _final(callback: (error?: Error | null) => void): void {
+    this.peer?.push(null);
+    callback();
+  }
+
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    if (this.peer !== undefined && !this.peer.destroyed) this.peer.destroy();
+    callback(error);
+  }
+}
+
 /** Two connected ends: what one writes, the other reads (a socketpair). */
 export function duplexPair(): [Duplex, Duplex] {
-  const aToB = new PassThrough();
-  const bToA = new PassThrough();
-  const end = (readable: PassThrough, writable: PassThrough) => Duplex.from({ readable, writable });
-  const a = end(bToA, aToB);
-  const b = end(aToB, bToA);
-  const closeBoth = () => {
-    aToB.destroy();
-    bToA.destroy();
-  };
-  a.once('close', closeBoth);
-  b.once('close', closeBoth);
+  const a = new PipeEnd();
+  const b = new PipeEnd();
+  a.peer = b;
+  b.peer = a;
   return [a, b];
 }
 
