@@ -136,6 +136,19 @@ describe('MCP tools', () => {
     await server.close();
   });
 
+  it('refuses an exec timeout above the 24 h maximum instead of letting it wrap', async () => {
+    const { client, server } = await connect();
+    const { id } = await call(client, 'create_sandbox');
+    const reply = (await client.callTool({
+      name: 'exec',
+      arguments: { sandbox_id: id, cmd: ['true'], timeout: 4_294_968 },
+    })) as ToolReply;
+    expect(reply.isError).toBe(true);
+    expect(reply.content[0]?.text).toMatch(/timeout/);
+    expect(reply.content[0]?.text).toMatch(/86400/);
+    await server.close();
+  });
+
   it('runs tool calls concurrently', async () => {
     const { client, server } = await connect();
     const { id } = await call(client, 'create_sandbox');

@@ -4,6 +4,13 @@ import { CommandStream, type StreamCommandOptions } from './command-stream.js';
 import type { HttpClient } from './http.js';
 import type { CommandResult } from './types.js';
 
+/**
+ * Longest command timeout the server accepts, in seconds (24 h); a longer one is refused with a ValidationError.
+ * The protocol's value, copied: the SDK imports only types from the protocol, so no schema library (and its eval
+ * probe, which a page's CSP reports) reaches a browser bundle. A test keeps the two equal.
+ */
+export const MAX_EXEC_TIMEOUT_SECONDS = 86_400;
+
 /** Options of `sandbox.commands.run()`. */
 export interface RunCommandOptions {
   env?: Record<string, string>;

@@ -116,3 +116,24 @@ describe('loadConfig', () => {
     expect(JSON.stringify(describeConfig(keyed))).not.toMatch(/"a"|"b"/);
   });
 });
+
+describe('durations that drive timers or deadlines', () => {
+  it('refuses timer durations that Node would wrap to 1 ms', () => {
+    expect(() => loadConfig({ env: { BURROW_S3__SYNC_TIMEOUT: '600h' } })).toThrow(
+      /s3\.sync_timeout: at most/,
+    );
+    expect(() => loadConfig({ env: { BURROW_SANDBOX__REAPER_INTERVAL: '1000h' } })).toThrow(
+      /sandbox\.reaper_interval: at most/,
+    );
+  });
+
+  it('has a lifetime maximum (24 h) that the default lifetime may not exceed', () => {
+    expect(loadConfig({ env: {} }).sandbox.max_timeout).toBe(24 * 3_600_000);
+    expect(() =>
+      loadConfig({ env: { BURROW_SANDBOX__DEFAULT_TIMEOUT: '2h', BURROW_SANDBOX__MAX_TIMEOUT: '1h' } }),
+    ).toThrow(/sandbox\.default_timeout: 7200 s is above sandbox\.max_timeout \(3600 s\)/);
+    expect(() => loadConfig({ env: { BURROW_SANDBOX__MAX_TIMEOUT: '9000h' } })).toThrow(
+      /sandbox\.max_timeout: at most/,
+    );
+  });
+});

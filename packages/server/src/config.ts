@@ -32,6 +32,22 @@ const duration = z.union([z.string(), z.number()]).transform((value, context) =>
   return ms;
 });
 
+/** Node's timers fire at once above 2^31-1 ms: a duration that drives a timer must stay below it. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** A duration used as a timer's delay: positive and at most ~24.8 days, so it cannot silently wrap to 1 ms. */
+const timerDuration = duration.pipe(
+  z
+    .number()
+    .positive()
+    .max(MAX_TIMER_MS, {
+      message: `at most ${MAX_TIMER_MS} ms (about 24.8 days): Node's timers wrap above it`,
+    }),
+);
+
+/** Longest `sandbox.max_timeout` accepted: a year keeps every lifetime a valid date with room to spare. */
+const MAX_LIFETIME_MS = 365 * 24 * 3_600_000;
+
 const SIZE_UNITS: Record<string, number> = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 };
 
 /** Byte sizes: a number, or "512m", "1g", "5GiB". */
@@ -91,6 +107,9 @@ export const ConfigSchema = z
       .object({
         default_image: z.string().min(1).default('burrow/default:latest'),
         default_timeout: duration.default(30 * 60_000),
+        max_timeout: duration
+          .pipe(z.number().positive().max(MAX_LIFETIME_MS, { message: 'at most 8760h (a year)' }))
+          .default(24 * 3_600_000),
         max_sandboxes: int.pipe(z.number().int().positive()).default(100),
         default_cpu: int.pipe(z.number().int().nonnegative()).default(0),
         default_memory: size.default(0),
@@ -121,7 +140,7 @@ export const ConfigSchema = z
         allow_s3_fuse: bool.default(false),
         max_volumes_per_sandbox: int.pipe(z.number().int().nonnegative()).default(5),
         default_tmpfs: z.array(tmpfsEntry).default(DEFAULT_TMPFS.map((mount) => ({ ...mount }))),
-        reaper_interval: duration.default(10_000),
+        reaper_interval: timerDuration.default(10_000),
         build_default_image: bool.default(true),
         /** A directory with a Dockerfile that builds default_image when it is missing ('' = images/default). */
         default_image_context: z.string().default(''),
@@ -152,7 +171,7 @@ export const ConfigSchema = z
         allow_internal_endpoint: bool.default(false),
         max_transfer_bytes: size.default(5 * 1024 ** 3),
         /** Time budget of one `hooks` download or upload. */
-        sync_timeout: duration.default(5 * 60_000),
+        sync_timeout: timerDuration.default(5 * 60_000),
       })
       .strict()
       .prefault({}),
@@ -287,6 +306,11 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
   const problems: string[] = [];
   if (config.auth.enabled && config.auth.api_keys.length === 0) {
     problems.push('  - auth: enabled but no api_keys configured: add auth.api_keys or BURROW_AUTH__API_KEYS');
+  }
+  if (config.sandbox.default_timeout > config.sandbox.max_timeout) {
+    problems.push(
+      `  - sandbox.default_timeout: ${config.sandbox.default_timeout / 1000} s is above sandbox.max_timeout (${config.sandbox.max_timeout / 1000} s)`,
+    );
   }
   if (problems.length > 0)
     throw new BurrowError('VALIDATION_FAILED', `invalid configuration:\n${problems.join('\n')}`);

@@ -149,6 +149,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   const policy: SandboxPolicy = {
     defaultImage: config.sandbox.default_image,
     defaultTimeoutMs: config.sandbox.default_timeout,
+    maxTimeoutMs: config.sandbox.max_timeout,
     defaultCpu: config.sandbox.default_cpu,
     defaultMemory: config.sandbox.default_memory,
     defaultPidLimit: config.sandbox.default_pid_limit,

@@ -1,7 +1,7 @@
 /** Tools for the sandbox lifecycle and for running commands. */
 import { z } from 'zod';
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import type { CreateSandboxOptions, NetworkMode } from '@burrow/sdk';
+import { MAX_EXEC_TIMEOUT_SECONDS, type CreateSandboxOptions, type NetworkMode } from '@burrow/sdk';
 import type { ToolContext } from '../context.js';
 import { rfc3339, toolResult } from '../results.js';
 
@@ -76,7 +76,13 @@ export function registerSandboxTools(server: McpServer, context: ToolContext): v
           .describe('argv, e.g. ["python3", "script.py"] or ["sh", "-c", "a | b"]'),
         env: z.record(z.string(), z.string()).optional().describe('Extra environment variables'),
         workdir: z.string().optional().describe('Working directory, e.g. /home/sandbox'),
-        timeout: z.number().int().positive().optional().describe('Kill the command after this many seconds'),
+        timeout: z
+          .number()
+          .int()
+          .positive()
+          .max(MAX_EXEC_TIMEOUT_SECONDS)
+          .optional()
+          .describe(`Kill the command after this many seconds (at most ${MAX_EXEC_TIMEOUT_SECONDS})`),
         stdin: z.string().optional().describe('Text fed to the command on stdin'),
       },
     },

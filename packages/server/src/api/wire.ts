@@ -153,9 +153,6 @@ export function execToWire(result: ExecResult): ExecResponse {
 
 type CreateBody = z.output<typeof CreateSandboxRequest>;
 
-/** Longest lifetime or exec timeout accepted, in seconds (100 years): keeps every deadline a valid date. */
-export const MAX_TIMEOUT_SECONDS = 100 * 365 * 24 * 3600;
-
 function storageFromWire(storage: NonNullable<CreateBody['storage']>): StorageConfig {
   const out: StorageConfig = {};
   if (storage.volumes !== undefined) {

@@ -21,6 +21,8 @@ import { checkVolumes } from '../storage/volumes.js';
 export interface SandboxPolicy {
   defaultImage: string;
   defaultTimeoutMs: number;
+  /** Longest lifetime a create or a lifetime reset may ask for (`sandbox.max_timeout`). */
+  maxTimeoutMs: number;
   defaultCpu: number;
   defaultMemory: number;
   defaultPidLimit: number;
@@ -168,6 +170,19 @@ function checkStorage(storage: StorageConfig | undefined, policy: SandboxPolicy)
   return checked;
 }
 
+/** A requested lifetime, refused above the operator's maximum (so no deadline can overflow a date or a timer). */
+export function checkLifetime(timeoutMs: number, policy: Pick<SandboxPolicy, 'maxTimeoutMs'>): number {
+  if (!Number.isFinite(timeoutMs) || timeoutMs > policy.maxTimeoutMs) {
+    const limit = Math.floor(policy.maxTimeoutMs / 1000);
+    throw new BurrowError(
+      'VALIDATION_FAILED',
+      `timeout: at most ${limit} seconds for a sandbox's lifetime on this server (sandbox.max_timeout), got ${timeoutMs / 1000}`,
+      { field: 'timeout', limit },
+    );
+  }
+  return timeoutMs;
+}
+
 /** Volumes that another sandbox already mounts, when sharing is off. */
 export function checkVolumeSharing(
   volumes: readonly VolumeMount[],
@@ -243,6 +258,8 @@ export function admit(
   const storage = checkStorage(input.storage, policy);
   if (storage !== undefined) config.storage = storage;
   const timeoutMs =
-    input.timeoutMs !== undefined && input.timeoutMs > 0 ? input.timeoutMs : policy.defaultTimeoutMs;
+    input.timeoutMs !== undefined && input.timeoutMs > 0
+      ? checkLifetime(input.timeoutMs, policy)
+      : policy.defaultTimeoutMs;
   return { config, timeoutMs };
 }

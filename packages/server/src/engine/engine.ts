@@ -25,7 +25,13 @@ import type {
   WriteFileOptions,
 } from '../runtime/runtime.js';
 import type { SandboxRecord, SandboxStore, SnapshotRecord } from '../store/store.js';
-import { admit, checkVolumeSharing, type CreateSandboxInput, type SandboxPolicy } from './admission.js';
+import {
+  admit,
+  checkLifetime,
+  checkVolumeSharing,
+  type CreateSandboxInput,
+  type SandboxPolicy,
+} from './admission.js';
 import { systemClock, type Clock } from './clock.js';
 import { Mutex } from './mutex.js';
 import { pullReporter, snapshotReporter } from './progress-reporting.js';
@@ -299,6 +305,7 @@ export class Engine {
     if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) {
       throw new BurrowError('VALIDATION_FAILED', 'timeout must be a positive number of seconds');
     }
+    checkLifetime(timeoutMs, this.policy);
     const record = this.record(id);
     record.expiresAt = new Date(this.clock.now().getTime() + timeoutMs);
     this.store.updateSandbox(record);

@@ -1,5 +1,5 @@
 /** Helpers every backend uses to present a running process as an ExecStream and to collect an ExecResult. */
-import { BurrowError } from '@burrow/protocol';
+import { BurrowError, MAX_EXEC_TIMEOUT_SECONDS } from '@burrow/protocol';
 import type {
   ExecEvent,
   ExecInput,
@@ -60,6 +60,15 @@ export function checkExecOptions(options: ExecOptions): void {
   }
   if (options.pty !== undefined) checkPtySize(options.pty);
   checkUser(options.user);
+  // The agent keeps the timeout as a u32 of milliseconds and Node's timers fire at once above 2^31-1 ms: a longer
+  // timeout would silently become a short one, so it is refused here, below every edge that already checks it.
+  if (options.timeoutMs !== undefined && options.timeoutMs > MAX_EXEC_TIMEOUT_SECONDS * 1000) {
+    throw new BurrowError(
+      'VALIDATION_FAILED',
+      `timeout: at most ${MAX_EXEC_TIMEOUT_SECONDS} seconds (24 h) for a command`,
+      { field: 'timeout', limit: MAX_EXEC_TIMEOUT_SECONDS },
+    );
+  }
 }
 
 export function envList(env: Record<string, string> = {}): string[] {

@@ -6,6 +6,7 @@ export function testPolicy(overrides: Partial<SandboxPolicy> = {}): SandboxPolic
   return {
     defaultImage: 'fake/image',
     defaultTimeoutMs: 30 * 60_000,
+    maxTimeoutMs: 24 * 3600_000,
     defaultCpu: 0,
     defaultMemory: 0,
     defaultPidLimit: 256,
