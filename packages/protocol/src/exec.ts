@@ -27,6 +27,13 @@ export const ExecResponse = z.object({
   stdout: z.string(),
   stderr: z.string(),
   timed_out: z.boolean(),
+  // Burrow addition, present only when true
+  truncated: z
+    .boolean()
+    .optional()
+    .describe(
+      "stdout or stderr was longer than the server's exec.max_output_bytes (16 MiB by default) and holds only its first bytes; the command still ran to its end. Use the WebSocket stream to get all of it",
+    ),
 });
 export type ExecResponse = z.infer<typeof ExecResponse>;
 

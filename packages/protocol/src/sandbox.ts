@@ -108,7 +108,7 @@ export const S3SyncReport = z.object({
   bytes: int,
   failure_count: int,
   skipped_count: int,
-  failures: z.array(SyncFailure).describe('Per-object failures (the first 100)'),
+  failures: z.array(SyncFailure).describe('Per-object failures (the first 100; failure_count counts all)'),
   skipped: z
     .array(SyncSkip)
     .describe('Keys or paths left out, with the reason (the first 100), e.g. keys escaping sync_path'),

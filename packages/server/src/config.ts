@@ -91,6 +91,7 @@ export const ConfigSchema = z
         rate_limit_burst: int.pipe(z.number().int().positive()).default(40),
         trust_proxy: bool.default(false),
         max_file_bytes: size.default(1024 ** 3),
+        max_list_entries: int.pipe(z.number().int().positive()).default(10_000),
       })
       .strict()
       .prefault({}),
@@ -144,6 +145,12 @@ export const ConfigSchema = z
         build_default_image: bool.default(true),
         /** A directory with a Dockerfile that builds default_image when it is missing ('' = images/default). */
         default_image_context: z.string().default(''),
+      })
+      .strict()
+      .prefault({}),
+    exec: z
+      .object({
+        max_output_bytes: size.pipe(z.number().int().positive()).default(16 * 1024 ** 2),
       })
       .strict()
       .prefault({}),

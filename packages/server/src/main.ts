@@ -189,6 +189,10 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     policy,
     warmPool,
     s3,
+    limits: {
+      maxOutputBytes: config.exec.max_output_bytes,
+      maxListEntries: config.server.max_list_entries,
+    },
   });
   // Unrecorded warm-pool members a previous run left are the pool's to adopt or remove, not orphans.
   const poolLeftovers: SandboxInfo[] = [];

@@ -67,7 +67,8 @@ export function registerSandboxTools(server: McpServer, context: ToolContext): v
         'Run a command in a sandbox and return its exit code, stdout and stderr. `cmd` is an argv array, not a ' +
         'shell string: ["ls", "-la", "/tmp"]. For pipes, redirections, globs or `cd`, use ["sh", "-c", "cd /tmp && ls | wc -l"]. ' +
         'A non-zero exit_code is a normal result (read stderr), not a tool failure. Each call is a fresh process: ' +
-        'use `workdir` instead of relying on a previous `cd`.',
+        "use `workdir` instead of relying on a previous `cd`. Output beyond the server's limit (16 MiB per stream " +
+        'by default) is cut and the result has "truncated": true: redirect big output to a file and read parts of it.',
       inputSchema: {
         sandbox_id: sandboxId,
         cmd: z
@@ -103,6 +104,7 @@ export function registerSandboxTools(server: McpServer, context: ToolContext): v
           stdout: result.stdout,
           success: result.exitCode === 0,
           ...(result.timedOut ? { timed_out: true } : {}),
+          ...(result.truncated ? { truncated: true } : {}),
         };
       }),
   );

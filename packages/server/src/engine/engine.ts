@@ -59,7 +59,22 @@ export interface EngineOptions {
   warmPool?: WarmPool;
   /** Shows image pulls, snapshots and restores that take a while; default: log lines every 10 s. */
   progress?: ProgressFactory;
+  /** Bounds on what the engine collects from a sandbox for one answer. */
+  limits?: Partial<EngineLimits>;
 }
+
+/** What one answer may collect from a sandbox, so no sandbox can fill the server's memory. */
+export interface EngineLimits {
+  /** Bytes of stdout and of stderr a synchronous exec keeps (`exec.max_output_bytes`). */
+  maxOutputBytes: number;
+  /** Entries a directory listing returns (`server.max_list_entries`). */
+  maxListEntries: number;
+}
+
+export const DEFAULT_ENGINE_LIMITS: EngineLimits = {
+  maxOutputBytes: 16 * 1024 * 1024,
+  maxListEntries: 10_000,
+};
 
 /** Work tied to a sandbox's lifetime (S3 synchronisation, for one). Failures are reported by the hook itself. */
 export interface SandboxHooks {
@@ -113,6 +128,7 @@ export class Engine {
   private readonly s3: S3Sync | undefined;
   private readonly warmPool: WarmPool | undefined;
   private readonly progress: ProgressFactory;
+  readonly limits: EngineLimits;
   private readonly admission = new Mutex();
   /** Sandboxes Burrow itself is stopping or destroying: their `died` events are expected. */
   private readonly expectedExits = new Set<string>();
@@ -128,6 +144,7 @@ export class Engine {
     this.hooks = [...(options.hooks ?? []), ...(options.s3 === undefined ? [] : [options.s3])];
     this.warmPool = options.warmPool;
     this.progress = options.progress ?? logProgress(this.logger, { intervalMs: 10_000, quietStart: true });
+    this.limits = { ...DEFAULT_ENGINE_LIMITS, ...options.limits };
   }
 
   // ---------------------------------------------------------------- lifecycle
@@ -397,8 +414,14 @@ export class Engine {
     }
   }
 
+  /** Runs a command to its end; its output is kept up to `limits.maxOutputBytes` per stream. */
   exec(id: string, options: ExecOptions): Promise<ExecResult> {
-    return this.inSandbox(id, (record) => this.runtime.exec(id, withSandboxEnv(record.config, options)));
+    return this.inSandbox(id, (record) =>
+      this.runtime.exec(id, {
+        ...withSandboxEnv(record.config, options),
+        maxOutputBytes: this.limits.maxOutputBytes,
+      }),
+    );
   }
 
   execStream(id: string, options: ExecOptions): Promise<ExecStream> {
@@ -420,8 +443,10 @@ export class Engine {
     return this.inSandbox(id, () => this.runtime.writeFile(id, path, data, options));
   }
 
-  listDir(id: string, path: SandboxPath, options?: ListOptions): Promise<DirListing> {
-    return this.inSandbox(id, () => this.runtime.listDir(id, path, options));
+  /** A directory's entries, at most `limits.maxListEntries` (a sandbox may hold millions). */
+  listDir(id: string, path: SandboxPath, options: ListOptions = {}): Promise<DirListing> {
+    const maxEntries = Math.min(options.maxEntries ?? Infinity, this.limits.maxListEntries);
+    return this.inSandbox(id, () => this.runtime.listDir(id, path, { maxEntries }));
   }
 
   stat(id: string, path: SandboxPath): Promise<FileInfo> {

@@ -1,13 +1,14 @@
 /** Helpers every backend uses to present a running process as an ExecStream and to collect an ExecResult. */
 import { BurrowError, MAX_EXEC_TIMEOUT_SECONDS } from '@burrow/protocol';
-import type {
-  ExecEvent,
-  ExecInput,
-  ExecOptions,
-  ExecResult,
-  ExecStdin,
-  ExecStream,
-  PtySize,
+import {
+  DEFAULT_MAX_OUTPUT_BYTES,
+  type ExecEvent,
+  type ExecInput,
+  type ExecOptions,
+  type ExecResult,
+  type ExecStdin,
+  type ExecStream,
+  type PtySize,
 } from './runtime.js';
 
 export const MAX_PTY_CELLS = 1000;
@@ -157,19 +158,51 @@ export function execStreamFrom(handle: ProcessHandle, options: ExecOptions): Exe
   };
 }
 
-/** Runs a stream to its end, keeping stdout and stderr apart. */
-export async function collectExec(stream: ExecStream): Promise<ExecResult> {
-  const stdout: Buffer[] = [];
-  const stderr: Buffer[] = [];
+/** The first `limit` bytes of a stream of chunks; whatever comes after is counted, not kept. */
+class BoundedOutput {
+  private readonly chunks: Buffer[] = [];
+  private kept = 0;
+  truncated = false;
+
+  constructor(private readonly limit: number) {}
+
+  add(data: Buffer): void {
+    const room = this.limit - this.kept;
+    if (data.length > room) this.truncated = true;
+    if (room <= 0) return;
+    const part = data.length > room ? data.subarray(0, room) : data;
+    this.chunks.push(part);
+    this.kept += part.length;
+  }
+
+  bytes(): Buffer {
+    return Buffer.concat(this.chunks, this.kept);
+  }
+}
+
+/**
+ * Runs a stream to its end, keeping stdout and stderr apart, at most `maxOutputBytes` of each (whatever a sandbox
+ * prints, the server's memory stays bounded). Past the limit the output is still read and discarded rather than the
+ * process ended: it runs to its own end (or its timeout) with its real exit code, and is never blocked on a full
+ * pipe. The result then says `truncated`; the WebSocket stream is the way to get everything.
+ */
+export async function collectExec(
+  stream: ExecStream,
+  options: Pick<ExecOptions, 'maxOutputBytes'> = {},
+): Promise<ExecResult> {
+  const limit = options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES;
+  const stdout = new BoundedOutput(limit);
+  const stderr = new BoundedOutput(limit);
   for await (const event of stream) {
-    if (event.type === 'stdout') stdout.push(event.data);
-    else if (event.type === 'stderr') stderr.push(event.data);
+    if (event.type === 'stdout') stdout.add(event.data);
+    else if (event.type === 'stderr') stderr.add(event.data);
     else
       return {
         exitCode: event.exitCode,
         timedOut: event.timedOut,
-        stdout: Buffer.concat(stdout),
-        stderr: Buffer.concat(stderr),
+        stdout: stdout.bytes(),
+        stderr: stderr.bytes(),
+        truncated: stdout.truncated || stderr.truncated,
       };
   }
   throw new BurrowError('INTERNAL', 'the process stream ended without an exit status');

@@ -10,7 +10,7 @@ import type { ExecOptions } from '../../runtime/runtime.js';
 import { readBody } from '../body.js';
 import type { ApiContext } from '../context.js';
 import { watchDisconnect } from '../disconnect.js';
-import { execToWire } from '../wire.js';
+import { execResponseBody } from '../exec-body.js';
 import type { IdParams } from './sandboxes.js';
 
 // `cmd` is checked by hand so that a missing one gets Den's message (`cmd is required`).
@@ -78,10 +78,12 @@ export function execRoutes(app: FastifyInstance, { engine }: ApiContext): void {
     const options = baseOptions(checkCmd(body.cmd), body);
     if (body.stdin !== undefined) options.stdin = body.stdin;
     const disconnect = watchDisconnect(reply);
+    let result;
     try {
-      return execToWire(await engine.exec(request.params.id, { ...options, signal: disconnect.signal }));
+      result = await engine.exec(request.params.id, { ...options, signal: disconnect.signal });
     } finally {
       disconnect.dispose();
     }
+    return reply.type('application/json; charset=utf-8').send(execResponseBody(result));
   });
 }

@@ -424,7 +424,7 @@ export class DockerRuntime implements Runtime {
   }
 
   async exec(id: string, options: ExecOptions): Promise<ExecResult> {
-    return collectExec(await this.execStream(id, options));
+    return collectExec(await this.execStream(id, options), options);
   }
 
   // ---------------------------------------------------------------- files

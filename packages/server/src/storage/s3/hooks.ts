@@ -9,6 +9,7 @@ import type { Logger } from '../../logger.js';
 import type { Runtime, S3SyncConfig } from '../../runtime/runtime.js';
 import { sandboxPathString } from '../../runtime/paths.js';
 import {
+  emptySummary,
   exportDirectory,
   importPrefix,
   type BulkTransferOptions,
@@ -20,7 +21,7 @@ import type { S3Connection } from './client.js';
 
 export const DEFAULT_SYNC_PATH = '/home/sandbox';
 export const DEFAULT_SYNC_BUDGET_MS = 5 * 60_000;
-/** How many failures and skips a log line lists in full (the report keeps them all). */
+/** How many failures and skips a log line lists in full (the report keeps the first 1000 of each, and counts). */
 const LOGGED_ITEMS = 20;
 
 export type SyncDirection = 'download' | 'upload';
@@ -35,8 +36,12 @@ export interface SyncReport {
   finishedAt: Date;
   objects: number;
   bytes: number;
+  /** The first 1000 failures; `failureCount` counts them all. */
   failures: TransferFailure[];
+  failureCount: number;
+  /** The first 1000 skips; `skippedCount` counts them all. */
   skipped: TransferSkip[];
+  skippedCount: number;
   /** The time budget ran out (or the run was cancelled) before everything was transferred. */
   timedOut: boolean;
 }
@@ -135,12 +140,11 @@ export class S3Hooks {
         error instanceof Error && 'code' in error && typeof error.code === 'string' ? error.code : 'INTERNAL';
       const where = direction === 'download' ? { key: prefix } : { path: syncPath };
       summary = {
-        objects: 0,
-        bytes: 0,
+        ...emptySummary(),
         failures: [
           { ...where, code: failure, error: error instanceof Error ? error.message : String(error) },
         ],
-        skipped: [],
+        failureCount: 1,
         aborted: signal.aborted,
       };
     }
@@ -155,7 +159,9 @@ export class S3Hooks {
       objects: summary.objects,
       bytes: summary.bytes,
       failures: summary.failures,
+      failureCount: summary.failureCount,
       skipped: summary.skipped,
+      skippedCount: summary.skippedCount,
       timedOut: summary.aborted,
     };
     this.log(report);
@@ -172,13 +178,13 @@ export class S3Hooks {
       objects: report.objects,
       bytes: report.bytes,
       durationMs: report.finishedAt.getTime() - report.startedAt.getTime(),
-      failureCount: report.failures.length,
-      skippedCount: report.skipped.length,
+      failureCount: report.failureCount,
+      skippedCount: report.skippedCount,
       timedOut: report.timedOut,
       failures: report.failures.slice(0, LOGGED_ITEMS),
       skipped: report.skipped.slice(0, LOGGED_ITEMS),
     };
-    if (report.failures.length > 0 || report.timedOut)
+    if (report.failureCount > 0 || report.timedOut)
       this.logger.warn(details, `S3 ${report.direction} finished with problems`);
     else this.logger.info(details, `S3 ${report.direction} finished`);
   }
