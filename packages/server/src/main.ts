@@ -16,6 +16,7 @@ import { hasDashboard } from './api/routes/dashboard.js';
 import { checkBindSafety, describeConfig, type Config } from './config.js';
 import { assertReadyToServe } from './doctor/doctor.js';
 import { admit, type SandboxPolicy } from './engine/admission.js';
+import { withinDeadline } from './engine/deadline.js';
 import { Engine } from './engine/engine.js';
 import { Reaper } from './engine/reaper.js';
 import { reconcile } from './engine/reconcile.js';
@@ -32,6 +33,9 @@ import type { SandboxInfo } from './runtime/runtime.js';
 import { s3Storage } from './s3-setup.js';
 import { SqliteStore } from './store/sqlite/sqlite-store.js';
 import { BURROW_VERSION } from './version.js';
+
+/** How long shutdown waits for one of its steps (closing the API, the reaper's sweep, ...) before moving on. */
+const SHUTDOWN_STEP_MS = 10_000;
 
 export interface RunningServer {
   url: string;
@@ -193,6 +197,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       maxOutputBytes: config.exec.max_output_bytes,
       maxListEntries: config.server.max_list_entries,
     },
+    // The S3 upload at destroy has its own budget; a destroy is stuck only well past it.
+    destroyDeadlineMs: config.s3.sync_timeout + 60_000,
   });
   // Unrecorded warm-pool members a previous run left are the pool's to adopt or remove, not orphans.
   const poolLeftovers: SandboxInfo[] = [];
@@ -249,23 +255,27 @@ export async function startServer(config: Config, options: StartOptions = {}): P
 
   let closing: Promise<void> | undefined;
   const close = (closeOptions: { destroySandboxes?: boolean } = {}) => {
+    // Every step has a deadline: a stuck sandbox, request or engine call is logged and passed over, never waited on.
+    const step = async (what: string, work: Promise<unknown>, ms: number) => {
+      if (!(await withinDeadline(work, ms)).done)
+        logger.error({ step: what, deadlineMs: ms }, 'a shutdown step did not finish in time: moving on');
+    };
     closing ??= (async () => {
-      await app.close();
-      await reaper.stop();
-      await warmPool.drain();
-      await watcher.stop();
+      const closingApp = app.close();
+      if (!(await withinDeadline(closingApp, SHUTDOWN_STEP_MS)).done) {
+        // Requests still running (a long exec, a transfer) are cut; their processes are killed on disconnect.
+        logger.warn({}, 'requests still running at shutdown: closing their connections');
+        app.server.closeAllConnections();
+        await step('closing the API', closingApp, SHUTDOWN_STEP_MS);
+      }
+      await step('stopping the reaper', reaper.stop(), SHUTDOWN_STEP_MS);
+      await step('draining the warm pool', warmPool.drain(), 3 * SHUTDOWN_STEP_MS);
+      await step('stopping the status watcher', watcher.stop(), SHUTDOWN_STEP_MS);
       if (closeOptions.destroySandboxes ?? config.destroy_on_exit) {
-        await Promise.all(
-          engine
-            .list()
-            .map((record) =>
-              engine
-                .destroy(record.id)
-                .catch((error: unknown) =>
-                  logger.error({ err: error, sandbox: record.id }, 'destroy on exit failed'),
-                ),
-            ),
-        );
+        // Each sandbox is waited for up to the engine's destroy deadline: a stuck one is logged, not waited on.
+        const left = await engine.destroyAll();
+        if (left.length > 0)
+          logger.error({ sandboxes: left }, 'sandboxes not destroyed on exit: the next start finds them');
         await runtime.pruneNetworks().catch(() => undefined);
       }
       runtime.close();

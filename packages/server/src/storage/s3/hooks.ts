@@ -54,7 +54,33 @@ export interface S3HooksOptions {
   concurrency?: number;
   /** Objects and files larger than this are skipped (and reported); default 5 GiB. */
   maxObjectBytes?: number;
+  /**
+   * How long a run may take to wind down once its budget is spent before it is abandoned (reported as timed out,
+   * the destroy it belongs to proceeds); default 10 s. Transfers stop at the budget, but a sandbox that never
+   * answers a listing or a read would otherwise hold the run, and the destroy, forever.
+   */
+  abandonGraceMs?: number;
   now?: () => Date;
+}
+
+export const DEFAULT_ABANDON_GRACE_MS = 10_000;
+
+/** Resolves `graceMs` after `signal` aborts; `cancel()` stops waiting. */
+function afterAbort(signal: AbortSignal, graceMs: number): { late: Promise<'late'>; cancel: () => void } {
+  let timer: NodeJS.Timeout | undefined;
+  let onAbort = (): void => undefined;
+  const late = new Promise<'late'>((resolve) => {
+    onAbort = () => (timer = setTimeout(() => resolve('late'), graceMs));
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+  });
+  return {
+    late,
+    cancel: () => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', onAbort);
+    },
+  };
 }
 
 export interface SyncRunOptions {
@@ -67,6 +93,7 @@ export class S3Hooks {
   private readonly logger: Logger;
   private readonly budgetMs: number;
   private readonly transfer: BulkTransferOptions;
+  private readonly abandonGraceMs: number;
   private readonly now: () => Date;
 
   constructor(options: S3HooksOptions) {
@@ -76,6 +103,7 @@ export class S3Hooks {
       ...(options.concurrency === undefined ? {} : { concurrency: options.concurrency }),
       ...(options.maxObjectBytes === undefined ? {} : { maxBytes: options.maxObjectBytes }),
     };
+    this.abandonGraceMs = options.abandonGraceMs ?? DEFAULT_ABANDON_GRACE_MS;
     this.now = options.now ?? (() => new Date());
   }
 
@@ -131,9 +159,28 @@ export class S3Hooks {
     let syncPath =
       config.syncPath === undefined || config.syncPath === '' ? DEFAULT_SYNC_PATH : config.syncPath;
     let summary: TransferSummary;
+    const deadline = afterAbort(signal, this.abandonGraceMs);
     try {
       syncPath = sandboxPathString(syncPath, 'storage.s3.sync_path');
-      summary = await transfer(syncPath, { ...this.transfer, signal });
+      const work = transfer(syncPath, { ...this.transfer, signal });
+      work.catch(() => undefined); // an abandoned run may still fail later, with nobody listening
+      const outcome = await Promise.race([work, deadline.late]);
+      if (outcome === 'late') {
+        const where = direction === 'download' ? { key: prefix } : { path: syncPath };
+        const budget = options.budgetMs ?? this.budgetMs;
+        summary = {
+          ...emptySummary(),
+          failures: [
+            {
+              ...where,
+              code: 'TIMEOUT',
+              error: `the run did not end within its time budget of ${budget} ms: the sandbox stopped answering, and the run was abandoned`,
+            },
+          ],
+          failureCount: 1,
+          aborted: true,
+        };
+      } else summary = outcome;
     } catch (error) {
       // The run could not start or list at all (missing bucket, denied, sync_path missing): one failure for the run.
       const failure =
@@ -147,6 +194,8 @@ export class S3Hooks {
         failureCount: 1,
         aborted: signal.aborted,
       };
+    } finally {
+      deadline.cancel();
     }
     const report: SyncReport = {
       direction,
