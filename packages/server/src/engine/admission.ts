@@ -15,6 +15,7 @@ import {
 } from '../runtime/runtime.js';
 import { checkCallerLabels } from '../runtime/sandbox-config.js';
 import { sandboxPathString } from '../runtime/paths.js';
+import { checkBucketName } from '../storage/s3/index.js';
 import { mergeTmpfs } from '../storage/tmpfs.js';
 import { checkVolumes } from '../storage/volumes.js';
 
@@ -157,6 +158,7 @@ function checkStorage(storage: StorageConfig | undefined, policy: SandboxPolicy)
       );
     }
     if (s3.bucket === '') throw new BurrowError('VALIDATION_FAILED', 'storage.s3.bucket is required');
+    checkBucketName(s3.bucket, 'storage.s3.bucket');
     if (s3.syncPath !== undefined && s3.syncPath !== '')
       s3.syncPath = sandboxPathString(s3.syncPath, 'storage.s3.sync_path');
     if (s3.mountPath !== undefined && s3.mountPath !== '') {

@@ -21,6 +21,7 @@ import { sandboxPathString } from '../runtime/paths.js';
 import {
   DEFAULT_MAX_TRANSFER_BYTES,
   S3Hooks,
+  checkBucketName,
   describeResolvedS3,
   directoryPrefix,
   exportDirectory,
@@ -414,6 +415,7 @@ export class S3Sync {
     if (!given(input.bucket) || !given(input.destPath) || (!directory && !given(input.key))) {
       throw new BurrowError('VALIDATION_FAILED', 'bucket, key, and dest_path are required');
     }
+    checkBucketName(input.bucket);
     this.checkAllowed();
     await this.policy.checkRequestEndpoint(input.endpoint);
     const destPath = checkedPath(input.destPath, 'dest_path');
@@ -426,6 +428,7 @@ export class S3Sync {
     if (!given(input.sourcePath) || !given(input.bucket) || !given(input.key)) {
       throw new BurrowError('VALIDATION_FAILED', 'source_path, bucket, and key are required');
     }
+    checkBucketName(input.bucket);
     this.checkAllowed();
     await this.policy.checkRequestEndpoint(input.endpoint);
     const sourcePath = checkedPath(input.sourcePath, 'source_path');

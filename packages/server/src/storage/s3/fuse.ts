@@ -35,6 +35,7 @@ import {
   logTail,
   mountPropagation,
   runMount,
+  s3fsArgs,
   s3fsFailure,
   s3fsMountPoints,
   s3fsVersion,
@@ -265,28 +266,27 @@ export class S3FuseMounts {
     );
     await mkdir(dir, { recursive: true, mode: 0o755 });
 
-    const prefix = directoryPrefix(resolved.prefix).replace(/\/$/, '');
-    const options = [
-      `passwd_file=${passwd}`,
-      `url=${plan.url}`,
-      ...(plan.pathStyle ? ['use_path_request_style'] : []),
-      `endpoint=${resolved.region}`,
-      'allow_other',
-      `uid=${this.uid}`,
-      `gid=${this.gid}`,
-      `umask=${this.umask}`,
-      `mp_umask=${this.umask}`,
-      `logfile=${log}`,
-      'dbglevel=warn',
-      'retries=3',
-      'connect_timeout=10',
-      'readwrite_timeout=60',
-    ];
-    const args = [
-      prefix === '' ? resolved.bucket : `${resolved.bucket}:/${prefix}`,
-      dir,
-      ...options.flatMap((option) => ['-o', option]),
-    ];
+    const args = s3fsArgs({
+      bucket: resolved.bucket,
+      prefix: directoryPrefix(resolved.prefix).replace(/\/$/, ''),
+      mountDir: dir,
+      options: [
+        ['passwd_file', passwd],
+        ['url', plan.url],
+        ...(plan.pathStyle ? [['use_path_request_style'] as const] : []),
+        ['endpoint', resolved.region],
+        ['allow_other'],
+        ['uid', String(this.uid)],
+        ['gid', String(this.gid)],
+        ['umask', this.umask],
+        ['mp_umask', this.umask],
+        ['logfile', log],
+        ['dbglevel', 'warn'],
+        ['retries', '3'],
+        ['connect_timeout', '10'],
+        ['readwrite_timeout', '60'],
+      ],
+    });
     const fail = async (error: BurrowError): Promise<never> => {
       if (await this.isMounted(sandboxId)) await unmountFuse(dir, this.logger).catch(() => undefined);
       if (!prepared) await rmdir(dir).catch(() => undefined);

@@ -43,7 +43,7 @@ describe('directory transfer reports', () => {
     const summary = await exportDirectory(
       runtime,
       'sb',
-      { sourceDir: '/data', bucket: 'b', prefix: '' },
+      { sourceDir: '/data', bucket: 'bkt', prefix: '' },
       connection,
     );
     expect(summary.skippedCount).toBe(5000);
@@ -56,7 +56,7 @@ describe('directory transfer reports', () => {
     const summary = await exportDirectory(
       runtime,
       'sb',
-      { sourceDir: '/data', bucket: 'b', prefix: '' },
+      { sourceDir: '/data', bucket: 'bkt', prefix: '' },
       connection,
     );
     expect(asked[0]).toBe(MAX_WALK_ENTRIES_PER_DIRECTORY);
