@@ -137,3 +137,35 @@ describe('durations that drive timers or deadlines', () => {
     );
   });
 });
+
+describe('operator ceilings', () => {
+  it('default to a finite memory limit, a process ceiling, a tmpfs total and a host port range', () => {
+    const { sandbox } = loadConfig({ env: {} });
+    expect(sandbox.default_memory).toBe(1024 ** 3);
+    expect(sandbox.max_pid_limit).toBe(4096);
+    expect(sandbox.max_tmpfs_total).toBe(8 * 1024 ** 3);
+    expect(sandbox.host_port_range).toEqual({ min: 20_000, max: 29_999 });
+  });
+
+  it('read a port range and refuse a malformed one', () => {
+    expect(
+      loadConfig({ env: { BURROW_SANDBOX__HOST_PORT_RANGE: '30000 - 30010' } }).sandbox.host_port_range,
+    ).toEqual({ min: 30_000, max: 30_010 });
+    for (const bad of ['80', '0-100', '200-100', '1-70000', 'a-b'])
+      expect(() => loadConfig({ env: { BURROW_SANDBOX__HOST_PORT_RANGE: bad } })).toThrow(
+        /is not a port range/,
+      );
+  });
+
+  it('refuse defaults above their maxima', () => {
+    expect(() =>
+      loadConfig({ env: { BURROW_SANDBOX__DEFAULT_MEMORY: '4g', BURROW_SANDBOX__MAX_MEMORY: '2g' } }),
+    ).toThrow(/sandbox\.default_memory: 4294967296 is above sandbox\.max_memory \(2147483648\)/);
+    expect(() =>
+      loadConfig({ env: { BURROW_SANDBOX__DEFAULT_PID_LIMIT: '500', BURROW_SANDBOX__MAX_PID_LIMIT: '100' } }),
+    ).toThrow(/sandbox\.default_pid_limit: 500 is above sandbox\.max_pid_limit \(100\)/);
+    expect(() => loadConfig({ env: { BURROW_SANDBOX__MAX_TMPFS_TOTAL: '512m' } })).toThrow(
+      /sandbox\.default_tmpfs: its sizes add up to 1006632960 bytes, above sandbox\.max_tmpfs_total/,
+    );
+  });
+});

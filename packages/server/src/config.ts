@@ -8,7 +8,16 @@ import { isAbsolute, join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { BurrowError } from '@burrow/protocol';
-import { DEFAULT_TMPFS } from './storage/tmpfs.js';
+import { DEFAULT_TMPFS, parseTmpfsSize } from './storage/tmpfs.js';
+
+/** A tmpfs size in bytes; a malformed one counts 0 here (it is reported when the mount is used). */
+function tmpfsSizeOrZero(size: string): number {
+  try {
+    return parseTmpfsSize(size, 'default_tmpfs');
+  } catch {
+    return 0;
+  }
+}
 
 const UNITS_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 
@@ -76,6 +85,24 @@ const stringList = z.union([z.array(z.string()), z.string()]).transform((value) 
         .filter((item) => item !== ''),
 );
 
+/** `"20000-29999"`: the host ports sandboxes may publish, both ends included. */
+const portRange = z
+  .union([z.string(), z.object({ min: z.number(), max: z.number() })])
+  .transform((value, context) => {
+    if (typeof value === 'object') return value;
+    const match = /^\s*(\d{1,5})\s*-\s*(\d{1,5})\s*$/.exec(value);
+    const min = Number(match?.[1]);
+    const max = Number(match?.[2]);
+    if (match === null || min < 1 || max > 65535 || min > max) {
+      context.addIssue({
+        code: 'custom',
+        message: `"${value}" is not a port range: use e.g. 20000-29999 (1-65535)`,
+      });
+      return z.NEVER;
+    }
+    return { min, max };
+  });
+
 const tmpfsEntry = z
   .object({ path: z.string(), size: z.string(), options: z.string().optional() })
   .transform(({ options, ...mount }) => (options === undefined ? mount : { ...mount, options }));
@@ -113,8 +140,13 @@ export const ConfigSchema = z
           .default(24 * 3_600_000),
         max_sandboxes: int.pipe(z.number().int().positive()).default(100),
         default_cpu: int.pipe(z.number().int().nonnegative()).default(0),
-        default_memory: size.default(0),
+        default_memory: size.default(1024 ** 3),
         default_pid_limit: int.pipe(z.number().int().positive()).default(256),
+        max_cpu: int.pipe(z.number().int().nonnegative()).default(0),
+        max_memory: size.default(0),
+        max_pid_limit: int.pipe(z.number().int().positive()).default(4096),
+        max_tmpfs_total: size.pipe(z.number().int().positive()).default(8 * 1024 ** 3),
+        host_port_range: portRange.default({ min: 20_000, max: 29_999 }),
         warm_pool_size: int.pipe(z.number().int().nonnegative()).default(0),
         warm_pools: z
           .array(
@@ -313,6 +345,22 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
   const problems: string[] = [];
   if (config.auth.enabled && config.auth.api_keys.length === 0) {
     problems.push('  - auth: enabled but no api_keys configured: add auth.api_keys or BURROW_AUTH__API_KEYS');
+  }
+  const sandbox = config.sandbox;
+  const ceilings: Array<[string, number, string, number]> = [
+    ['default_memory', sandbox.default_memory, 'max_memory', sandbox.max_memory],
+    ['default_cpu', sandbox.default_cpu, 'max_cpu', sandbox.max_cpu],
+    ['default_pid_limit', sandbox.default_pid_limit, 'max_pid_limit', sandbox.max_pid_limit],
+  ];
+  for (const [key, value, maxKey, max] of ceilings) {
+    if (max > 0 && value > max)
+      problems.push(`  - sandbox.${key}: ${value} is above sandbox.${maxKey} (${max})`);
+  }
+  const defaultTmpfs = sandbox.default_tmpfs.reduce((sum, mount) => sum + tmpfsSizeOrZero(mount.size), 0);
+  if (defaultTmpfs > sandbox.max_tmpfs_total) {
+    problems.push(
+      `  - sandbox.default_tmpfs: its sizes add up to ${defaultTmpfs} bytes, above sandbox.max_tmpfs_total (${sandbox.max_tmpfs_total})`,
+    );
   }
   if (config.sandbox.default_timeout > config.sandbox.max_timeout) {
     problems.push(

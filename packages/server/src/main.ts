@@ -166,6 +166,12 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     allowS3Fuse: config.sandbox.allow_s3_fuse,
     defaultRuntime: config.sandbox.default_runtime,
     allowedRuntimes: config.sandbox.allowed_runtimes,
+    // 0 means "the whole host": a request never gets more than the host has, nor "unlimited".
+    maxMemory: config.sandbox.max_memory > 0 ? config.sandbox.max_memory : totalmem(),
+    maxCpu: config.sandbox.max_cpu > 0 ? config.sandbox.max_cpu : cpus().length * 1e9,
+    maxPidLimit: config.sandbox.max_pid_limit,
+    maxTmpfsBytes: config.sandbox.max_tmpfs_total,
+    hostPortRange: config.sandbox.host_port_range,
   };
   const warmPool = new WarmPool({
     runtime,

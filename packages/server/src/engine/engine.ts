@@ -29,6 +29,7 @@ import {
   admit,
   checkLifetime,
   checkVolumeSharing,
+  withinMaximum,
   type CreateSandboxInput,
   type SandboxPolicy,
 } from './admission.js';
@@ -663,8 +664,10 @@ export class Engine {
     };
   }
 
+  /** Sets a running sandbox's memory limit, within `sandbox.max_memory` (0, "no limit", means that maximum). */
   async updateMemoryLimit(id: string, bytes: number): Promise<void> {
     this.running(id);
-    await this.runtime.updateMemoryLimit(id, bytes);
+    const limit = withinMaximum(bytes, this.policy.maxMemory, 'memory', 'sandbox.max_memory, in bytes');
+    await this.runtime.updateMemoryLimit(id, limit);
   }
 }
