@@ -119,6 +119,9 @@ export const ConfigSchema = z
         trust_proxy: bool.default(false),
         max_file_bytes: size.default(1024 ** 3),
         max_list_entries: int.pipe(z.number().int().positive()).default(10_000),
+        header_timeout: timerDuration.default(10_000),
+        request_timeout: timerDuration.default(30_000),
+        max_connections: int.pipe(z.number().int().positive()).default(1024),
       })
       .strict()
       .prefault({}),

@@ -228,6 +228,11 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     trustProxy: config.server.trust_proxy,
     maxFileBytes: config.server.max_file_bytes,
     maxJsonBytes: 1024 * 1024,
+    slowClients: {
+      headerTimeoutMs: config.server.header_timeout,
+      requestTimeoutMs: config.server.request_timeout,
+      maxConnections: config.server.max_connections,
+    },
     version: {
       version: BURROW_VERSION,
       commit: process.env.BURROW_COMMIT ?? 'unknown',
