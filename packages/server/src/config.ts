@@ -378,6 +378,27 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
   return config;
 }
 
+/**
+ * What the server takes from its environment besides configuration: where the Docker engine is (`DOCKER_HOST`,
+ * which also decides whether the agent binary can be mounted), the search path its helper programs (s3fs) run with,
+ * and the build's commit and date. Read here and nowhere else.
+ */
+export interface HostEnvironment {
+  dockerHost: string | undefined;
+  path: string;
+  commit: string;
+  buildDate: string;
+}
+
+export function hostEnvironment(env: NodeJS.ProcessEnv = process.env): HostEnvironment {
+  return {
+    dockerHost: env.DOCKER_HOST === '' ? undefined : env.DOCKER_HOST,
+    path: env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin',
+    commit: env.BURROW_COMMIT ?? 'unknown',
+    buildDate: env.BURROW_BUILD_DATE ?? 'unknown',
+  };
+}
+
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
 
 /** Refuses to expose an unauthenticated API beyond this machine. */

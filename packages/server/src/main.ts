@@ -13,7 +13,7 @@ import { pino, type Logger as PinoLogger } from 'pino';
 import { PinoPretty } from 'pino-pretty';
 import { buildApp } from './api/app.js';
 import { hasDashboard } from './api/routes/dashboard.js';
-import { checkBindSafety, describeConfig, type Config } from './config.js';
+import { checkBindSafety, describeConfig, hostEnvironment, type Config } from './config.js';
 import { assertReadyToServe } from './doctor/doctor.js';
 import { admit, type SandboxPolicy } from './engine/admission.js';
 import { withinDeadline } from './engine/deadline.js';
@@ -119,6 +119,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   if (!config.auth.enabled)
     logger.warn({}, 'authentication is off: the API is open to anyone who can reach it (loopback only)');
 
+  const host = hostEnvironment();
   mkdirSync(config.data_dir, { recursive: true, mode: 0o700 });
   const instance = instanceId(config.data_dir);
   const store = new SqliteStore(config.store.path);
@@ -130,6 +131,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     defaultTmpfs: config.sandbox.default_tmpfs,
     logger: logger.child({ component: 'runtime' }),
     ...(transport === undefined ? {} : { transport }),
+    ...(host.dockerHost === undefined ? {} : { dockerHost: host.dockerHost }),
   });
   await runtime.ping();
   logger.info(
@@ -189,7 +191,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   const s3 = new S3Sync({
     runtime,
     store,
-    ...(await s3Storage(config, logger.child({ component: 's3' }))),
+    ...(await s3Storage(config, logger.child({ component: 's3' }), host.path)),
   });
   const engine = new Engine({
     runtime,
@@ -235,8 +237,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     },
     version: {
       version: BURROW_VERSION,
-      commit: process.env.BURROW_COMMIT ?? 'unknown',
-      buildDate: process.env.BURROW_BUILD_DATE ?? 'unknown',
+      commit: host.commit,
+      buildDate: host.buildDate,
     },
     ping: () => runtime.ping(),
     resources: () => Promise.resolve(resources(engine, warmPool)),

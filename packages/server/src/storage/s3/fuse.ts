@@ -31,6 +31,7 @@ import { parseEndpoint } from './endpoint.js';
 import { directoryPrefix } from './keys.js';
 import {
   fatalLog,
+  DEFAULT_SEARCH_PATH,
   launchS3fs,
   logTail,
   mountPropagation,
@@ -51,6 +52,8 @@ export interface S3FuseMountsOptions {
   logger: Logger;
   /** The s3fs binary; default `s3fs` on PATH. */
   s3fsPath?: string;
+  /** The search path s3fs runs with (its only environment variable); default /usr/sbin:/usr/bin:/sbin:/bin. */
+  searchPath?: string;
   /** Owner of every file in the mount, as the sandbox sees it; default 1000:1000 (the sandbox user). */
   uid?: number;
   gid?: number;
@@ -93,6 +96,7 @@ export class S3FuseMounts {
   private readonly policy: SsrfPolicy;
   private readonly logger: Logger;
   private readonly s3fs: string;
+  private readonly searchPath: string;
   private readonly uid: number;
   private readonly gid: number;
   private readonly umask: string;
@@ -107,6 +111,7 @@ export class S3FuseMounts {
     this.policy = options.policy;
     this.logger = options.logger;
     this.s3fs = options.s3fsPath ?? 's3fs';
+    this.searchPath = options.searchPath ?? DEFAULT_SEARCH_PATH;
     this.uid = options.uid ?? 1000;
     this.gid = options.gid ?? 1000;
     this.umask = options.umask ?? '0022';
@@ -294,7 +299,7 @@ export class S3FuseMounts {
       throw error;
     };
     try {
-      const launcher = await launchS3fs(this.s3fs, args);
+      const launcher = await launchS3fs(this.s3fs, args, this.searchPath);
       // s3fs has read the password file before it daemonises: it need not stay on disk.
       await rm(passwd, { force: true });
       if (launcher.code !== 0) {

@@ -124,12 +124,19 @@ export function s3fsArgs(mount: S3fsMount): string[] {
   return args;
 }
 
+/** s3fs's search path when its caller names none. */
+export const DEFAULT_SEARCH_PATH = '/usr/sbin:/usr/bin:/sbin:/bin';
+
 /** Runs the s3fs launcher (which daemonises) with an environment of PATH only; resolves with its exit code. */
-export function launchS3fs(binary: string, args: string[]): Promise<{ code: number; stderr: string }> {
+export function launchS3fs(
+  binary: string,
+  args: string[],
+  searchPath = DEFAULT_SEARCH_PATH,
+): Promise<{ code: number; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(binary, args, {
       stdio: ['ignore', 'ignore', 'pipe'],
-      env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin' },
+      env: { PATH: searchPath },
     });
     let stderr = '';
     child.stderr.setEncoding('utf8');
