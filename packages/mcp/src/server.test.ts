@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Burrow } from '@burrow/sdk';
 import { startFakeApi, type FakeApi } from '../../sdk/src/test-support/fake-api.js';
 import { createMcpHttpHandler, createMcpServer, fileContent, type BurrowMcpServer } from './index.js';
+import { trimPartialUtf8 } from './tools/file-tools.js';
 
 const DEN_TOOLS = [
   'create_sandbox',
@@ -37,8 +38,15 @@ beforeAll(async () => {
 });
 afterAll(() => api.close());
 
-async function connect(keepSandboxes = false): Promise<{ client: Client; server: BurrowMcpServer }> {
-  const server = createMcpServer({ client: new Burrow({ url: api.url, apiKey: 'key' }), keepSandboxes });
+async function connect(
+  keepSandboxes = false,
+  maxReadBytes?: number,
+): Promise<{ client: Client; server: BurrowMcpServer }> {
+  const server = createMcpServer({
+    client: new Burrow({ url: api.url, apiKey: 'key' }),
+    keepSandboxes,
+    ...(maxReadBytes === undefined ? {} : { maxReadBytes }),
+  });
   const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
   await server.connect(serverSide);
   const client = new Client({ name: 'test', version: '1' });
@@ -134,6 +142,41 @@ describe('MCP tools', () => {
     })) as ToolReply;
     expect(reply).toEqual({ content: [{ type: 'text', text: 'Error: sandbox not found' }], isError: true });
     await server.close();
+  });
+
+  it('refuses an exec timeout above the 24 h maximum instead of letting it wrap', async () => {
+    const { client, server } = await connect();
+    const { id } = await call(client, 'create_sandbox');
+    const reply = (await client.callTool({
+      name: 'exec',
+      arguments: { sandbox_id: id, cmd: ['true'], timeout: 4_294_968 },
+    })) as ToolReply;
+    expect(reply.isError).toBe(true);
+    expect(reply.content[0]?.text).toMatch(/timeout/);
+    expect(reply.content[0]?.text).toMatch(/86400/);
+    await server.close();
+  });
+
+  it('reads at most maxReadBytes of a file, and says how big it is', async () => {
+    const { client, server } = await connect(false, 8);
+    const { id } = await call(client, 'create_sandbox');
+    // "héllo wörld": the cut after 8 bytes falls inside "ö" (2 bytes), which is dropped rather than mangled.
+    await call(client, 'write_file', { sandbox_id: id, path: '/tmp/big.txt', content: 'héllo wörld' });
+    const read = await call(client, 'read_file', { sandbox_id: id, path: '/tmp/big.txt' });
+    expect(read).toMatchObject({ content: 'héllo w', truncated: true, size: 13 });
+    expect(read.note).toMatch(/only the first 8 bytes of this 13-byte file/);
+    await call(client, 'write_file', { sandbox_id: id, path: '/tmp/small.txt', content: 'tiny' });
+    expect(await call(client, 'read_file', { sandbox_id: id, path: '/tmp/small.txt' })).toEqual({
+      content: 'tiny',
+    });
+    await server.close();
+  });
+
+  it('drops only an incomplete UTF-8 sequence at a cut', () => {
+    const bytes = new TextEncoder().encode('a€'); // 61 e2 82 ac
+    expect([...trimPartialUtf8(bytes.subarray(0, 3))]).toEqual([0x61]);
+    expect([...trimPartialUtf8(bytes)]).toEqual([...bytes]);
+    expect([...trimPartialUtf8(new Uint8Array([0x61, 0x62]))]).toEqual([0x61, 0x62]);
   });
 
   it('runs tool calls concurrently', async () => {

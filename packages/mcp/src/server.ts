@@ -2,7 +2,7 @@
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { Burrow } from '@burrow/sdk';
-import type { ToolContext } from './context.js';
+import { DEFAULT_MAX_READ_BYTES, type ToolContext } from './context.js';
 import { registerFileTools } from './tools/file-tools.js';
 import { registerSandboxTools } from './tools/sandbox-tools.js';
 import { registerSnapshotTools } from './tools/snapshot-tools.js';
@@ -19,6 +19,8 @@ export interface McpServerOptions {
   version?: string;
   /** Where to report failures while cleaning up (default: stderr). */
   log?: (message: string) => void;
+  /** Largest part of a file `read_file` returns (default 1 MiB); the rest is left out, and the result says so. */
+  maxReadBytes?: number;
 }
 
 /** An MCP server with Burrow's tools, and the cleanup of the sandboxes it created. */
@@ -51,7 +53,11 @@ export function createMcpServer(options: McpServerOptions): BurrowMcpServer {
         '/home/sandbox. A non-zero exit_code is a result to read, not a failure.',
     },
   );
-  const context: ToolContext = { client: options.client, created: new Set() };
+  const context: ToolContext = {
+    client: options.client,
+    created: new Set(),
+    maxReadBytes: options.maxReadBytes ?? DEFAULT_MAX_READ_BYTES,
+  };
   registerSandboxTools(mcp, context);
   registerFileTools(mcp, context);
   registerSnapshotTools(mcp, context);

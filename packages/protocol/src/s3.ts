@@ -23,7 +23,13 @@ export const S3ImportRequest = z.object({
 const Skipped = z
   .array(z.object({ key: z.string().optional(), path: z.string().optional(), reason: z.string() }))
   .optional()
-  .describe('Directory transfers: keys or paths left out, with the reason');
+  .describe('Directory transfers: keys or paths left out, with the reason (the first 1000)');
+
+/** Present only when more were skipped than `skipped` lists. */
+const SkippedCount = {
+  skipped_count: int.optional().describe('How many were skipped in all, when more than `skipped` lists'),
+  truncated: z.boolean().optional().describe('`skipped` lists only the first 1000 of `skipped_count`'),
+};
 
 export const S3ImportResponse = z.object({
   success: z.literal(true),
@@ -31,6 +37,7 @@ export const S3ImportResponse = z.object({
   path: z.string(),
   objects: int.optional().describe('Directory imports: objects downloaded'),
   skipped: Skipped,
+  ...SkippedCount,
 });
 
 export const S3ExportRequest = z.object({
@@ -48,4 +55,5 @@ export const S3ExportResponse = z.object({
   s3_key: z.string(),
   objects: int.optional().describe('Directory exports: files uploaded'),
   skipped: Skipped,
+  ...SkippedCount,
 });

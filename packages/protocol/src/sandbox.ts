@@ -61,7 +61,9 @@ export const CreateSandboxRequest = z.object({
   image: optional(z.string()),
   env: optional(z.record(z.string(), z.string())),
   workdir: optional(z.string()),
-  timeout: optional(int).describe('Lifetime in seconds; the server default when absent or <= 0'),
+  timeout: optional(int).describe(
+    "Lifetime in seconds; the server default when absent or <= 0; at most the server's sandbox.max_timeout (default 86400)",
+  ),
   cpu: optional(nonNegativeInt).describe('CPU limit in nano-CPUs (1000000000 = one core)'),
   memory: optional(nonNegativeInt).describe('Memory limit in bytes'),
   ports: optional(z.array(PortMapping)),
@@ -106,7 +108,7 @@ export const S3SyncReport = z.object({
   bytes: int,
   failure_count: int,
   skipped_count: int,
-  failures: z.array(SyncFailure).describe('Per-object failures (the first 100)'),
+  failures: z.array(SyncFailure).describe('Per-object failures (the first 100; failure_count counts all)'),
   skipped: z
     .array(SyncSkip)
     .describe('Keys or paths left out, with the reason (the first 100), e.g. keys escaping sync_path'),
@@ -136,7 +138,11 @@ export type Sandbox = z.infer<typeof Sandbox>;
 export const StatusResponse = z.object({ status: SandboxStatus });
 
 export const ExtendTimeoutRequest = z.object({
-  timeout: int.positive().describe('New lifetime in seconds, counted from now'),
+  timeout: int
+    .positive()
+    .describe(
+      "New lifetime in seconds, counted from now; at most the server's sandbox.max_timeout (default 86400)",
+    ),
 });
 
 export const SuccessResponse = z.object({ success: z.literal(true) });

@@ -142,6 +142,7 @@ describe('commands', () => {
       stdout: 'hi\n',
       stderr: '',
       timedOut: false,
+      truncated: false,
     });
     expect(await sandbox.commands.run('exit 3')).toMatchObject({ exitCode: 3 });
     expect(await sandbox.commands.run(['cat'], { stdin: 'fed' })).toMatchObject({ stdout: 'fed' });

@@ -213,7 +213,13 @@ export class CommandStream implements AsyncIterable<CommandEvent>, AsyncDisposab
         this.#finished = true;
         this.#events.push({ type: 'exit', exitCode, timedOut });
         this.#events.end();
-        this.#settle.resolve({ exitCode, stdout: this.#stdout, stderr: this.#stderr, timedOut });
+        this.#settle.resolve({
+          exitCode,
+          stdout: this.#stdout,
+          stderr: this.#stderr,
+          timedOut,
+          truncated: false,
+        });
         break;
       }
       case 'error': {

@@ -4,6 +4,13 @@ import { CommandStream, type StreamCommandOptions } from './command-stream.js';
 import type { HttpClient } from './http.js';
 import type { CommandResult } from './types.js';
 
+/**
+ * Longest command timeout the server accepts, in seconds (24 h); a longer one is refused with a ValidationError.
+ * The protocol's value, copied: the SDK imports only types from the protocol, so no schema library (and its eval
+ * probe, which a page's CSP reports) reaches a browser bundle. A test keeps the two equal.
+ */
+export const MAX_EXEC_TIMEOUT_SECONDS = 86_400;
+
 /** Options of `sandbox.commands.run()`. */
 export interface RunCommandOptions {
   env?: Record<string, string>;
@@ -17,7 +24,7 @@ export interface RunCommandOptions {
   onStdout?: (data: string) => void;
   /** Called with each stderr chunk as it arrives. */
   onStderr?: (data: string) => void;
-  /** Aborting kills the command and rejects with `AbortedError`. */
+  /** Aborting kills the command (the server ends it when the request goes away) and rejects with `AbortedError`. */
   signal?: AbortSignal;
 }
 
@@ -43,8 +50,9 @@ export class Commands {
   }
 
   /**
-   * Runs a command to completion. A non-zero exit code is a result, not an error. With `onStdout`, `onStderr` or
-   * `signal` the output streams as it is produced.
+   * Runs a command to completion. A non-zero exit code is a result, not an error. The server keeps at most its
+   * `exec.max_output_bytes` (16 MiB by default) of stdout and of stderr; `truncated` says when it cut them. With
+   * `onStdout` or `onStderr` the output streams as it is produced, all of it.
    *
    * @example
    * const result = await sandbox.commands.run('make test', { cwd: '/home/sandbox/app', timeoutMs: 60_000,
@@ -52,9 +60,8 @@ export class Commands {
    * if (result.exitCode !== 0) console.error(result.stderr);
    */
   async run(cmd: string[] | string, options: RunCommandOptions = {}): Promise<CommandResult> {
-    if (options.onStdout !== undefined || options.onStderr !== undefined || options.signal !== undefined) {
+    if (options.onStdout !== undefined || options.onStderr !== undefined)
       return this.#runStreamed(cmd, options);
-    }
     const request: ExecRequest = { cmd: argv(cmd) };
     if (options.env !== undefined) request.env = options.env;
     if (options.cwd !== undefined) request.workdir = options.cwd;
@@ -75,6 +82,7 @@ export class Commands {
       {
         json: request,
         timeoutMs: this.#http.timeoutMs === 0 ? 0 : timeoutMs,
+        signal: options.signal,
       },
     );
     return {
@@ -82,6 +90,7 @@ export class Commands {
       stdout: response.stdout,
       stderr: response.stderr,
       timedOut: response.timed_out === true,
+      truncated: response.truncated === true,
     };
   }
 

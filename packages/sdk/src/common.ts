@@ -4,9 +4,15 @@
  */
 export { DEFAULT_URL, resolveOptions, type BurrowOptions } from './burrow.js';
 export { Sandbox } from './sandbox.js';
-export { Commands, type RunCommandOptions } from './commands.js';
+export { Commands, MAX_EXEC_TIMEOUT_SECONDS, type RunCommandOptions } from './commands.js';
 export { CommandStream, type CommandStdin, type StreamCommandOptions } from './command-stream.js';
-export { Files, type FileCallOptions, type TransferOptions, type WriteResult } from './files.js';
+export {
+  Files,
+  type DirectoryListing,
+  type FileCallOptions,
+  type TransferOptions,
+  type WriteResult,
+} from './files.js';
 export type { WriteData } from './body.js';
 export { SandboxSnapshots, SnapshotOperations } from './snapshots.js';
 export { sandboxToWire } from './convert.js';

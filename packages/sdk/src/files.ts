@@ -5,7 +5,7 @@
 import type { FileInfo as WireFileInfo } from '@burrow/protocol';
 import { toBody, type WriteData } from './body.js';
 import { fileFromWire } from './convert.js';
-import { FileNotFoundError } from './errors.js';
+import { BurrowError, FileNotFoundError } from './errors.js';
 import type { HttpClient, RequestOptions } from './http.js';
 import type { LocalFiles } from './platform.js';
 import type { FileInfo, ProgressCallback } from './types.js';
@@ -19,6 +19,12 @@ export interface FileCallOptions {
 export interface TransferOptions extends FileCallOptions {
   /** Called as bytes move, with the total when it is known. */
   onProgress?: ProgressCallback;
+}
+
+/** A directory's entries, and whether the server cut the listing at its limit. */
+export interface DirectoryListing {
+  entries: FileInfo[];
+  truncated: boolean;
 }
 
 /** What a write stored. */
@@ -122,17 +128,42 @@ export class Files {
   }
 
   /**
-   * Lists a directory.
+   * Lists a directory. The server returns at most its `server.max_list_entries` (10000 by default) entries; use
+   * {@link Files.listEntries} to learn whether a listing was cut.
    *
    * @example
    * const names = (await sandbox.files.list('/home/sandbox')).map((entry) => entry.name);
    */
   async list(path = '/', options: FileCallOptions = {}): Promise<FileInfo[]> {
-    const entries = await this.#http.json<WireFileInfo[] | null>('GET', `${this.#base}/list`, {
-      query: { path },
-      signal: options.signal,
+    return (await this.listEntries(path, options)).entries;
+  }
+
+  /**
+   * Lists a directory and says whether the server cut the listing at its limit (`truncated`).
+   *
+   * @example
+   * const { entries, truncated } = await sandbox.files.listEntries('/tmp');
+   * if (truncated) console.warn(`only the first ${entries.length} entries of /tmp`);
+   */
+  async listEntries(path = '/', options: FileCallOptions = {}): Promise<DirectoryListing> {
+    const url = `${this.#base}/list`;
+    return this.#http.exchange('GET', url, { query: { path }, signal: options.signal }, async (response) => {
+      const text = await response.text();
+      let entries: WireFileInfo[] | null;
+      try {
+        entries = text.trim() === '' ? null : (JSON.parse(text) as WireFileInfo[] | null);
+      } catch {
+        throw new BurrowError(
+          'INVALID_RESPONSE',
+          response.status,
+          `the server sent invalid JSON for GET ${url}`,
+        );
+      }
+      return {
+        entries: (entries ?? []).map(fileFromWire),
+        truncated: response.headers.get('burrow-truncated') === 'true',
+      };
     });
-    return (entries ?? []).map(fileFromWire);
   }
 
   /**

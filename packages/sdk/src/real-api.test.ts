@@ -67,6 +67,7 @@ describe('SDK against the real API (fake runtime)', () => {
       stdout: 'out\n',
       stderr: 'err\n',
       timedOut: false,
+      truncated: false,
     });
     expect((await sandbox.commands.run(['cat'], { stdin: 'fed' })).stdout).toBe('fed');
     expect((await sandbox.commands.run(['pwd'], { cwd: '/tmp' })).stdout).toBe('/tmp\n');

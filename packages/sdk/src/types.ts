@@ -107,6 +107,11 @@ export interface CommandResult {
   stderr: string;
   /** True when the server killed the command at its timeout. */
   timedOut: boolean;
+  /**
+   * True when stdout or stderr was longer than the server keeps for a `run` (`exec.max_output_bytes`, 16 MiB by
+   * default) and holds only its first bytes. Streamed commands deliver everything and are never truncated.
+   */
+  truncated: boolean;
 }
 
 /** One event of a streamed command. */

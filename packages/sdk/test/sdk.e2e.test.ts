@@ -90,6 +90,7 @@ describe('commands', () => {
       stdout: 'a b\n',
       stderr: '',
       timedOut: false,
+      truncated: false,
     });
     expect(await sandbox.commands.run('echo out; echo err >&2; exit 4')).toMatchObject({
       exitCode: 4,

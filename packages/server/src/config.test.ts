@@ -116,3 +116,56 @@ describe('loadConfig', () => {
     expect(JSON.stringify(describeConfig(keyed))).not.toMatch(/"a"|"b"/);
   });
 });
+
+describe('durations that drive timers or deadlines', () => {
+  it('refuses timer durations that Node would wrap to 1 ms', () => {
+    expect(() => loadConfig({ env: { BURROW_S3__SYNC_TIMEOUT: '600h' } })).toThrow(
+      /s3\.sync_timeout: at most/,
+    );
+    expect(() => loadConfig({ env: { BURROW_SANDBOX__REAPER_INTERVAL: '1000h' } })).toThrow(
+      /sandbox\.reaper_interval: at most/,
+    );
+  });
+
+  it('has a lifetime maximum (24 h) that the default lifetime may not exceed', () => {
+    expect(loadConfig({ env: {} }).sandbox.max_timeout).toBe(24 * 3_600_000);
+    expect(() =>
+      loadConfig({ env: { BURROW_SANDBOX__DEFAULT_TIMEOUT: '2h', BURROW_SANDBOX__MAX_TIMEOUT: '1h' } }),
+    ).toThrow(/sandbox\.default_timeout: 7200 s is above sandbox\.max_timeout \(3600 s\)/);
+    expect(() => loadConfig({ env: { BURROW_SANDBOX__MAX_TIMEOUT: '9000h' } })).toThrow(
+      /sandbox\.max_timeout: at most/,
+    );
+  });
+});
+
+describe('operator ceilings', () => {
+  it('default to a finite memory limit, a process ceiling, a tmpfs total and a host port range', () => {
+    const { sandbox } = loadConfig({ env: {} });
+    expect(sandbox.default_memory).toBe(1024 ** 3);
+    expect(sandbox.max_pid_limit).toBe(4096);
+    expect(sandbox.max_tmpfs_total).toBe(8 * 1024 ** 3);
+    expect(sandbox.host_port_range).toEqual({ min: 20_000, max: 29_999 });
+  });
+
+  it('read a port range and refuse a malformed one', () => {
+    expect(
+      loadConfig({ env: { BURROW_SANDBOX__HOST_PORT_RANGE: '30000 - 30010' } }).sandbox.host_port_range,
+    ).toEqual({ min: 30_000, max: 30_010 });
+    for (const bad of ['80', '0-100', '200-100', '1-70000', 'a-b'])
+      expect(() => loadConfig({ env: { BURROW_SANDBOX__HOST_PORT_RANGE: bad } })).toThrow(
+        /is not a port range/,
+      );
+  });
+
+  it('refuse defaults above their maxima', () => {
+    expect(() =>
+      loadConfig({ env: { BURROW_SANDBOX__DEFAULT_MEMORY: '4g', BURROW_SANDBOX__MAX_MEMORY: '2g' } }),
+    ).toThrow(/sandbox\.default_memory: 4294967296 is above sandbox\.max_memory \(2147483648\)/);
+    expect(() =>
+      loadConfig({ env: { BURROW_SANDBOX__DEFAULT_PID_LIMIT: '500', BURROW_SANDBOX__MAX_PID_LIMIT: '100' } }),
+    ).toThrow(/sandbox\.default_pid_limit: 500 is above sandbox\.max_pid_limit \(100\)/);
+    expect(() => loadConfig({ env: { BURROW_SANDBOX__MAX_TMPFS_TOTAL: '512m' } })).toThrow(
+      /sandbox\.default_tmpfs: its sizes add up to 1006632960 bytes, above sandbox\.max_tmpfs_total/,
+    );
+  });
+});

@@ -8,7 +8,16 @@ import { isAbsolute, join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { BurrowError } from '@burrow/protocol';
-import { DEFAULT_TMPFS } from './storage/tmpfs.js';
+import { DEFAULT_TMPFS, parseTmpfsSize } from './storage/tmpfs.js';
+
+/** A tmpfs size in bytes; a malformed one counts 0 here (it is reported when the mount is used). */
+function tmpfsSizeOrZero(size: string): number {
+  try {
+    return parseTmpfsSize(size, 'default_tmpfs');
+  } catch {
+    return 0;
+  }
+}
 
 const UNITS_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 
@@ -31,6 +40,22 @@ const duration = z.union([z.string(), z.number()]).transform((value, context) =>
   }
   return ms;
 });
+
+/** Node's timers fire at once above 2^31-1 ms: a duration that drives a timer must stay below it. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** A duration used as a timer's delay: positive and at most ~24.8 days, so it cannot silently wrap to 1 ms. */
+const timerDuration = duration.pipe(
+  z
+    .number()
+    .positive()
+    .max(MAX_TIMER_MS, {
+      message: `at most ${MAX_TIMER_MS} ms (about 24.8 days): Node's timers wrap above it`,
+    }),
+);
+
+/** Longest `sandbox.max_timeout` accepted: a year keeps every lifetime a valid date with room to spare. */
+const MAX_LIFETIME_MS = 365 * 24 * 3_600_000;
 
 const SIZE_UNITS: Record<string, number> = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 };
 
@@ -60,6 +85,24 @@ const stringList = z.union([z.array(z.string()), z.string()]).transform((value) 
         .filter((item) => item !== ''),
 );
 
+/** `"20000-29999"`: the host ports sandboxes may publish, both ends included. */
+const portRange = z
+  .union([z.string(), z.object({ min: z.number(), max: z.number() })])
+  .transform((value, context) => {
+    if (typeof value === 'object') return value;
+    const match = /^\s*(\d{1,5})\s*-\s*(\d{1,5})\s*$/.exec(value);
+    const min = Number(match?.[1]);
+    const max = Number(match?.[2]);
+    if (match === null || min < 1 || max > 65535 || min > max) {
+      context.addIssue({
+        code: 'custom',
+        message: `"${value}" is not a port range: use e.g. 20000-29999 (1-65535)`,
+      });
+      return z.NEVER;
+    }
+    return { min, max };
+  });
+
 const tmpfsEntry = z
   .object({ path: z.string(), size: z.string(), options: z.string().optional() })
   .transform(({ options, ...mount }) => (options === undefined ? mount : { ...mount, options }));
@@ -75,6 +118,10 @@ export const ConfigSchema = z
         rate_limit_burst: int.pipe(z.number().int().positive()).default(40),
         trust_proxy: bool.default(false),
         max_file_bytes: size.default(1024 ** 3),
+        max_list_entries: int.pipe(z.number().int().positive()).default(10_000),
+        header_timeout: timerDuration.default(10_000),
+        request_timeout: timerDuration.default(30_000),
+        max_connections: int.pipe(z.number().int().positive()).default(1024),
       })
       .strict()
       .prefault({}),
@@ -91,10 +138,18 @@ export const ConfigSchema = z
       .object({
         default_image: z.string().min(1).default('burrow/default:latest'),
         default_timeout: duration.default(30 * 60_000),
+        max_timeout: duration
+          .pipe(z.number().positive().max(MAX_LIFETIME_MS, { message: 'at most 8760h (a year)' }))
+          .default(24 * 3_600_000),
         max_sandboxes: int.pipe(z.number().int().positive()).default(100),
         default_cpu: int.pipe(z.number().int().nonnegative()).default(0),
-        default_memory: size.default(0),
+        default_memory: size.default(1024 ** 3),
         default_pid_limit: int.pipe(z.number().int().positive()).default(256),
+        max_cpu: int.pipe(z.number().int().nonnegative()).default(0),
+        max_memory: size.default(0),
+        max_pid_limit: int.pipe(z.number().int().positive()).default(4096),
+        max_tmpfs_total: size.pipe(z.number().int().positive()).default(8 * 1024 ** 3),
+        host_port_range: portRange.default({ min: 20_000, max: 29_999 }),
         warm_pool_size: int.pipe(z.number().int().nonnegative()).default(0),
         warm_pools: z
           .array(
@@ -121,10 +176,16 @@ export const ConfigSchema = z
         allow_s3_fuse: bool.default(false),
         max_volumes_per_sandbox: int.pipe(z.number().int().nonnegative()).default(5),
         default_tmpfs: z.array(tmpfsEntry).default(DEFAULT_TMPFS.map((mount) => ({ ...mount }))),
-        reaper_interval: duration.default(10_000),
+        reaper_interval: timerDuration.default(10_000),
         build_default_image: bool.default(true),
         /** A directory with a Dockerfile that builds default_image when it is missing ('' = images/default). */
         default_image_context: z.string().default(''),
+      })
+      .strict()
+      .prefault({}),
+    exec: z
+      .object({
+        max_output_bytes: size.pipe(z.number().int().positive()).default(16 * 1024 ** 2),
       })
       .strict()
       .prefault({}),
@@ -152,7 +213,7 @@ export const ConfigSchema = z
         allow_internal_endpoint: bool.default(false),
         max_transfer_bytes: size.default(5 * 1024 ** 3),
         /** Time budget of one `hooks` download or upload. */
-        sync_timeout: duration.default(5 * 60_000),
+        sync_timeout: timerDuration.default(5 * 60_000),
       })
       .strict()
       .prefault({}),
@@ -288,12 +349,54 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
   if (config.auth.enabled && config.auth.api_keys.length === 0) {
     problems.push('  - auth: enabled but no api_keys configured: add auth.api_keys or BURROW_AUTH__API_KEYS');
   }
+  const sandbox = config.sandbox;
+  const ceilings: Array<[string, number, string, number]> = [
+    ['default_memory', sandbox.default_memory, 'max_memory', sandbox.max_memory],
+    ['default_cpu', sandbox.default_cpu, 'max_cpu', sandbox.max_cpu],
+    ['default_pid_limit', sandbox.default_pid_limit, 'max_pid_limit', sandbox.max_pid_limit],
+  ];
+  for (const [key, value, maxKey, max] of ceilings) {
+    if (max > 0 && value > max)
+      problems.push(`  - sandbox.${key}: ${value} is above sandbox.${maxKey} (${max})`);
+  }
+  const defaultTmpfs = sandbox.default_tmpfs.reduce((sum, mount) => sum + tmpfsSizeOrZero(mount.size), 0);
+  if (defaultTmpfs > sandbox.max_tmpfs_total) {
+    problems.push(
+      `  - sandbox.default_tmpfs: its sizes add up to ${defaultTmpfs} bytes, above sandbox.max_tmpfs_total (${sandbox.max_tmpfs_total})`,
+    );
+  }
+  if (config.sandbox.default_timeout > config.sandbox.max_timeout) {
+    problems.push(
+      `  - sandbox.default_timeout: ${config.sandbox.default_timeout / 1000} s is above sandbox.max_timeout (${config.sandbox.max_timeout / 1000} s)`,
+    );
+  }
   if (problems.length > 0)
     throw new BurrowError('VALIDATION_FAILED', `invalid configuration:\n${problems.join('\n')}`);
   config.data_dir = resolve(config.data_dir);
   // A store path from a den.yaml is relative to the data directory.
   if (!isAbsolute(config.store.path)) config.store.path = join(config.data_dir, config.store.path);
   return config;
+}
+
+/**
+ * What the server takes from its environment besides configuration: where the Docker engine is (`DOCKER_HOST`,
+ * which also decides whether the agent binary can be mounted), the search path its helper programs (s3fs) run with,
+ * and the build's commit and date. Read here and nowhere else.
+ */
+export interface HostEnvironment {
+  dockerHost: string | undefined;
+  path: string;
+  commit: string;
+  buildDate: string;
+}
+
+export function hostEnvironment(env: NodeJS.ProcessEnv = process.env): HostEnvironment {
+  return {
+    dockerHost: env.DOCKER_HOST === '' ? undefined : env.DOCKER_HOST,
+    path: env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin',
+    commit: env.BURROW_COMMIT ?? 'unknown',
+    buildDate: env.BURROW_BUILD_DATE ?? 'unknown',
+  };
 }
 
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;

@@ -13,9 +13,10 @@ import { pino, type Logger as PinoLogger } from 'pino';
 import { PinoPretty } from 'pino-pretty';
 import { buildApp } from './api/app.js';
 import { hasDashboard } from './api/routes/dashboard.js';
-import { checkBindSafety, describeConfig, type Config } from './config.js';
+import { checkBindSafety, describeConfig, hostEnvironment, type Config } from './config.js';
 import { assertReadyToServe } from './doctor/doctor.js';
 import { admit, type SandboxPolicy } from './engine/admission.js';
+import { withinDeadline } from './engine/deadline.js';
 import { Engine } from './engine/engine.js';
 import { Reaper } from './engine/reaper.js';
 import { reconcile } from './engine/reconcile.js';
@@ -32,6 +33,9 @@ import type { SandboxInfo } from './runtime/runtime.js';
 import { s3Storage } from './s3-setup.js';
 import { SqliteStore } from './store/sqlite/sqlite-store.js';
 import { BURROW_VERSION } from './version.js';
+
+/** How long shutdown waits for one of its steps (closing the API, the reaper's sweep, ...) before moving on. */
+const SHUTDOWN_STEP_MS = 10_000;
 
 export interface RunningServer {
   url: string;
@@ -115,6 +119,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   if (!config.auth.enabled)
     logger.warn({}, 'authentication is off: the API is open to anyone who can reach it (loopback only)');
 
+  const host = hostEnvironment();
   mkdirSync(config.data_dir, { recursive: true, mode: 0o700 });
   const instance = instanceId(config.data_dir);
   const store = new SqliteStore(config.store.path);
@@ -126,6 +131,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     defaultTmpfs: config.sandbox.default_tmpfs,
     logger: logger.child({ component: 'runtime' }),
     ...(transport === undefined ? {} : { transport }),
+    ...(host.dockerHost === undefined ? {} : { dockerHost: host.dockerHost }),
   });
   await runtime.ping();
   logger.info(
@@ -149,6 +155,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   const policy: SandboxPolicy = {
     defaultImage: config.sandbox.default_image,
     defaultTimeoutMs: config.sandbox.default_timeout,
+    maxTimeoutMs: config.sandbox.max_timeout,
     defaultCpu: config.sandbox.default_cpu,
     defaultMemory: config.sandbox.default_memory,
     defaultPidLimit: config.sandbox.default_pid_limit,
@@ -161,6 +168,12 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     allowS3Fuse: config.sandbox.allow_s3_fuse,
     defaultRuntime: config.sandbox.default_runtime,
     allowedRuntimes: config.sandbox.allowed_runtimes,
+    // 0 means "the whole host": a request never gets more than the host has, nor "unlimited".
+    maxMemory: config.sandbox.max_memory > 0 ? config.sandbox.max_memory : totalmem(),
+    maxCpu: config.sandbox.max_cpu > 0 ? config.sandbox.max_cpu : cpus().length * 1e9,
+    maxPidLimit: config.sandbox.max_pid_limit,
+    maxTmpfsBytes: config.sandbox.max_tmpfs_total,
+    hostPortRange: config.sandbox.host_port_range,
   };
   const warmPool = new WarmPool({
     runtime,
@@ -178,7 +191,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   const s3 = new S3Sync({
     runtime,
     store,
-    ...(await s3Storage(config, logger.child({ component: 's3' }))),
+    ...(await s3Storage(config, logger.child({ component: 's3' }), host.path)),
   });
   const engine = new Engine({
     runtime,
@@ -188,6 +201,12 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     policy,
     warmPool,
     s3,
+    limits: {
+      maxOutputBytes: config.exec.max_output_bytes,
+      maxListEntries: config.server.max_list_entries,
+    },
+    // The S3 upload at destroy has its own budget; a destroy is stuck only well past it.
+    destroyDeadlineMs: config.s3.sync_timeout + 60_000,
   });
   // Unrecorded warm-pool members a previous run left are the pool's to adopt or remove, not orphans.
   const poolLeftovers: SandboxInfo[] = [];
@@ -211,10 +230,15 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     trustProxy: config.server.trust_proxy,
     maxFileBytes: config.server.max_file_bytes,
     maxJsonBytes: 1024 * 1024,
+    slowClients: {
+      headerTimeoutMs: config.server.header_timeout,
+      requestTimeoutMs: config.server.request_timeout,
+      maxConnections: config.server.max_connections,
+    },
     version: {
       version: BURROW_VERSION,
-      commit: process.env.BURROW_COMMIT ?? 'unknown',
-      buildDate: process.env.BURROW_BUILD_DATE ?? 'unknown',
+      commit: host.commit,
+      buildDate: host.buildDate,
     },
     ping: () => runtime.ping(),
     resources: () => Promise.resolve(resources(engine, warmPool)),
@@ -244,23 +268,27 @@ export async function startServer(config: Config, options: StartOptions = {}): P
 
   let closing: Promise<void> | undefined;
   const close = (closeOptions: { destroySandboxes?: boolean } = {}) => {
+    // Every step has a deadline: a stuck sandbox, request or engine call is logged and passed over, never waited on.
+    const step = async (what: string, work: Promise<unknown>, ms: number) => {
+      if (!(await withinDeadline(work, ms)).done)
+        logger.error({ step: what, deadlineMs: ms }, 'a shutdown step did not finish in time: moving on');
+    };
     closing ??= (async () => {
-      await app.close();
-      await reaper.stop();
-      await warmPool.drain();
-      await watcher.stop();
+      const closingApp = app.close();
+      if (!(await withinDeadline(closingApp, SHUTDOWN_STEP_MS)).done) {
+        // Requests still running (a long exec, a transfer) are cut; their processes are killed on disconnect.
+        logger.warn({}, 'requests still running at shutdown: closing their connections');
+        app.server.closeAllConnections();
+        await step('closing the API', closingApp, SHUTDOWN_STEP_MS);
+      }
+      await step('stopping the reaper', reaper.stop(), SHUTDOWN_STEP_MS);
+      await step('draining the warm pool', warmPool.drain(), 3 * SHUTDOWN_STEP_MS);
+      await step('stopping the status watcher', watcher.stop(), SHUTDOWN_STEP_MS);
       if (closeOptions.destroySandboxes ?? config.destroy_on_exit) {
-        await Promise.all(
-          engine
-            .list()
-            .map((record) =>
-              engine
-                .destroy(record.id)
-                .catch((error: unknown) =>
-                  logger.error({ err: error, sandbox: record.id }, 'destroy on exit failed'),
-                ),
-            ),
-        );
+        // Each sandbox is waited for up to the engine's destroy deadline: a stuck one is logged, not waited on.
+        const left = await engine.destroyAll();
+        if (left.length > 0)
+          logger.error({ sandboxes: left }, 'sandboxes not destroyed on exit: the next start finds them');
         await runtime.pruneNetworks().catch(() => undefined);
       }
       runtime.close();

@@ -12,6 +12,8 @@ import { describeS3Config, S3FuseMounts, SsrfPolicy, type S3ServerConfig } from 
 export async function s3Storage(
   config: Config,
   logger: Logger,
+  /** The search path s3fs runs with (the server's own, from config.ts). */
+  searchPath?: string,
 ): Promise<Omit<S3SyncOptions, 'runtime' | 'store'>> {
   const server: S3ServerConfig = {
     endpoint: config.s3.endpoint,
@@ -40,7 +42,12 @@ export async function s3Storage(
   // of sandboxes created while it was on keep working (and are cleaned up).
   let fuse: S3FuseMounts | undefined;
   if (process.getuid?.() === 0) {
-    fuse = new S3FuseMounts({ stateDir: join(config.data_dir, 's3'), policy, logger });
+    fuse = new S3FuseMounts({
+      stateDir: join(config.data_dir, 's3'),
+      policy,
+      logger,
+      ...(searchPath === undefined ? {} : { searchPath }),
+    });
     if (config.sandbox.allow_s3_fuse) {
       const available = await fuse.available();
       if (!available.ok)

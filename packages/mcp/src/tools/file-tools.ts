@@ -17,6 +17,47 @@ export function fileContent(bytes: Uint8Array): string {
   }
 }
 
+/** Drops an incomplete UTF-8 sequence at the end of a cut, so cut text still reads as text. */
+export function trimPartialUtf8(bytes: Uint8Array): Uint8Array {
+  for (let back = 1; back <= Math.min(3, bytes.length); back += 1) {
+    const byte = bytes[bytes.length - back] ?? 0;
+    if ((byte & 0xc0) === 0x80) continue; // a continuation byte: look further back for the lead byte
+    const needed = byte >= 0xf0 ? 4 : byte >= 0xe0 ? 3 : byte >= 0xc0 ? 2 : 1;
+    return needed > back ? bytes.subarray(0, bytes.length - back) : bytes;
+  }
+  return bytes;
+}
+
+/** The first `max` bytes of a stream (the rest is never read), and whether there was more. */
+export async function readAtMost(
+  stream: ReadableStream<Uint8Array>,
+  max: number,
+): Promise<{ bytes: Uint8Array; truncated: boolean }> {
+  const reader = stream.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  let truncated = false;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      const room = max - total;
+      if (value.length > room) {
+        truncated = true;
+        chunks.push(value.subarray(0, room));
+        total += room;
+        break;
+      }
+      chunks.push(value);
+      total += value.length;
+    }
+  } finally {
+    if (truncated) await reader.cancel().catch(() => undefined);
+    reader.releaseLock();
+  }
+  return { bytes: Buffer.concat(chunks, total), truncated };
+}
+
 function fileJson(file: FileInfo): Record<string, unknown> {
   return {
     name: file.name,
@@ -29,18 +70,29 @@ function fileJson(file: FileInfo): Record<string, unknown> {
   };
 }
 
-export function registerFileTools(server: McpServer, { client }: ToolContext): void {
+export function registerFileTools(server: McpServer, { client, maxReadBytes }: ToolContext): void {
   server.registerTool(
     'read_file',
     {
       description:
-        'Read a file from a sandbox. Text comes back as is; binary content comes back as "base64:<data>".',
+        'Read a file from a sandbox. Text comes back as is; binary content comes back as "base64:<data>". ' +
+        `At most the first ${maxReadBytes} bytes are returned: for a longer file the result has "truncated": true ` +
+        'and its size; read the rest with exec (e.g. ["tail", "-c", "10000", path]).',
       inputSchema: { sandbox_id: sandboxId, path },
     },
-    (args) =>
+    (args, extra) =>
       toolResult(async () => {
-        const bytes = await (await client.get(args.sandbox_id)).files.read(args.path);
-        return { content: fileContent(bytes) };
+        const sandbox = await client.get(args.sandbox_id);
+        const stream = await sandbox.files.readStream(args.path, { signal: extra.signal });
+        const { bytes, truncated } = await readAtMost(stream, maxReadBytes);
+        if (!truncated) return { content: fileContent(bytes) };
+        const size = (await sandbox.files.stat(args.path, { signal: extra.signal })).size;
+        return {
+          content: fileContent(trimPartialUtf8(bytes)),
+          truncated: true,
+          size,
+          note: `only the first ${maxReadBytes} bytes of this ${size}-byte file are shown: read the rest with exec (tail, head -c, sed -n)`,
+        };
       }),
   );
 
@@ -75,8 +127,8 @@ export function registerFileTools(server: McpServer, { client }: ToolContext): v
     },
     (args) =>
       toolResult(async () => {
-        const files = await (await client.get(args.sandbox_id)).files.list(args.path);
-        return { files: files.map(fileJson) };
+        const { entries, truncated } = await (await client.get(args.sandbox_id)).files.listEntries(args.path);
+        return { files: entries.map(fileJson), ...(truncated ? { truncated: true } : {}) };
       }),
   );
 

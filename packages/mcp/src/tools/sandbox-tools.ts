@@ -1,7 +1,7 @@
 /** Tools for the sandbox lifecycle and for running commands. */
 import { z } from 'zod';
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import type { CreateSandboxOptions, NetworkMode } from '@burrow/sdk';
+import { MAX_EXEC_TIMEOUT_SECONDS, type CreateSandboxOptions, type NetworkMode } from '@burrow/sdk';
 import type { ToolContext } from '../context.js';
 import { rfc3339, toolResult } from '../results.js';
 
@@ -67,7 +67,8 @@ export function registerSandboxTools(server: McpServer, context: ToolContext): v
         'Run a command in a sandbox and return its exit code, stdout and stderr. `cmd` is an argv array, not a ' +
         'shell string: ["ls", "-la", "/tmp"]. For pipes, redirections, globs or `cd`, use ["sh", "-c", "cd /tmp && ls | wc -l"]. ' +
         'A non-zero exit_code is a normal result (read stderr), not a tool failure. Each call is a fresh process: ' +
-        'use `workdir` instead of relying on a previous `cd`.',
+        "use `workdir` instead of relying on a previous `cd`. Output beyond the server's limit (16 MiB per stream " +
+        'by default) is cut and the result has "truncated": true: redirect big output to a file and read parts of it.',
       inputSchema: {
         sandbox_id: sandboxId,
         cmd: z
@@ -76,7 +77,13 @@ export function registerSandboxTools(server: McpServer, context: ToolContext): v
           .describe('argv, e.g. ["python3", "script.py"] or ["sh", "-c", "a | b"]'),
         env: z.record(z.string(), z.string()).optional().describe('Extra environment variables'),
         workdir: z.string().optional().describe('Working directory, e.g. /home/sandbox'),
-        timeout: z.number().int().positive().optional().describe('Kill the command after this many seconds'),
+        timeout: z
+          .number()
+          .int()
+          .positive()
+          .max(MAX_EXEC_TIMEOUT_SECONDS)
+          .optional()
+          .describe(`Kill the command after this many seconds (at most ${MAX_EXEC_TIMEOUT_SECONDS})`),
         stdin: z.string().optional().describe('Text fed to the command on stdin'),
       },
     },
@@ -97,6 +104,7 @@ export function registerSandboxTools(server: McpServer, context: ToolContext): v
           stdout: result.stdout,
           success: result.exitCode === 0,
           ...(result.timedOut ? { timed_out: true } : {}),
+          ...(result.truncated ? { truncated: true } : {}),
         };
       }),
   );

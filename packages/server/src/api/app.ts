@@ -18,10 +18,17 @@ import type { ApiContext, VersionInfo } from './context.js';
 import { Origins } from './cors.js';
 import { installErrorHandling, sendError } from './errors.js';
 import { installGate } from './gate.js';
+import { LoopbackGuard } from './loopback-guard.js';
 import { TokenBuckets } from './rate-limit.js';
 import { installRequestLog } from './request-log.js';
 import { recordRoutes } from './route-registry.js';
 import { dashboardRoutes } from './routes/dashboard.js';
+import {
+  DEFAULT_SLOW_CLIENT_LIMITS,
+  httpServerOptions,
+  installSlowClientLimits,
+  type SlowClientLimits,
+} from './slow-clients.js';
 import { execRoutes } from './routes/exec.js';
 import { fileRoutes } from './routes/files.js';
 import { healthRoutes } from './routes/health.js';
@@ -47,6 +54,8 @@ export interface ApiOptions {
   maxFileBytes?: number;
   /** Largest JSON body (default 1 MiB). */
   maxJsonBytes?: number;
+  /** Header and body deadlines and the connection cap (defaults: 10 s, 30 s, 1024). */
+  slowClients?: Partial<SlowClientLimits>;
   version: VersionInfo;
   /** A directory with the built web dashboard, served at `/`; without it `/` is a 404. */
   dashboardDir?: string | undefined;
@@ -75,13 +84,16 @@ export async function buildApp(options: ApiOptions): Promise<FastifyInstance> {
   const logging = isLogger(options.logger)
     ? { loggerInstance: options.logger }
     : { logger: options.logger ?? false };
+  const slowClients = { ...DEFAULT_SLOW_CLIENT_LIMITS, ...options.slowClients };
   const app = Fastify({
     ...logging,
     trustProxy: options.trustProxy,
     bodyLimit: maxJsonBytes,
-    // Long execs and large transfers must never be cut by a server timeout; slow headers still are (Node's 60 s).
+    // Long execs and large transfers must never be cut by a server timeout: Node's request timeout is off, and
+    // slow-clients.ts bounds headers, non-stream bodies and the number of connections instead.
     requestTimeout: 0,
     connectionTimeout: 0,
+    http: httpServerOptions(slowClients),
     exposeHeadRoutes: false,
     // One line per request comes from request-log.ts instead of Fastify's two.
     logController: new LogController({ disableRequestLogging: true }),
@@ -104,6 +116,7 @@ export async function buildApp(options: ApiOptions): Promise<FastifyInstance> {
   };
 
   installErrorHandling(app, routes, { maxFileBytes, maxJsonBytes });
+  installSlowClientLimits(app, slowClients);
   installRequestLog(app);
   installJsonParser(app);
   await app.register(websocket, {
@@ -129,6 +142,11 @@ export async function buildApp(options: ApiOptions): Promise<FastifyInstance> {
   // After the WebSocket plugin: its hook marks upgrade requests, so a refused upgrade (401, 429) closes its socket.
   installGate(app, {
     auth: new ApiKeyAuth(options.auth),
+    guard: new LoopbackGuard({
+      authEnabled: options.auth.enabled,
+      origins,
+      allowedOrigins: options.allowedOrigins,
+    }),
     origins,
     buckets: new TokenBuckets(options.rateLimit),
     trustProxy: options.trustProxy,

@@ -8,7 +8,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 export const DEFAULT_ALLOWED_ORIGINS = ['http://localhost:8080', 'http://127.0.0.1:8080'];
 const ALLOWED_METHODS = ['GET', 'POST', 'PUT', 'DELETE', 'OPTIONS'];
 const ALLOWED_HEADERS = ['accept', 'authorization', 'content-type', 'x-api-key', 'origin'];
-const EXPOSED_HEADERS = 'Link, Retry-After, Content-Disposition, Content-Length';
+const EXPOSED_HEADERS = 'Link, Retry-After, Content-Disposition, Content-Length, Burrow-Truncated';
 const MAX_AGE_SECONDS = '300';
 
 function ownOrigins(request: FastifyRequest): string[] {

@@ -50,6 +50,17 @@ describe('POST /sandboxes/{id}/exec', () => {
     expect(await processes(id)).toBe(0);
   });
 
+  it('answers large output (streamed JSON) the same way', async () => {
+    const id = await api.sandbox();
+    const response = await exec(id, { cmd: ['head', '-c', '1500000', '/dev/zero'] });
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toBe('application/json; charset=utf-8');
+    const body = (await response.json()) as { stdout: string; exit_code: number; truncated?: boolean };
+    expect(body.stdout).toBe('\0'.repeat(1_500_000));
+    expect(body.exit_code).toBe(0);
+    expect(body.truncated).toBeUndefined();
+  });
+
   it('replaces invalid UTF-8 in output with U+FFFD', async () => {
     const id = await api.sandbox();
     await api.engine.writeFile(id, '/tmp/bytes', Buffer.from([0x61, 0xff, 0x62]));

@@ -1,17 +1,20 @@
 /**
- * The checks every request passes before routing reaches a handler, in this order: CORS headers (so even a 429 or
+ * The checks every request passes before routing reaches a handler, in this order: with auth off, the loopback
+ * guard (a foreign Host or a cross-site write is 403 before anything else), CORS headers (so even a 429 or
  * 401 is readable by an allowed page), the rate limit (health, preflights and WebSocket upgrades included, as in
  * Den), the preflight answer (never needs a key), then authentication.
  */
 import { BurrowError } from '@burrow/protocol';
 import type { FastifyInstance } from 'fastify';
 import type { ApiKeyAuth } from './auth.js';
+import type { LoopbackGuard } from './loopback-guard.js';
 import { applyCors, type Origins } from './cors.js';
 import { sendError } from './errors.js';
 import { rateLimitKey, type TokenBuckets } from './rate-limit.js';
 
 export interface GateOptions {
   auth: ApiKeyAuth;
+  guard: LoopbackGuard;
   origins: Origins;
   buckets: TokenBuckets;
   trustProxy: boolean;
@@ -20,7 +23,7 @@ export interface GateOptions {
 const SWEEP_INTERVAL_MS = 60_000;
 
 export function installGate(app: FastifyInstance, options: GateOptions): void {
-  const { auth, origins, buckets, trustProxy } = options;
+  const { auth, guard, origins, buckets, trustProxy } = options;
   const sweeper = setInterval(() => buckets.sweep(), SWEEP_INTERVAL_MS);
   sweeper.unref();
   app.addHook('onClose', (_instance, done) => {
@@ -29,6 +32,11 @@ export function installGate(app: FastifyInstance, options: GateOptions): void {
   });
 
   app.addHook('onRequest', (request, reply, done) => {
+    const refused = guard.check(request);
+    if (refused !== undefined) {
+      sendError(reply, refused);
+      return;
+    }
     const preflight = applyCors(request, reply, origins);
     const authResult = auth.check(request);
     const taken = buckets.take(rateLimitKey(request, authResult, trustProxy));

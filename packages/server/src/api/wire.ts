@@ -81,8 +81,9 @@ export function syncReportToWire(report: StoredSyncReport): WireS3SyncReport {
     finished_at: rfc3339(new Date(report.finishedAt)),
     objects: report.objects,
     bytes: report.bytes,
-    failure_count: report.failures.length,
-    skipped_count: report.skipped.length,
+    // Reports stored before the counts existed kept every item, so their lengths are the counts.
+    failure_count: report.failureCount ?? report.failures.length,
+    skipped_count: report.skippedCount ?? report.skipped.length,
     failures: report.failures.slice(0, REPORT_ITEMS),
     skipped: report.skipped.slice(0, REPORT_ITEMS),
     timed_out: report.timedOut,
@@ -139,22 +140,24 @@ export function systemStatsToWire(stats: SystemStats): {
   return { running_sandboxes: stats.running, stopped_sandboxes: stats.stopped, total_sandboxes: stats.total };
 }
 
-/** Output as text: invalid UTF-8 becomes U+FFFD, as Go's JSON encoder does. */
+/**
+ * Output as text: invalid UTF-8 becomes U+FFFD, as Go's JSON encoder does. `truncated` (Burrow) appears only when
+ * the output was cut at `exec.max_output_bytes`, so Den clients see Den's keys.
+ */
 export function execToWire(result: ExecResult): ExecResponse {
-  return {
+  const wire: ExecResponse = {
     exit_code: result.exitCode,
     stdout: result.stdout.toString('utf8'),
     stderr: result.stderr.toString('utf8'),
     timed_out: result.timedOut,
   };
+  if (result.truncated) wire.truncated = true;
+  return wire;
 }
 
 // ---------------------------------------------------------------- requests
 
 type CreateBody = z.output<typeof CreateSandboxRequest>;
-
-/** Longest lifetime or exec timeout accepted, in seconds (100 years): keeps every deadline a valid date. */
-export const MAX_TIMEOUT_SECONDS = 100 * 365 * 24 * 3600;
 
 function storageFromWire(storage: NonNullable<CreateBody['storage']>): StorageConfig {
   const out: StorageConfig = {};

@@ -15,12 +15,15 @@ import {
 } from '../runtime/runtime.js';
 import { checkCallerLabels } from '../runtime/sandbox-config.js';
 import { sandboxPathString } from '../runtime/paths.js';
-import { mergeTmpfs } from '../storage/tmpfs.js';
+import { checkBucketName } from '../storage/s3/index.js';
+import { mergeTmpfs, tmpfsBytes } from '../storage/tmpfs.js';
 import { checkVolumes } from '../storage/volumes.js';
 
 export interface SandboxPolicy {
   defaultImage: string;
   defaultTimeoutMs: number;
+  /** Longest lifetime a create or a lifetime reset may ask for (`sandbox.max_timeout`). */
+  maxTimeoutMs: number;
   defaultCpu: number;
   defaultMemory: number;
   defaultPidLimit: number;
@@ -35,6 +38,41 @@ export interface SandboxPolicy {
   defaultRuntime?: IsolationRuntime;
   /** Isolation runtimes a create may ask for (`sandbox.allowed_runtimes`). */
   allowedRuntimes?: readonly IsolationRuntime[];
+  /** Operator ceilings a request cannot lift (`sandbox.max_*`); the defaults are within them. */
+  maxPidLimit: number;
+  /** Bytes; 0 = none. With a maximum, "unlimited" (0) means the maximum. */
+  maxMemory: number;
+  /** Nano-CPUs; 0 = none. With a maximum, "unlimited" (0) means the maximum. */
+  maxCpu: number;
+  /** Bytes: the sum of a sandbox's tmpfs sizes (defaults included). */
+  maxTmpfsBytes: number;
+  /** Host ports a request may publish on 127.0.0.1 (`sandbox.host_port_range`). */
+  hostPortRange: PortRange;
+}
+
+export interface PortRange {
+  min: number;
+  max: number;
+}
+
+/**
+ * A limit checked against its operator maximum (0 = none). With a maximum, 0 ("unlimited") becomes the maximum, so
+ * no request and no default escapes it.
+ */
+export function withinMaximum(value: number, maximum: number, field: string, setting: string): number {
+  if (maximum <= 0) return value;
+  if (value === 0) return maximum;
+  if (value > maximum) throw aboveMaximum(field, value, maximum, setting);
+  return value;
+}
+
+/** A limit above its operator maximum: a 400 that names the field, the limit and the setting. */
+export function aboveMaximum(field: string, value: number, limit: number, setting: string): BurrowError {
+  return new BurrowError(
+    'VALIDATION_FAILED',
+    `${field}: ${value} is above this server's maximum of ${limit} (${setting})`,
+    { field, limit },
+  );
 }
 
 /** A create request after the wire format was parsed (camelCase, optional fields absent). */
@@ -77,7 +115,11 @@ export function resolveNetworkMode(requested: string | undefined, serverDefault:
   return requested;
 }
 
-export function checkPorts(ports: CreateSandboxInput['ports'] = [], mode: NetworkMode): PortMapping[] {
+export function checkPorts(
+  ports: CreateSandboxInput['ports'] = [],
+  mode: NetworkMode,
+  range: PortRange = { min: 1, max: 65535 },
+): PortMapping[] {
   const seen = new Set<number>();
   const normalised = ports.map((port) => {
     const protocol = (port.protocol ?? '').toLowerCase();
@@ -97,6 +139,13 @@ export function checkPorts(ports: CreateSandboxInput['ports'] = [], mode: Networ
           `ports.${field}: ${field} ${value} out of range (1-65535)`,
         );
       }
+    }
+    if (port.hostPort < range.min || port.hostPort > range.max) {
+      throw new BurrowError(
+        'VALIDATION_FAILED',
+        `ports.host_port: ${port.hostPort} is outside this server's host port range ${range.min}-${range.max} (sandbox.host_port_range)`,
+        { field: 'ports.host_port', limit: `${range.min}-${range.max}` },
+      );
     }
     if (seen.has(port.hostPort)) {
       throw new BurrowError(
@@ -129,7 +178,18 @@ function checkStorage(storage: StorageConfig | undefined, policy: SandboxPolicy)
     checked.volumes = checkVolumes(storage.volumes, policy.maxVolumesPerSandbox);
   }
   if (storage.tmpfs !== undefined && storage.tmpfs.length > 0) {
-    mergeTmpfs(policy.defaultTmpfs, storage.tmpfs);
+    const total = mergeTmpfs(policy.defaultTmpfs, storage.tmpfs).reduce(
+      (sum, mount) => sum + tmpfsBytes(mount),
+      0,
+    );
+    // tmpfs lives in the host's memory: the sum a sandbox may mount is the operator's to bound.
+    if (total > policy.maxTmpfsBytes)
+      throw aboveMaximum(
+        'storage.tmpfs',
+        total,
+        policy.maxTmpfsBytes,
+        'sandbox.max_tmpfs_total, in bytes, defaults included',
+      );
     checked.tmpfs = storage.tmpfs.map((mount) => ({
       ...mount,
       path: sandboxPathString(mount.path, 'storage.tmpfs path'),
@@ -155,6 +215,7 @@ function checkStorage(storage: StorageConfig | undefined, policy: SandboxPolicy)
       );
     }
     if (s3.bucket === '') throw new BurrowError('VALIDATION_FAILED', 'storage.s3.bucket is required');
+    checkBucketName(s3.bucket, 'storage.s3.bucket');
     if (s3.syncPath !== undefined && s3.syncPath !== '')
       s3.syncPath = sandboxPathString(s3.syncPath, 'storage.s3.sync_path');
     if (s3.mountPath !== undefined && s3.mountPath !== '') {
@@ -166,6 +227,19 @@ function checkStorage(storage: StorageConfig | undefined, policy: SandboxPolicy)
     checked.s3 = s3;
   }
   return checked;
+}
+
+/** A requested lifetime, refused above the operator's maximum (so no deadline can overflow a date or a timer). */
+export function checkLifetime(timeoutMs: number, policy: Pick<SandboxPolicy, 'maxTimeoutMs'>): number {
+  if (!Number.isFinite(timeoutMs) || timeoutMs > policy.maxTimeoutMs) {
+    const limit = Math.floor(policy.maxTimeoutMs / 1000);
+    throw new BurrowError(
+      'VALIDATION_FAILED',
+      `timeout: at most ${limit} seconds for a sandbox's lifetime on this server (sandbox.max_timeout), got ${timeoutMs / 1000}`,
+      { field: 'timeout', limit },
+    );
+  }
+  return timeoutMs;
 }
 
 /** Volumes that another sandbox already mounts, when sharing is off. */
@@ -213,23 +287,38 @@ export function admit(
 ): { config: SandboxConfig; timeoutMs: number } {
   checkCallerLabels(input.labels);
   const networkMode = resolveNetworkMode(input.networkMode, policy.defaultNetworkMode);
-  const ports = checkPorts(input.ports, networkMode);
-  const memory = input.memory !== undefined && input.memory > 0 ? input.memory : policy.defaultMemory;
+  const ports = checkPorts(input.ports, networkMode, policy.hostPortRange);
+  const memory = withinMaximum(
+    input.memory !== undefined && input.memory > 0 ? input.memory : policy.defaultMemory,
+    policy.maxMemory,
+    'memory',
+    'sandbox.max_memory, in bytes',
+  );
   if (memory > 0 && memory < MIN_MEMORY) {
     throw new BurrowError(
       'VALIDATION_FAILED',
       `memory: ${memory} bytes is below the 6 MiB minimum (6291456)`,
     );
   }
+  const cpu = withinMaximum(
+    input.cpu !== undefined && input.cpu > 0 ? input.cpu : policy.defaultCpu,
+    policy.maxCpu,
+    'cpu',
+    'sandbox.max_cpu, in nano-CPUs',
+  );
+  const pidLimit =
+    input.pidLimit !== undefined && input.pidLimit > 0 ? input.pidLimit : policy.defaultPidLimit;
+  if (pidLimit > policy.maxPidLimit)
+    throw aboveMaximum('pid_limit', pidLimit, policy.maxPidLimit, 'sandbox.max_pid_limit');
   if (input.cmd?.length === 0)
     throw new BurrowError('VALIDATION_FAILED', 'cmd: give at least one argument or omit it');
   const image = input.image !== undefined && input.image !== '' ? input.image : policy.defaultImage;
   const config: SandboxConfig = {
     image,
     env: input.env ?? {},
-    cpu: input.cpu !== undefined && input.cpu > 0 ? input.cpu : policy.defaultCpu,
+    cpu,
     memory,
-    pidLimit: input.pidLimit !== undefined && input.pidLimit > 0 ? input.pidLimit : policy.defaultPidLimit,
+    pidLimit,
     ports,
     labels: input.labels ?? {},
     networkMode,
@@ -243,6 +332,8 @@ export function admit(
   const storage = checkStorage(input.storage, policy);
   if (storage !== undefined) config.storage = storage;
   const timeoutMs =
-    input.timeoutMs !== undefined && input.timeoutMs > 0 ? input.timeoutMs : policy.defaultTimeoutMs;
+    input.timeoutMs !== undefined && input.timeoutMs > 0
+      ? checkLifetime(input.timeoutMs, policy)
+      : policy.defaultTimeoutMs;
   return { config, timeoutMs };
 }

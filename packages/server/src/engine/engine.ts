@@ -25,8 +25,16 @@ import type {
   WriteFileOptions,
 } from '../runtime/runtime.js';
 import type { SandboxRecord, SandboxStore, SnapshotRecord } from '../store/store.js';
-import { admit, checkVolumeSharing, type CreateSandboxInput, type SandboxPolicy } from './admission.js';
+import {
+  admit,
+  checkLifetime,
+  checkVolumeSharing,
+  withinMaximum,
+  type CreateSandboxInput,
+  type SandboxPolicy,
+} from './admission.js';
 import { systemClock, type Clock } from './clock.js';
+import { withinDeadline } from './deadline.js';
 import { Mutex } from './mutex.js';
 import { pullReporter, snapshotReporter } from './progress-reporting.js';
 import type {
@@ -53,7 +61,30 @@ export interface EngineOptions {
   warmPool?: WarmPool;
   /** Shows image pulls, snapshots and restores that take a while; default: log lines every 10 s. */
   progress?: ProgressFactory;
+  /** Bounds on what the engine collects from a sandbox for one answer. */
+  limits?: Partial<EngineLimits>;
+  /**
+   * How long the reaper and shutdown wait for one sandbox's destroy (S3 upload included) before they log it, mark
+   * the sandbox and move on; the destroy goes on in the background. Default {@link DEFAULT_DESTROY_DEADLINE_MS}.
+   */
+  destroyDeadlineMs?: number;
 }
+
+/** Longer than the default S3 upload budget (5 min), so only a destroy that is really stuck is passed over. */
+export const DEFAULT_DESTROY_DEADLINE_MS = 6 * 60_000;
+
+/** What one answer may collect from a sandbox, so no sandbox can fill the server's memory. */
+export interface EngineLimits {
+  /** Bytes of stdout and of stderr a synchronous exec keeps (`exec.max_output_bytes`). */
+  maxOutputBytes: number;
+  /** Entries a directory listing returns (`server.max_list_entries`). */
+  maxListEntries: number;
+}
+
+export const DEFAULT_ENGINE_LIMITS: EngineLimits = {
+  maxOutputBytes: 16 * 1024 * 1024,
+  maxListEntries: 10_000,
+};
 
 /** Work tied to a sandbox's lifetime (S3 synchronisation, for one). Failures are reported by the hook itself. */
 export interface SandboxHooks {
@@ -107,9 +138,13 @@ export class Engine {
   private readonly s3: S3Sync | undefined;
   private readonly warmPool: WarmPool | undefined;
   private readonly progress: ProgressFactory;
+  readonly limits: EngineLimits;
   private readonly admission = new Mutex();
   /** Sandboxes Burrow itself is stopping or destroying: their `died` events are expected. */
   private readonly expectedExits = new Set<string>();
+  /** Destroys the reaper or shutdown started and stopped waiting for: not started again while they run. */
+  private readonly destroying = new Map<string, Promise<void>>();
+  private readonly destroyDeadlineMs: number;
 
   constructor(options: EngineOptions) {
     this.runtime = options.runtime;
@@ -122,6 +157,8 @@ export class Engine {
     this.hooks = [...(options.hooks ?? []), ...(options.s3 === undefined ? [] : [options.s3])];
     this.warmPool = options.warmPool;
     this.progress = options.progress ?? logProgress(this.logger, { intervalMs: 10_000, quietStart: true });
+    this.limits = { ...DEFAULT_ENGINE_LIMITS, ...options.limits };
+    this.destroyDeadlineMs = options.destroyDeadlineMs ?? DEFAULT_DESTROY_DEADLINE_MS;
   }
 
   // ---------------------------------------------------------------- lifecycle
@@ -299,6 +336,7 @@ export class Engine {
     if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) {
       throw new BurrowError('VALIDATION_FAILED', 'timeout must be a positive number of seconds');
     }
+    checkLifetime(timeoutMs, this.policy);
     const record = this.record(id);
     record.expiresAt = new Date(this.clock.now().getTime() + timeoutMs);
     this.store.updateSandbox(record);
@@ -346,19 +384,47 @@ export class Engine {
     this.setStatus(record, 'error', 'the sandbox container was removed outside Burrow');
   }
 
-  /** Destroys every sandbox whose lifetime has passed; returns their ids. */
+  /**
+   * Destroys one sandbox, waiting at most `destroyDeadlineMs`. Past it, the sandbox is marked `error` (saying why)
+   * and false is returned while the destroy goes on in the background; a second call while it runs waits for that
+   * one instead of starting another.
+   */
+  private async destroyWithin(id: string): Promise<boolean> {
+    let work = this.destroying.get(id);
+    if (work === undefined) {
+      const started = this.destroy(id).finally(() => this.destroying.delete(id));
+      work = started;
+      this.destroying.set(id, started);
+    }
+    const outcome = await withinDeadline(work, this.destroyDeadlineMs);
+    if (outcome.done) return true;
+    const ms = this.destroyDeadlineMs;
+    const within = ms < 1000 ? `${ms} ms` : `${Math.round(ms / 1000)} s`;
+    this.logger.error(
+      { sandbox: id, deadlineMs: this.destroyDeadlineMs },
+      'destroying a sandbox did not finish in time: moving on (it goes on in the background)',
+    );
+    const record = this.store.getSandbox(id);
+    if (record !== undefined)
+      this.setStatus(record, 'error', `destroy did not finish within ${within}; Burrow is still trying`);
+    return false;
+  }
+
+  /** Destroys every sandbox whose lifetime has passed; returns the ids destroyed. A stuck one never holds the rest. */
   async reapExpired(): Promise<string[]> {
     const now = this.clock.now().getTime();
-    const expired = this.store
-      .listSandboxes()
-      .filter(
-        (record) =>
-          record.status !== 'creating' && record.expiresAt !== undefined && record.expiresAt.getTime() <= now,
-      );
+    const expired = this.store.listSandboxes().filter(
+      (record) =>
+        record.status !== 'creating' &&
+        record.expiresAt !== undefined &&
+        record.expiresAt.getTime() <= now &&
+        // Already being destroyed, by a sweep that stopped waiting for it: that destroy is still going.
+        !this.destroying.has(record.id),
+    );
     const reaped: string[] = [];
     for (const record of expired) {
       try {
-        await this.destroy(record.id);
+        if (!(await this.destroyWithin(record.id))) continue;
         reaped.push(record.id);
         this.logger.info({ sandbox: record.id }, 'sandbox expired and was destroyed');
       } catch (error) {
@@ -366,6 +432,25 @@ export class Engine {
       }
     }
     return reaped;
+  }
+
+  /**
+   * Destroys every sandbox (shutdown with `destroy_on_exit`), all at once, each waited for at most
+   * `destroyDeadlineMs`; returns the ids that were not destroyed in time or failed.
+   */
+  async destroyAll(): Promise<string[]> {
+    const left: string[] = [];
+    await Promise.all(
+      this.store.listSandboxes().map(async (record) => {
+        try {
+          if (!(await this.destroyWithin(record.id))) left.push(record.id);
+        } catch (error) {
+          left.push(record.id);
+          this.logger.error({ err: error, sandbox: record.id }, 'destroy on exit failed');
+        }
+      }),
+    );
+    return left;
   }
 
   // ---------------------------------------------------------------- exec and files
@@ -390,8 +475,14 @@ export class Engine {
     }
   }
 
+  /** Runs a command to its end; its output is kept up to `limits.maxOutputBytes` per stream. */
   exec(id: string, options: ExecOptions): Promise<ExecResult> {
-    return this.inSandbox(id, (record) => this.runtime.exec(id, withSandboxEnv(record.config, options)));
+    return this.inSandbox(id, (record) =>
+      this.runtime.exec(id, {
+        ...withSandboxEnv(record.config, options),
+        maxOutputBytes: this.limits.maxOutputBytes,
+      }),
+    );
   }
 
   execStream(id: string, options: ExecOptions): Promise<ExecStream> {
@@ -413,8 +504,10 @@ export class Engine {
     return this.inSandbox(id, () => this.runtime.writeFile(id, path, data, options));
   }
 
-  listDir(id: string, path: SandboxPath, options?: ListOptions): Promise<DirListing> {
-    return this.inSandbox(id, () => this.runtime.listDir(id, path, options));
+  /** A directory's entries, at most `limits.maxListEntries` (a sandbox may hold millions). */
+  listDir(id: string, path: SandboxPath, options: ListOptions = {}): Promise<DirListing> {
+    const maxEntries = Math.min(options.maxEntries ?? Infinity, this.limits.maxListEntries);
+    return this.inSandbox(id, () => this.runtime.listDir(id, path, { maxEntries }));
   }
 
   stat(id: string, path: SandboxPath): Promise<FileInfo> {
@@ -571,8 +664,10 @@ export class Engine {
     };
   }
 
+  /** Sets a running sandbox's memory limit, within `sandbox.max_memory` (0, "no limit", means that maximum). */
   async updateMemoryLimit(id: string, bytes: number): Promise<void> {
     this.running(id);
-    await this.runtime.updateMemoryLimit(id, bytes);
+    const limit = withinMaximum(bytes, this.policy.maxMemory, 'memory', 'sandbox.max_memory, in bytes');
+    await this.runtime.updateMemoryLimit(id, limit);
   }
 }

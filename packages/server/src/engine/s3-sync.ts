@@ -21,6 +21,7 @@ import { sandboxPathString } from '../runtime/paths.js';
 import {
   DEFAULT_MAX_TRANSFER_BYTES,
   S3Hooks,
+  checkBucketName,
   describeResolvedS3,
   directoryPrefix,
   exportDirectory,
@@ -40,6 +41,8 @@ import {
   type TransferSummary,
 } from '../storage/s3/index.js';
 import type { SandboxRecord, SandboxStore } from '../store/store.js';
+
+export type { TransferSkip };
 
 /** Endpoint and keys a request may give; the server's `s3.*` settings fill in what it leaves out. */
 export interface S3Target {
@@ -68,17 +71,19 @@ export interface S3ExportInput extends S3Target {
 export interface S3ImportResult {
   bytes: number;
   path: string;
-  /** Directory imports: objects downloaded, and keys skipped with the reason. */
+  /** Directory imports: objects downloaded, and keys skipped with the reason (the first 1000; all counted). */
   objects?: number;
   skipped?: TransferSkip[];
+  skippedCount?: number;
 }
 
 export interface S3ExportResult {
   bytes: number;
   key: string;
-  /** Directory exports: files uploaded, and paths skipped with the reason. */
+  /** Directory exports: files uploaded, and paths skipped with the reason (the first 1000; all counted). */
   objects?: number;
   skipped?: TransferSkip[];
+  skippedCount?: number;
 }
 
 /** A stored sync report, as it reads back from the store (dates as RFC 3339 strings). */
@@ -374,7 +379,9 @@ export class S3Sync {
         objects: 0,
         bytes: 0,
         failures: [{ key: s3.prefix ?? '', ...failure }],
+        failureCount: 1,
         skipped: [],
+        skippedCount: 0,
         timedOut: false,
       };
       this.logger.warn(
@@ -408,6 +415,7 @@ export class S3Sync {
     if (!given(input.bucket) || !given(input.destPath) || (!directory && !given(input.key))) {
       throw new BurrowError('VALIDATION_FAILED', 'bucket, key, and dest_path are required');
     }
+    checkBucketName(input.bucket);
     this.checkAllowed();
     await this.policy.checkRequestEndpoint(input.endpoint);
     const destPath = checkedPath(input.destPath, 'dest_path');
@@ -420,6 +428,7 @@ export class S3Sync {
     if (!given(input.sourcePath) || !given(input.bucket) || !given(input.key)) {
       throw new BurrowError('VALIDATION_FAILED', 'source_path, bucket, and key are required');
     }
+    checkBucketName(input.bucket);
     this.checkAllowed();
     await this.policy.checkRequestEndpoint(input.endpoint);
     const sourcePath = checkedPath(input.sourcePath, 'source_path');
@@ -461,6 +470,7 @@ export class S3Sync {
           path: plan.destPath,
           objects: summary.objects,
           skipped: summary.skipped,
+          skippedCount: summary.skippedCount,
         };
       },
       this.clientOptions,
@@ -510,7 +520,13 @@ export class S3Sync {
           summary,
           `export of ${plan.sourcePath} to s3://${bucket}/${directoryPrefix(plan.key)}`,
         );
-        return { bytes: summary.bytes, key: plan.key, objects: summary.objects, skipped: summary.skipped };
+        return {
+          bytes: summary.bytes,
+          key: plan.key,
+          objects: summary.objects,
+          skipped: summary.skipped,
+          skippedCount: summary.skippedCount,
+        };
       },
       this.clientOptions,
     );
@@ -537,12 +553,12 @@ export class S3Sync {
     const shared = summary.failures.every((failure) => failure.code === first.code) ? first.code : 'S3_ERROR';
     throw new BurrowError(
       isErrorCode(shared) ? shared : 'S3_ERROR',
-      `${what}: ${summary.failures.length} failed, ${summary.objects} transferred (${summary.bytes} bytes)` +
+      `${what}: ${summary.failureCount} failed, ${summary.objects} transferred (${summary.bytes} bytes)` +
         `; first failure: ${first.key ?? first.path ?? ''}: ${first.error}`,
       {
         objects: summary.objects,
         bytes: summary.bytes,
-        failed: summary.failures.length,
+        failed: summary.failureCount,
         failed_keys: summary.failures
           .slice(0, FAILED_KEYS_SHOWN)
           .map((failure) => failure.key ?? failure.path ?? ''),

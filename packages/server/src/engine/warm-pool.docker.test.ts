@@ -12,26 +12,19 @@ import type { SandboxInfo } from '../runtime/runtime.js';
 import { SqliteStore } from '../store/sqlite/sqlite-store.js';
 import { DEFAULT_TMPFS } from '../storage/tmpfs.js';
 import { BUSYBOX_IMAGE, testDockerRuntime } from '../test-support/docker-runtime.js';
-import { admit, type SandboxPolicy } from './admission.js';
+import { testPolicy } from '../test-support/policy.js';
+import { admit } from './admission.js';
 import { Engine } from './engine.js';
 import { reconcile } from './reconcile.js';
 import { WarmPool } from './warm-pool.js';
 
 const docker = new Dockerode();
-const policy: SandboxPolicy = {
+const policy = testPolicy({
   defaultImage: BUSYBOX_IMAGE,
   defaultTimeoutMs: 10 * 60_000,
-  defaultCpu: 0,
   defaultMemory: 256 * 1024 * 1024,
-  defaultPidLimit: 256,
   defaultNetworkMode: 'none',
-  defaultTmpfs: DEFAULT_TMPFS,
-  allowVolumes: true,
-  allowSharedVolumes: true,
-  maxVolumesPerSandbox: 5,
-  allowS3: true,
-  allowS3Fuse: false,
-};
+});
 
 let runtime: DockerRuntime;
 let cleanup: () => Promise<void>;

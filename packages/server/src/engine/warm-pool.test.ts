@@ -126,7 +126,7 @@ describe('warm pool: pure parts', () => {
       false,
     );
     expect(fits({ storage: { tmpfs: [{ path: '/tmp', size: '1m' }] } })).toBe(false);
-    expect(fits({ storage: { s3: { bucket: 'b', mode: 'hooks' } } })).toBe(false);
+    expect(fits({ storage: { s3: { bucket: 'bkt', mode: 'hooks' } } })).toBe(false);
     // A field the pool does not know about is never assumed to be applicable.
     expect(fitsProfile({ ...profile, somethingNew: true } as SandboxConfig, profile)).toBe(false);
   });

@@ -1,13 +1,15 @@
 /** Helpers every backend uses to present a running process as an ExecStream and to collect an ExecResult. */
-import { BurrowError } from '@burrow/protocol';
-import type {
-  ExecEvent,
-  ExecInput,
-  ExecOptions,
-  ExecResult,
-  ExecStdin,
-  ExecStream,
-  PtySize,
+import { BurrowError, MAX_EXEC_TIMEOUT_SECONDS } from '@burrow/protocol';
+import {
+  DEFAULT_MAX_OUTPUT_BYTES,
+  TIMEOUT_EXIT_CODE,
+  type ExecEvent,
+  type ExecInput,
+  type ExecOptions,
+  type ExecResult,
+  type ExecStdin,
+  type ExecStream,
+  type PtySize,
 } from './runtime.js';
 
 export const MAX_PTY_CELLS = 1000;
@@ -60,6 +62,15 @@ export function checkExecOptions(options: ExecOptions): void {
   }
   if (options.pty !== undefined) checkPtySize(options.pty);
   checkUser(options.user);
+  // The agent keeps the timeout as a u32 of milliseconds and Node's timers fire at once above 2^31-1 ms: a longer
+  // timeout would silently become a short one, so it is refused here, below every edge that already checks it.
+  if (options.timeoutMs !== undefined && options.timeoutMs > MAX_EXEC_TIMEOUT_SECONDS * 1000) {
+    throw new BurrowError(
+      'VALIDATION_FAILED',
+      `timeout: at most ${MAX_EXEC_TIMEOUT_SECONDS} seconds (24 h) for a command`,
+      { field: 'timeout', limit: MAX_EXEC_TIMEOUT_SECONDS },
+    );
+  }
 }
 
 export function envList(env: Record<string, string> = {}): string[] {
@@ -88,14 +99,49 @@ function abortError(signal: AbortSignal): unknown {
 }
 
 /**
- * Wraps a process handle: feeds `options.stdin` when given, kills the process when `options.signal` aborts, and
- * guarantees that iteration ends with exactly one `exit` event or an error.
+ * How long past its timeout a process may take to report its exit before the server gives up on it. The backend
+ * (the agent, or the Engine API path's killer) normally reports 124 within milliseconds; this margin only decides
+ * when a backend that never answers (a hostile agent ignores the timeout) stops holding a request.
  */
-export function execStreamFrom(handle: ProcessHandle, options: ExecOptions): ExecStream {
+export const EXEC_TIMEOUT_GRACE_MS = 5_000;
+
+export interface ExecStreamSupport {
+  /** Overrides {@link EXEC_TIMEOUT_GRACE_MS}. */
+  graceMs?: number;
+}
+
+type StopReason = 'aborted' | 'closed' | 'deadline';
+
+/**
+ * Wraps a process handle: feeds `options.stdin` when given, kills the process when `options.signal` aborts, and
+ * guarantees that iteration ends with exactly one `exit` event or an error. The timeout is enforced here too, on the
+ * server's clock: past `timeoutMs` plus a grace period the handle is destroyed and the stream ends with exit 124,
+ * `timedOut`, whatever the backend (or the code inside the sandbox that speaks for it) does. No wait on the handle
+ * outlives an abort, a close or that deadline.
+ */
+export function execStreamFrom(
+  handle: ProcessHandle,
+  options: ExecOptions,
+  support: ExecStreamSupport = {},
+): ExecStream {
   const signal = options.signal;
   let finished = false;
-  const onAbort = () => handle.destroy();
+  let stopReason: StopReason | undefined;
+  /** Wakes the read in progress, if any, when the stream is stopped. */
+  let wake: (() => void) | undefined;
+  const stop = (reason: StopReason) => {
+    if (stopReason !== undefined) return;
+    stopReason = reason;
+    handle.destroy();
+    wake?.();
+  };
+  const onAbort = () => stop('aborted');
   signal?.addEventListener('abort', onAbort, { once: true });
+  const timeoutMs = options.timeoutMs ?? 0;
+  const deadline =
+    timeoutMs > 0
+      ? setTimeout(() => stop('deadline'), timeoutMs + (support.graceMs ?? EXEC_TIMEOUT_GRACE_MS))
+      : undefined;
 
   if (options.stdin !== undefined) {
     const input = options.stdin;
@@ -110,14 +156,34 @@ export function execStreamFrom(handle: ProcessHandle, options: ExecOptions): Exe
   }
 
   async function* events(): AsyncGenerator<ExecEvent> {
+    const source = handle.events[Symbol.asyncIterator]();
     try {
-      for await (const event of handle.events) {
-        if (signal?.aborted === true) throw abortError(signal);
-        yield event;
-        if (event.type === 'exit') {
+      for (;;) {
+        // Each read races the stop on a promise of its own: racing one long-lived promise every time would add a
+        // reaction to it per event, each holding that event's data, until the stream ended.
+        const next =
+          stopReason !== undefined
+            ? 'stop'
+            : await new Promise<IteratorResult<ExecEvent> | 'stop'>((resolve, reject) => {
+                wake = () => resolve('stop');
+                // A read that loses may still reject later (its channel destroyed): reject is then a no-op.
+                source.next().then(resolve, reject);
+              });
+        wake = undefined;
+        if (next === 'stop') {
+          if (stopReason === 'aborted' && signal !== undefined) throw abortError(signal);
+          if (stopReason === 'closed') return;
           finished = true;
+          yield { type: 'exit', exitCode: TIMEOUT_EXIT_CODE, timedOut: true };
           return;
         }
+        if (next.done === true) break;
+        const event = next.value;
+        if (signal?.aborted === true) throw abortError(signal);
+        // Set before yielding: a consumer that stops at the exit event must not have the process destroyed.
+        if (event.type === 'exit') finished = true;
+        yield event;
+        if (finished) return;
       }
       if (signal?.aborted === true) throw abortError(signal);
       throw new BurrowError('INTERNAL', 'the process stream ended without an exit status');
@@ -125,8 +191,11 @@ export function execStreamFrom(handle: ProcessHandle, options: ExecOptions): Exe
       if (signal?.aborted === true) throw abortError(signal);
       throw error;
     } finally {
+      clearTimeout(deadline);
       signal?.removeEventListener('abort', onAbort);
       if (!finished) handle.destroy();
+      // Not awaited: a source that never answers must not hold this stream's end.
+      source.return?.(undefined)?.catch(() => undefined);
     }
   }
   const iterator = events();
@@ -142,25 +211,57 @@ export function execStreamFrom(handle: ProcessHandle, options: ExecOptions): Exe
       await handle.resize(size);
     },
     close: async () => {
-      handle.destroy();
+      stop('closed');
       await iterator.return(undefined);
     },
   };
 }
 
-/** Runs a stream to its end, keeping stdout and stderr apart. */
-export async function collectExec(stream: ExecStream): Promise<ExecResult> {
-  const stdout: Buffer[] = [];
-  const stderr: Buffer[] = [];
+/** The first `limit` bytes of a stream of chunks; whatever comes after is counted, not kept. */
+class BoundedOutput {
+  private readonly chunks: Buffer[] = [];
+  private kept = 0;
+  truncated = false;
+
+  constructor(private readonly limit: number) {}
+
+  add(data: Buffer): void {
+    const room = this.limit - this.kept;
+    if (data.length > room) this.truncated = true;
+    if (room <= 0) return;
+    const part = data.length > room ? data.subarray(0, room) : data;
+    this.chunks.push(part);
+    this.kept += part.length;
+  }
+
+  bytes(): Buffer {
+    return Buffer.concat(this.chunks, this.kept);
+  }
+}
+
+/**
+ * Runs a stream to its end, keeping stdout and stderr apart, at most `maxOutputBytes` of each (whatever a sandbox
+ * prints, the server's memory stays bounded). Past the limit the output is still read and discarded rather than the
+ * process ended: it runs to its own end (or its timeout) with its real exit code, and is never blocked on a full
+ * pipe. The result then says `truncated`; the WebSocket stream is the way to get everything.
+ */
+export async function collectExec(
+  stream: ExecStream,
+  options: Pick<ExecOptions, 'maxOutputBytes'> = {},
+): Promise<ExecResult> {
+  const limit = options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES;
+  const stdout = new BoundedOutput(limit);
+  const stderr = new BoundedOutput(limit);
   for await (const event of stream) {
-    if (event.type === 'stdout') stdout.push(event.data);
-    else if (event.type === 'stderr') stderr.push(event.data);
+    if (event.type === 'stdout') stdout.add(event.data);
+    else if (event.type === 'stderr') stderr.add(event.data);
     else
       return {
         exitCode: event.exitCode,
         timedOut: event.timedOut,
-        stdout: Buffer.concat(stdout),
-        stderr: Buffer.concat(stderr),
+        stdout: stdout.bytes(),
+        stderr: stderr.bytes(),
+        truncated: stdout.truncated || stderr.truncated,
       };
   }
   throw new BurrowError('INTERNAL', 'the process stream ended without an exit status');

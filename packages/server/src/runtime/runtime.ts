@@ -177,17 +177,28 @@ export interface ExecOptions {
   openStdin?: boolean;
   /** Aborting kills the process. */
   signal?: AbortSignal;
+  /**
+   * `exec` only: bytes kept per stream (stdout and stderr each); the rest is read and discarded, and the result says
+   * `truncated`. Defaults to {@link DEFAULT_MAX_OUTPUT_BYTES}. Streams (`execStream`) pass everything through.
+   */
+  maxOutputBytes?: number;
 }
 
 /** Exit code reported for a process killed by its timeout (as `timeout(1)` does). */
 export const TIMEOUT_EXIT_CODE = 124;
 
+/** Output `exec` keeps per stream unless told otherwise (`exec.max_output_bytes`). */
+export const DEFAULT_MAX_OUTPUT_BYTES = 16 * 1024 * 1024;
+
 export interface ExecResult {
   exitCode: number;
+  /** At most `maxOutputBytes` of the process's stdout: its first bytes. */
   stdout: Buffer;
   stderr: Buffer;
   /** The process was killed because `timeoutMs` elapsed. */
   timedOut: boolean;
+  /** stdout or stderr was longer than `maxOutputBytes` and was cut there (the process still ran to its end). */
+  truncated: boolean;
 }
 
 export type ExecEvent =

@@ -6,6 +6,7 @@ export function testPolicy(overrides: Partial<SandboxPolicy> = {}): SandboxPolic
   return {
     defaultImage: 'fake/image',
     defaultTimeoutMs: 30 * 60_000,
+    maxTimeoutMs: 24 * 3600_000,
     defaultCpu: 0,
     defaultMemory: 0,
     defaultPidLimit: 256,
@@ -16,6 +17,12 @@ export function testPolicy(overrides: Partial<SandboxPolicy> = {}): SandboxPolic
     maxVolumesPerSandbox: 5,
     allowS3: true,
     allowS3Fuse: false,
+    // Tests of other things see no ceilings; production always has them (main.ts resolves 0 to the host's size).
+    maxPidLimit: 4096,
+    maxMemory: 0,
+    maxCpu: 0,
+    maxTmpfsBytes: 8 * 1024 ** 3,
+    hostPortRange: { min: 1, max: 65535 },
     ...overrides,
   };
 }

@@ -2,7 +2,7 @@
  * `POST /sandboxes/{id}/exec`: Den's synchronous exec. The timeout really kills the process (200 with exit code
  * 124 and `timed_out: true`), a client that disconnects kills it too, and no server timeout cuts the response.
  */
-import { BurrowError, ExecRequest, ExecStreamRequest } from '@burrow/protocol';
+import { BurrowError, ExecRequest, ExecStreamRequest, MAX_EXEC_TIMEOUT_SECONDS } from '@burrow/protocol';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { sandboxPathString } from '../../runtime/paths.js';
@@ -10,7 +10,7 @@ import type { ExecOptions } from '../../runtime/runtime.js';
 import { readBody } from '../body.js';
 import type { ApiContext } from '../context.js';
 import { watchDisconnect } from '../disconnect.js';
-import { execToWire, MAX_TIMEOUT_SECONDS } from '../wire.js';
+import { execResponseBody } from '../exec-body.js';
 import type { IdParams } from './sandboxes.js';
 
 // `cmd` is checked by hand so that a missing one gets Den's message (`cmd is required`).
@@ -51,10 +51,13 @@ function baseOptions(cmd: string[], body: ExecFields): ExecOptions {
   if (body.workdir !== undefined && body.workdir !== '')
     options.workdir = sandboxPathString(body.workdir, 'workdir');
   if (body.timeout !== undefined && body.timeout > 0) {
-    if (body.timeout > MAX_TIMEOUT_SECONDS) {
-      throw new BurrowError('VALIDATION_FAILED', `timeout: at most ${MAX_TIMEOUT_SECONDS} seconds`, {
-        field: 'timeout',
-      });
+    if (body.timeout > MAX_EXEC_TIMEOUT_SECONDS) {
+      throw new BurrowError(
+        'VALIDATION_FAILED',
+        `timeout: at most ${MAX_EXEC_TIMEOUT_SECONDS} seconds (24 h) for a command, got ${body.timeout}: ` +
+          'use the WebSocket stream without a timeout for longer work',
+        { field: 'timeout', limit: MAX_EXEC_TIMEOUT_SECONDS },
+      );
     }
     options.timeoutMs = body.timeout * 1000;
   }
@@ -75,10 +78,12 @@ export function execRoutes(app: FastifyInstance, { engine }: ApiContext): void {
     const options = baseOptions(checkCmd(body.cmd), body);
     if (body.stdin !== undefined) options.stdin = body.stdin;
     const disconnect = watchDisconnect(reply);
+    let result;
     try {
-      return execToWire(await engine.exec(request.params.id, { ...options, signal: disconnect.signal }));
+      result = await engine.exec(request.params.id, { ...options, signal: disconnect.signal });
     } finally {
       disconnect.dispose();
     }
+    return reply.type('application/json; charset=utf-8').send(execResponseBody(result));
   });
 }

@@ -16,6 +16,8 @@ import { uploadRoute } from './files-upload.js';
 import type { IdParams } from './sandboxes.js';
 
 const FILES = '/api/v1/sandboxes/:id/files';
+/** Set on a directory listing that was cut at the server's limit. */
+export const TRUNCATED_HEADER = 'burrow-truncated';
 
 /**
  * A known size is promised in Content-Length and held to exactly; a file whose size the kernel does not report
@@ -68,10 +70,10 @@ export function fileRoutes(app: FastifyInstance, context: ApiContext): void {
     return { success: true };
   });
 
+  // Den's body is the array itself, so a listing cut at `server.max_list_entries` says so in a header.
   app.get<{ Params: IdParams }>(`${FILES}/list`, async (request, reply) => {
     const listing = await engine.listDir(request.params.id, queryPath(request, '/'));
-    // Den's body is the array itself, so a listing cut at its limit says so in a header.
-    if (listing.truncated) reply.header('burrow-truncated', 'true');
+    if (listing.truncated) reply.header(TRUNCATED_HEADER, 'true');
     return listing.entries.map(fileInfoToWire);
   });
 

@@ -108,7 +108,7 @@ export const ROUTE_SPECS: RouteSpec[] = [
     body: 'ExecRequest',
     responses: ok(
       'ExecResponse',
-      'Finished (a non-zero exit code is a result; a timeout gives 124 and timed_out)',
+      'Finished (a non-zero exit code is a result; a timeout gives 124 and timed_out; output beyond exec.max_output_bytes per stream is cut and truncated is true)',
     ),
     errors: [400, 404, 409],
   },
@@ -153,7 +153,8 @@ export const ROUTE_SPECS: RouteSpec[] = [
   {
     method: 'get',
     path: `${FILES}/list`,
-    summary: 'List a directory (default /)',
+    summary:
+      'List a directory (default /); at most server.max_list_entries entries (10000 by default): a longer listing is cut there and answered with the header Burrow-Truncated: true',
     tag: 'files',
     pathQuery: 'optional',
     responses: ok('[FileInfo]'),

@@ -7,11 +7,24 @@
 import { S3ExportRequest, S3ImportRequest } from '@burrow/protocol';
 import type { FastifyInstance } from 'fastify';
 import { readBody } from '../body.js';
+import type { TransferSkip } from '../../engine/s3-sync.js';
 import type { ApiContext } from '../context.js';
 import { syncReportToWire } from '../wire.js';
 import type { IdParams } from './sandboxes.js';
 
 const SANDBOX = '/api/v1/sandboxes/:id';
+
+/** A directory transfer's counts; the skipped list holds the first 1000, and `truncated` says when there were more. */
+function directoryFields(result: { objects?: number; skipped?: TransferSkip[]; skippedCount?: number }) {
+  if (result.objects === undefined) return {};
+  const skipped = result.skipped ?? [];
+  const count = result.skippedCount ?? skipped.length;
+  return {
+    objects: result.objects,
+    skipped,
+    ...(count > skipped.length ? { skipped_count: count, truncated: true } : {}),
+  };
+}
 
 export function s3Routes(app: FastifyInstance, { engine }: ApiContext): void {
   app.post<{ Params: IdParams }>(`${SANDBOX}/files/s3-import`, async (request) => {
@@ -30,7 +43,7 @@ export function s3Routes(app: FastifyInstance, { engine }: ApiContext): void {
       success: true,
       bytes_downloaded: result.bytes,
       path: result.path,
-      ...(result.objects === undefined ? {} : { objects: result.objects, skipped: result.skipped ?? [] }),
+      ...directoryFields(result),
     };
   });
 
@@ -49,7 +62,7 @@ export function s3Routes(app: FastifyInstance, { engine }: ApiContext): void {
       success: true,
       bytes_uploaded: result.bytes,
       s3_key: result.key,
-      ...(result.objects === undefined ? {} : { objects: result.objects, skipped: result.skipped ?? [] }),
+      ...directoryFields(result),
     };
   });
 

@@ -1,26 +1,18 @@
 /** Sandbox lifecycle: create, list, get, destroy, stop, start, and Burrow's lifetime reset. */
-import { BurrowError, CreateSandboxRequest, ExtendTimeoutRequest } from '@burrow/protocol';
+import { CreateSandboxRequest, ExtendTimeoutRequest } from '@burrow/protocol';
 import type { FastifyInstance } from 'fastify';
 import { readBody } from '../body.js';
 import type { ApiContext } from '../context.js';
-import { createInputFromWire, MAX_TIMEOUT_SECONDS, sandboxToWire } from '../wire.js';
+import { createInputFromWire, sandboxToWire } from '../wire.js';
 
 export interface IdParams {
   id: string;
 }
 
-function checkTimeout(seconds: number | undefined): void {
-  if (seconds !== undefined && seconds > MAX_TIMEOUT_SECONDS) {
-    throw new BurrowError('VALIDATION_FAILED', `timeout: at most ${MAX_TIMEOUT_SECONDS} seconds`, {
-      field: 'timeout',
-    });
-  }
-}
-
 export function sandboxRoutes(app: FastifyInstance, { engine }: ApiContext): void {
   app.post('/api/v1/sandboxes', async (request, reply) => {
     const body = readBody(CreateSandboxRequest, request.body, { allowEmpty: false });
-    checkTimeout(body.timeout);
+    // Admission (engine) refuses a lifetime above sandbox.max_timeout before anything is created.
     const sandbox = await engine.create(createInputFromWire(body));
     return reply.code(201).send(sandboxToWire(sandbox));
   });
@@ -60,7 +52,6 @@ export function sandboxRoutes(app: FastifyInstance, { engine }: ApiContext): voi
 
   app.post<{ Params: IdParams }>('/api/v1/sandboxes/:id/timeout', (request) => {
     const body = readBody(ExtendTimeoutRequest, request.body, { allowEmpty: false });
-    checkTimeout(body.timeout);
     return sandboxToWire(engine.extendTimeout(request.params.id, body.timeout * 1000));
   });
 }

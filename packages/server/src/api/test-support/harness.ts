@@ -1,7 +1,7 @@
 /** Starts the API on a real loopback port over an in-memory runtime and store, for the API tests. */
 import type { FastifyInstance } from 'fastify';
 import WebSocket from 'ws';
-import { Engine } from '../../engine/engine.js';
+import { Engine, type EngineLimits } from '../../engine/engine.js';
 import type { SandboxPolicy } from '../../engine/admission.js';
 import type { Clock } from '../../engine/clock.js';
 import type { S3Sync } from '../../engine/s3-sync.js';
@@ -19,6 +19,8 @@ export interface HarnessOptions extends Partial<Omit<ApiOptions, 'engine'>> {
   maxSandboxes?: number;
   policy?: Partial<SandboxPolicy>;
   clock?: Clock;
+  /** The engine's bounds on what it collects from a sandbox. */
+  limits?: Partial<EngineLimits>;
   /** Builds the engine's S3 storage over the harness's runtime and store. */
   s3?: (deps: { runtime: FakeRuntime; store: SqliteStore }) => S3Sync;
 }
@@ -38,7 +40,7 @@ export interface Harness {
 }
 
 export async function startApi(harnessOptions: HarnessOptions = {}): Promise<Harness> {
-  const { maxSandboxes, policy, clock, s3, ...options } = harnessOptions;
+  const { maxSandboxes, policy, clock, s3, limits, ...options } = harnessOptions;
   const runtime = new FakeRuntime();
   const store = new SqliteStore(':memory:');
   const engine = new Engine({
@@ -48,6 +50,7 @@ export async function startApi(harnessOptions: HarnessOptions = {}): Promise<Har
     maxSandboxes: maxSandboxes ?? 50,
     logger: silentLogger,
     ...(clock === undefined ? {} : { clock }),
+    ...(limits === undefined ? {} : { limits }),
     ...(s3 === undefined ? {} : { s3: s3({ runtime, store }) }),
   });
   const app = await buildApp({

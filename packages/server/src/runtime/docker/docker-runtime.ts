@@ -93,6 +93,8 @@ export interface DockerRuntimeOptions {
   gvisor?: GvisorRuntimes;
   /** Where proxy-only sandboxes' connections go (the egress proxy); without it, egress policies are refused. */
   egress?: EgressHandler;
+  /** `DOCKER_HOST` as config.ts read it: a remote engine cannot mount the agent binary. */
+  dockerHost?: string;
   logger?: Logger;
 }
 
@@ -168,7 +170,7 @@ export class DockerRuntime implements Runtime {
   static async open(options: DockerRuntimeOptions): Promise<DockerRuntime> {
     const candidate = options.agentBinary ?? builtAgentBinary();
     const source = candidate !== undefined && existsSync(candidate) ? candidate : undefined;
-    const { transport, reason } = chooseTransport(options.transport, source, process.env.DOCKER_HOST);
+    const { transport, reason } = chooseTransport(options.transport, source, options.dockerHost);
     await mkdir(join(options.stateDir, 'channels'), { recursive: true, mode: 0o700 });
     const binary = join(options.stateDir, 'bin', 'burrow-agent');
     if (transport === 'engine' || source === undefined) {
@@ -424,7 +426,7 @@ export class DockerRuntime implements Runtime {
   }
 
   async exec(id: string, options: ExecOptions): Promise<ExecResult> {
-    return collectExec(await this.execStream(id, options));
+    return collectExec(await this.execStream(id, options), options);
   }
 
   // ---------------------------------------------------------------- files

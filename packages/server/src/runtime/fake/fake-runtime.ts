@@ -357,7 +357,7 @@ export class FakeRuntime implements Runtime {
   }
 
   async exec(id: string, options: ExecOptions): Promise<ExecResult> {
-    return collectExec(await this.execStream(id, options));
+    return collectExec(await this.execStream(id, options), options);
   }
 
   // ---------------------------------------------------------------- files

@@ -16,6 +16,15 @@ import { DEFAULT_MAX_TRANSFER_BYTES, exportObject, importObject, type TransferOp
 export const DEFAULT_CONCURRENCY = 8;
 /** Directories nested deeper than this under the synced directory are not walked (and reported). */
 export const MAX_WALK_DEPTH = 64;
+/**
+ * A report keeps this many failures and this many skips (the counts stay exact), so a sandbox holding millions of
+ * symlinks or unreadable files cannot grow a report, the store or a response without bound.
+ */
+export const MAX_REPORT_ITEMS = 1000;
+/** Entries read from one directory of a walk; a larger directory is cut there (and reported). */
+export const MAX_WALK_ENTRIES_PER_DIRECTORY = 100_000;
+/** Directories a walk queues at once; deeper parts of a wider tree are left out (and reported). */
+export const MAX_WALK_PENDING_DIRECTORIES = 100_000;
 
 export interface TransferFailure {
   key?: string;
@@ -34,19 +43,41 @@ export interface TransferSummary {
   /** Objects (import) or files (export) transferred. */
   objects: number;
   bytes: number;
+  /** The first {@link MAX_REPORT_ITEMS} failures; `failureCount` counts them all. */
   failures: TransferFailure[];
+  failureCount: number;
+  /** The first {@link MAX_REPORT_ITEMS} skips; `skippedCount` counts them all. */
   skipped: TransferSkip[];
+  skippedCount: number;
   /** The signal aborted (e.g. the time budget ran out) before everything was transferred. */
   aborted: boolean;
+}
+
+export function emptySummary(): TransferSummary {
+  return {
+    objects: 0,
+    bytes: 0,
+    failures: [],
+    failureCount: 0,
+    skipped: [],
+    skippedCount: 0,
+    aborted: false,
+  };
+}
+
+export function addFailure(summary: TransferSummary, failure: TransferFailure): void {
+  summary.failureCount += 1;
+  if (summary.failures.length < MAX_REPORT_ITEMS) summary.failures.push(failure);
+}
+
+export function addSkip(summary: TransferSummary, skip: TransferSkip): void {
+  summary.skippedCount += 1;
+  if (summary.skipped.length < MAX_REPORT_ITEMS) summary.skipped.push(skip);
 }
 
 export interface BulkTransferOptions extends TransferOptions {
   /** Transfers in flight at once; default 8. */
   concurrency?: number;
-}
-
-function emptySummary(): TransferSummary {
-  return { objects: 0, bytes: 0, failures: [], skipped: [], aborted: false };
 }
 
 function failureOf(error: unknown): { code: string; error: string } {
@@ -105,7 +136,7 @@ export async function importPrefix(
       const key = object.Key ?? '';
       const target = relativePathForKey(listing, key);
       if (target.kind === 'skip') {
-        summary.skipped.push({ key, reason: target.reason });
+        addSkip(summary, { key, reason: target.reason });
         return;
       }
       const path = joinPath(destDir, target.relative);
@@ -115,7 +146,7 @@ export async function importPrefix(
           return;
         }
         if ((object.Size ?? 0) > maxBytes) {
-          summary.skipped.push({
+          addSkip(summary, {
             key,
             path,
             reason: `the object is ${object.Size ?? 0} bytes, more than the limit of ${maxBytes} bytes`,
@@ -132,7 +163,7 @@ export async function importPrefix(
         summary.objects += 1;
         summary.bytes += bytes;
       } catch (error) {
-        summary.failures.push({ key, path, ...failureOf(error) });
+        addFailure(summary, { key, path, ...failureOf(error) });
       }
     },
     options.signal,
@@ -170,10 +201,12 @@ async function* walk(
     if (dir === undefined) break;
     let entries: FileInfo[];
     try {
-      const listing = await runtime.listDir(sandboxId, dir.path);
+      const listing = await runtime.listDir(sandboxId, dir.path, {
+        maxEntries: MAX_WALK_ENTRIES_PER_DIRECTORY,
+      });
       entries = listing.entries;
       if (listing.truncated) {
-        summary.failures.push({
+        addFailure(summary, {
           path: dir.path,
           code: 'PAYLOAD_TOO_LARGE',
           error: `the directory has more than ${entries.length} entries: only the first ${entries.length} were taken`,
@@ -181,19 +214,24 @@ async function* walk(
       }
     } catch (error) {
       if (dir.depth === 0) throw error;
-      summary.failures.push({ path: dir.path, ...failureOf(error) });
+      addFailure(summary, { path: dir.path, ...failureOf(error) });
       continue;
     }
     for (const info of entries) {
       const path = joinPath(dir.path, info.name);
       const relative = dir.relative === '' ? info.name : `${dir.relative}/${info.name}`;
-      if (info.isSymlink) summary.skipped.push({ path, reason: 'symbolic link (not followed)' });
+      if (info.isSymlink) addSkip(summary, { path, reason: 'symbolic link (not followed)' });
       else if (info.isDir) {
         if (dir.depth + 1 > MAX_WALK_DEPTH)
-          summary.skipped.push({ path, reason: `nested deeper than ${MAX_WALK_DEPTH} directories` });
+          addSkip(summary, { path, reason: `nested deeper than ${MAX_WALK_DEPTH} directories` });
+        else if (pending.length >= MAX_WALK_PENDING_DIRECTORIES)
+          addSkip(summary, {
+            path,
+            reason: `more than ${MAX_WALK_PENDING_DIRECTORIES} directories waiting to be read: not walked`,
+          });
         else pending.push({ path, relative, depth: dir.depth + 1 });
       } else if (!info.mode.startsWith('-'))
-        summary.skipped.push({ path, reason: `not a regular file (mode ${info.mode})` });
+        addSkip(summary, { path, reason: `not a regular file (mode ${info.mode})` });
       else yield { path, relative, info };
     }
   }
@@ -219,7 +257,7 @@ export async function exportDirectory(
     async (file) => {
       const key = objectKey(input.prefix, file.relative);
       if (file.info.size > maxBytes) {
-        summary.skipped.push({
+        addSkip(summary, {
           key,
           path: file.path,
           reason: `the file is ${file.info.size} bytes, more than the limit of ${maxBytes} bytes`,
@@ -237,7 +275,7 @@ export async function exportDirectory(
         summary.objects += 1;
         summary.bytes += bytes;
       } catch (error) {
-        summary.failures.push({ key, path: file.path, ...failureOf(error) });
+        addFailure(summary, { key, path: file.path, ...failureOf(error) });
       }
     },
     options.signal,

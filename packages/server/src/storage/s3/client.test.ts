@@ -99,15 +99,15 @@ describe('createS3Client against s3rver', () => {
     await new Promise((resolve) => closed.close(resolve));
     const endpoint = `http://127.0.0.1:${port}`;
     const deadPolicy = new SsrfPolicy({ allowInternalEndpoint: true, serverEndpoint: endpoint });
-    const resolved = resolveS3({ bucket: 'b' }, { ...server, endpoint });
+    const resolved = resolveS3({ bucket: 'bkt' }, { ...server, endpoint });
     await withS3Client(
       resolved,
       deadPolicy,
       async (connection) => {
         const raw = await connection.client
-          .send(new ListObjectsV2Command({ Bucket: 'b' }))
+          .send(new ListObjectsV2Command({ Bucket: 'bkt' }))
           .catch((error: unknown) => error);
-        const error = connection.error(raw, { bucket: 'b' });
+        const error = connection.error(raw, { bucket: 'bkt' });
         expect(error.code).toBe('S3_ERROR');
         expect(error.status).toBe(502);
         expect(error.message).toContain(`127.0.0.1:${port}`);
@@ -124,7 +124,7 @@ describe('createS3Client against s3rver', () => {
       { ...server, endpoint: '', allowInternalEndpoint: false },
     );
     expect((await failure(createS3Client(resolved, closedPolicy))).code).toBe('SSRF_BLOCKED');
-    const metadata = resolveS3({ bucket: 'b' }, { ...server, endpoint: 'http://169.254.169.254' });
+    const metadata = resolveS3({ bucket: 'bkt' }, { ...server, endpoint: 'http://169.254.169.254' });
     const metaPolicy = new SsrfPolicy({
       allowInternalEndpoint: true,
       serverEndpoint: 'http://169.254.169.254',
@@ -136,7 +136,7 @@ describe('createS3Client against s3rver', () => {
 describe('fromS3Error', () => {
   const context = {
     endpoint: 's3.example.com:443',
-    bucket: 'b',
+    bucket: 'bkt',
     key: 'k',
     secrets: ['AKIAEXAMPLEKEY', 'SECRETSECRET'],
   };
@@ -163,7 +163,7 @@ describe('fromS3Error', () => {
 
   it('names the bucket for NoSuchBucket and passes BurrowErrors through', () => {
     expect(fromS3Error({ name: 'NoSuchBucket' }, context).message).toBe(
-      'bucket b does not exist at s3.example.com:443: create it or check the bucket name',
+      'bucket bkt does not exist at s3.example.com:443: create it or check the bucket name',
     );
     const own = new BurrowError('PAYLOAD_TOO_LARGE', 'too big');
     expect(fromS3Error(own, context)).toBe(own);

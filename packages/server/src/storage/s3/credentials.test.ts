@@ -29,10 +29,10 @@ function error(fn: () => unknown): { code: string; message: string } {
 
 describe('resolveS3 (den-api §14.4)', () => {
   it('falls back to the server configuration', () => {
-    const resolved = resolveS3({ bucket: 'b' }, server);
+    const resolved = resolveS3({ bucket: 'bkt' }, server);
     expect(resolved).toMatchObject({
       endpoint: 'http://minio:9000',
-      bucket: 'b',
+      bucket: 'bkt',
       prefix: '',
       region: 'eu-west-1',
     });
@@ -45,7 +45,7 @@ describe('resolveS3 (den-api §14.4)', () => {
   it('prefers request values; empty strings count as absent', () => {
     const resolved = resolveS3(
       {
-        bucket: 'b',
+        bucket: 'bkt',
         prefix: 'p/',
         endpoint: 'https://s3.example.com',
         region: 'us-west-2',
@@ -56,7 +56,10 @@ describe('resolveS3 (den-api §14.4)', () => {
     );
     expect(resolved).toMatchObject({ endpoint: 'https://s3.example.com', prefix: 'p/', region: 'us-west-2' });
     expect(resolved.credentials.reveal()).toEqual({ accessKeyId: 'REQKEY', secretAccessKey: 'req-secret' });
-    const blanks = resolveS3({ bucket: 'b', endpoint: '', region: '', accessKey: '', secretKey: '' }, server);
+    const blanks = resolveS3(
+      { bucket: 'bkt', endpoint: '', region: '', accessKey: '', secretKey: '' },
+      server,
+    );
     expect(blanks.endpoint).toBe('http://minio:9000');
     expect(blanks.region).toBe('eu-west-1');
     expect(blanks.credentials.reveal().accessKeyId).toBe('SERVERACCESSKEY');
@@ -64,7 +67,7 @@ describe('resolveS3 (den-api §14.4)', () => {
 
   it('defaults the region to us-east-1 and the endpoint to AWS', () => {
     const resolved = resolveS3(
-      { bucket: 'b' },
+      { bucket: 'bkt' },
       { region: '', accessKey: 'k', secretKey: 's', allowInternalEndpoint: false },
     );
     expect(resolved.region).toBe('us-east-1');
@@ -78,17 +81,17 @@ describe('resolveS3 (den-api §14.4)', () => {
       message: 'S3 bucket is required',
     });
     expect(error(() => resolveS3({ bucket: '' }, server)).message).toBe('S3 bucket is required');
-    expect(error(() => resolveS3({ bucket: 'b' }, bare)).message).toBe('S3 access key is required');
-    expect(error(() => resolveS3({ bucket: 'b', accessKey: 'k' }, bare)).message).toBe(
+    expect(error(() => resolveS3({ bucket: 'bkt' }, bare)).message).toBe('S3 access key is required');
+    expect(error(() => resolveS3({ bucket: 'bkt', accessKey: 'k' }, bare)).message).toBe(
       'S3 secret key is required',
     );
-    expect(error(() => resolveS3({ bucket: 'b', secretKey: 's' }, bare)).message).toBe(
+    expect(error(() => resolveS3({ bucket: 'bkt', secretKey: 's' }, bare)).message).toBe(
       'S3 access key is required',
     );
   });
 
   it('refuses a malformed region', () => {
-    expect(error(() => resolveS3({ bucket: 'b', region: 'us-east-1.evil.com/' }, server)).message).toMatch(
+    expect(error(() => resolveS3({ bucket: 'bkt', region: 'us-east-1.evil.com/' }, server)).message).toMatch(
       /region .* is not valid/,
     );
   });
@@ -102,11 +105,11 @@ describe('resolveS3 (den-api §14.4)', () => {
     expect(GATE_B_MESSAGE).toBe(
       'per-sandbox S3 endpoint override is refused while storage.s3.allow_internal_endpoint is enabled (the internal-endpoint exemption is pinned to the single server-configured endpoint)',
     );
-    expect(resolveS3({ bucket: 'b', endpoint: 'http://minio:9000' }, exempt).endpoint).toBe(
+    expect(resolveS3({ bucket: 'bkt', endpoint: 'http://minio:9000' }, exempt).endpoint).toBe(
       'http://minio:9000',
     );
-    expect(resolveS3({ bucket: 'b', endpoint: '' }, exempt).endpoint).toBe('http://minio:9000');
-    expect(resolveS3({ bucket: 'b', endpoint: 'http://other:9000' }, server).endpoint).toBe(
+    expect(resolveS3({ bucket: 'bkt', endpoint: '' }, exempt).endpoint).toBe('http://minio:9000');
+    expect(resolveS3({ bucket: 'bkt', endpoint: 'http://other:9000' }, server).endpoint).toBe(
       'http://other:9000',
     );
   });
@@ -130,7 +133,10 @@ describe('secrets stay secret', () => {
 
   it('S3Credentials masks itself in JSON, inspect and strings', () => {
     const credentials = new S3Credentials('AKIAVISIBLE', 'hidden-secret');
-    const resolved = resolveS3({ bucket: 'b', accessKey: 'AKIAVISIBLE', secretKey: 'hidden-secret' }, server);
+    const resolved = resolveS3(
+      { bucket: 'bkt', accessKey: 'AKIAVISIBLE', secretKey: 'hidden-secret' },
+      server,
+    );
     for (const text of [
       JSON.stringify(credentials),
       JSON.stringify(resolved),

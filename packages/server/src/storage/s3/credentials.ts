@@ -5,6 +5,7 @@
  */
 import { inspect } from 'node:util';
 import { BurrowError } from '@burrow/protocol';
+import { checkBucketName } from './bucket-name.js';
 
 /** The server's `s3.*` configuration. */
 export interface S3ServerConfig {
@@ -93,6 +94,7 @@ export function resolveS3(request: S3Request, server: S3ServerConfig): ResolvedS
   }
   const bucket = given(request.bucket);
   if (bucket === undefined) throw new BurrowError('VALIDATION_FAILED', 'S3 bucket is required');
+  checkBucketName(bucket);
   const region = given(request.region) ?? given(server.region) ?? DEFAULT_S3_REGION;
   if (!REGION.test(region)) {
     throw new BurrowError(

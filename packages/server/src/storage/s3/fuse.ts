@@ -31,10 +31,12 @@ import { parseEndpoint } from './endpoint.js';
 import { directoryPrefix } from './keys.js';
 import {
   fatalLog,
+  DEFAULT_SEARCH_PATH,
   launchS3fs,
   logTail,
   mountPropagation,
   runMount,
+  s3fsArgs,
   s3fsFailure,
   s3fsMountPoints,
   s3fsVersion,
@@ -50,6 +52,8 @@ export interface S3FuseMountsOptions {
   logger: Logger;
   /** The s3fs binary; default `s3fs` on PATH. */
   s3fsPath?: string;
+  /** The search path s3fs runs with (its only environment variable); default /usr/sbin:/usr/bin:/sbin:/bin. */
+  searchPath?: string;
   /** Owner of every file in the mount, as the sandbox sees it; default 1000:1000 (the sandbox user). */
   uid?: number;
   gid?: number;
@@ -92,6 +96,7 @@ export class S3FuseMounts {
   private readonly policy: SsrfPolicy;
   private readonly logger: Logger;
   private readonly s3fs: string;
+  private readonly searchPath: string;
   private readonly uid: number;
   private readonly gid: number;
   private readonly umask: string;
@@ -106,6 +111,7 @@ export class S3FuseMounts {
     this.policy = options.policy;
     this.logger = options.logger;
     this.s3fs = options.s3fsPath ?? 's3fs';
+    this.searchPath = options.searchPath ?? DEFAULT_SEARCH_PATH;
     this.uid = options.uid ?? 1000;
     this.gid = options.gid ?? 1000;
     this.umask = options.umask ?? '0022';
@@ -265,28 +271,27 @@ export class S3FuseMounts {
     );
     await mkdir(dir, { recursive: true, mode: 0o755 });
 
-    const prefix = directoryPrefix(resolved.prefix).replace(/\/$/, '');
-    const options = [
-      `passwd_file=${passwd}`,
-      `url=${plan.url}`,
-      ...(plan.pathStyle ? ['use_path_request_style'] : []),
-      `endpoint=${resolved.region}`,
-      'allow_other',
-      `uid=${this.uid}`,
-      `gid=${this.gid}`,
-      `umask=${this.umask}`,
-      `mp_umask=${this.umask}`,
-      `logfile=${log}`,
-      'dbglevel=warn',
-      'retries=3',
-      'connect_timeout=10',
-      'readwrite_timeout=60',
-    ];
-    const args = [
-      prefix === '' ? resolved.bucket : `${resolved.bucket}:/${prefix}`,
-      dir,
-      ...options.flatMap((option) => ['-o', option]),
-    ];
+    const args = s3fsArgs({
+      bucket: resolved.bucket,
+      prefix: directoryPrefix(resolved.prefix).replace(/\/$/, ''),
+      mountDir: dir,
+      options: [
+        ['passwd_file', passwd],
+        ['url', plan.url],
+        ...(plan.pathStyle ? [['use_path_request_style'] as const] : []),
+        ['endpoint', resolved.region],
+        ['allow_other'],
+        ['uid', String(this.uid)],
+        ['gid', String(this.gid)],
+        ['umask', this.umask],
+        ['mp_umask', this.umask],
+        ['logfile', log],
+        ['dbglevel', 'warn'],
+        ['retries', '3'],
+        ['connect_timeout', '10'],
+        ['readwrite_timeout', '60'],
+      ],
+    });
     const fail = async (error: BurrowError): Promise<never> => {
       if (await this.isMounted(sandboxId)) await unmountFuse(dir, this.logger).catch(() => undefined);
       if (!prepared) await rmdir(dir).catch(() => undefined);
@@ -294,7 +299,7 @@ export class S3FuseMounts {
       throw error;
     };
     try {
-      const launcher = await launchS3fs(this.s3fs, args);
+      const launcher = await launchS3fs(this.s3fs, args, this.searchPath);
       // s3fs has read the password file before it daemonises: it need not stay on disk.
       await rm(passwd, { force: true });
       if (launcher.code !== 0) {

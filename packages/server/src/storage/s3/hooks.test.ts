@@ -186,6 +186,18 @@ describe('S3Hooks against s3rver', () => {
     expect(report.objects).toBeLessThan(1500);
   });
 
+  it('abandons a run whose sandbox stops answering, once its budget and a grace period are spent', async () => {
+    // A sandbox that never answers a listing (a stalled agent): the transfer cannot even notice its budget.
+    const stalled = { listDir: () => new Promise<never>(() => undefined) } as unknown as Runtime;
+    const quick = new S3Hooks({ logger: recordingLogger(), abandonGraceMs: 20 });
+    const started = performance.now();
+    const report = await quick.upload(stalled, 'sbx-stalled', sync('p'), connection, { budgetMs: 30 });
+    expect(performance.now() - started).toBeLessThan(1000);
+    expect(report.timedOut).toBe(true);
+    expect(report.failures).toMatchObject([{ path: '/home/sandbox', code: 'TIMEOUT' }]);
+    expect(report.failures[0]?.error).toMatch(/time budget of 30 ms/);
+  }, 5000);
+
   it('logs every run without ever logging a key', () => {
     expect(lines.length).toBeGreaterThan(5);
     expect(

@@ -9,6 +9,7 @@ import type { Logger } from '../../logger.js';
 import type { Runtime, S3SyncConfig } from '../../runtime/runtime.js';
 import { sandboxPathString } from '../../runtime/paths.js';
 import {
+  emptySummary,
   exportDirectory,
   importPrefix,
   type BulkTransferOptions,
@@ -20,7 +21,7 @@ import type { S3Connection } from './client.js';
 
 export const DEFAULT_SYNC_PATH = '/home/sandbox';
 export const DEFAULT_SYNC_BUDGET_MS = 5 * 60_000;
-/** How many failures and skips a log line lists in full (the report keeps them all). */
+/** How many failures and skips a log line lists in full (the report keeps the first 1000 of each, and counts). */
 const LOGGED_ITEMS = 20;
 
 export type SyncDirection = 'download' | 'upload';
@@ -35,8 +36,12 @@ export interface SyncReport {
   finishedAt: Date;
   objects: number;
   bytes: number;
+  /** The first 1000 failures; `failureCount` counts them all. */
   failures: TransferFailure[];
+  failureCount: number;
+  /** The first 1000 skips; `skippedCount` counts them all. */
   skipped: TransferSkip[];
+  skippedCount: number;
   /** The time budget ran out (or the run was cancelled) before everything was transferred. */
   timedOut: boolean;
 }
@@ -49,7 +54,33 @@ export interface S3HooksOptions {
   concurrency?: number;
   /** Objects and files larger than this are skipped (and reported); default 5 GiB. */
   maxObjectBytes?: number;
+  /**
+   * How long a run may take to wind down once its budget is spent before it is abandoned (reported as timed out,
+   * the destroy it belongs to proceeds); default 10 s. Transfers stop at the budget, but a sandbox that never
+   * answers a listing or a read would otherwise hold the run, and the destroy, forever.
+   */
+  abandonGraceMs?: number;
   now?: () => Date;
+}
+
+export const DEFAULT_ABANDON_GRACE_MS = 10_000;
+
+/** Resolves `graceMs` after `signal` aborts; `cancel()` stops waiting. */
+function afterAbort(signal: AbortSignal, graceMs: number): { late: Promise<'late'>; cancel: () => void } {
+  let timer: NodeJS.Timeout | undefined;
+  let onAbort = (): void => undefined;
+  const late = new Promise<'late'>((resolve) => {
+    onAbort = () => (timer = setTimeout(() => resolve('late'), graceMs));
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+  });
+  return {
+    late,
+    cancel: () => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', onAbort);
+    },
+  };
 }
 
 export interface SyncRunOptions {
@@ -62,6 +93,7 @@ export class S3Hooks {
   private readonly logger: Logger;
   private readonly budgetMs: number;
   private readonly transfer: BulkTransferOptions;
+  private readonly abandonGraceMs: number;
   private readonly now: () => Date;
 
   constructor(options: S3HooksOptions) {
@@ -71,6 +103,7 @@ export class S3Hooks {
       ...(options.concurrency === undefined ? {} : { concurrency: options.concurrency }),
       ...(options.maxObjectBytes === undefined ? {} : { maxBytes: options.maxObjectBytes }),
     };
+    this.abandonGraceMs = options.abandonGraceMs ?? DEFAULT_ABANDON_GRACE_MS;
     this.now = options.now ?? (() => new Date());
   }
 
@@ -126,23 +159,43 @@ export class S3Hooks {
     let syncPath =
       config.syncPath === undefined || config.syncPath === '' ? DEFAULT_SYNC_PATH : config.syncPath;
     let summary: TransferSummary;
+    const deadline = afterAbort(signal, this.abandonGraceMs);
     try {
       syncPath = sandboxPathString(syncPath, 'storage.s3.sync_path');
-      summary = await transfer(syncPath, { ...this.transfer, signal });
+      const work = transfer(syncPath, { ...this.transfer, signal });
+      work.catch(() => undefined); // an abandoned run may still fail later, with nobody listening
+      const outcome = await Promise.race([work, deadline.late]);
+      if (outcome === 'late') {
+        const where = direction === 'download' ? { key: prefix } : { path: syncPath };
+        const budget = options.budgetMs ?? this.budgetMs;
+        summary = {
+          ...emptySummary(),
+          failures: [
+            {
+              ...where,
+              code: 'TIMEOUT',
+              error: `the run did not end within its time budget of ${budget} ms: the sandbox stopped answering, and the run was abandoned`,
+            },
+          ],
+          failureCount: 1,
+          aborted: true,
+        };
+      } else summary = outcome;
     } catch (error) {
       // The run could not start or list at all (missing bucket, denied, sync_path missing): one failure for the run.
       const failure =
         error instanceof Error && 'code' in error && typeof error.code === 'string' ? error.code : 'INTERNAL';
       const where = direction === 'download' ? { key: prefix } : { path: syncPath };
       summary = {
-        objects: 0,
-        bytes: 0,
+        ...emptySummary(),
         failures: [
           { ...where, code: failure, error: error instanceof Error ? error.message : String(error) },
         ],
-        skipped: [],
+        failureCount: 1,
         aborted: signal.aborted,
       };
+    } finally {
+      deadline.cancel();
     }
     const report: SyncReport = {
       direction,
@@ -155,7 +208,9 @@ export class S3Hooks {
       objects: summary.objects,
       bytes: summary.bytes,
       failures: summary.failures,
+      failureCount: summary.failureCount,
       skipped: summary.skipped,
+      skippedCount: summary.skippedCount,
       timedOut: summary.aborted,
     };
     this.log(report);
@@ -172,13 +227,13 @@ export class S3Hooks {
       objects: report.objects,
       bytes: report.bytes,
       durationMs: report.finishedAt.getTime() - report.startedAt.getTime(),
-      failureCount: report.failures.length,
-      skippedCount: report.skipped.length,
+      failureCount: report.failureCount,
+      skippedCount: report.skippedCount,
       timedOut: report.timedOut,
       failures: report.failures.slice(0, LOGGED_ITEMS),
       skipped: report.skipped.slice(0, LOGGED_ITEMS),
     };
-    if (report.failures.length > 0 || report.timedOut)
+    if (report.failureCount > 0 || report.timedOut)
       this.logger.warn(details, `S3 ${report.direction} finished with problems`);
     else this.logger.info(details, `S3 ${report.direction} finished`);
   }

@@ -57,6 +57,7 @@ export {
   type TransferSummary,
 } from './bulk-transfer.js';
 export { objectKey, relativePathForKey, directoryPrefix } from './keys.js';
+export { bucketNameProblem, checkBucketName } from './bucket-name.js';
 export {
   S3Hooks,
   DEFAULT_SYNC_PATH,

@@ -8,6 +8,7 @@ import { readFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { BurrowError } from '@burrow/protocol';
 import type { Logger } from '../../logger.js';
+import { checkBucketName } from './bucket-name.js';
 
 const run = promisify(execFile);
 
@@ -62,12 +63,80 @@ export async function runMount(command: 'mount' | 'umount', args: string[]): Pro
   }
 }
 
+/**
+ * The only s3fs options Burrow passes. s3fs runs as root on the host: an option such as `use_cache=/` or a second
+ * `bucket=` would let whoever chose it write host files, so nothing outside this list reaches its command line.
+ */
+export const S3FS_OPTIONS: ReadonlySet<string> = new Set([
+  'passwd_file',
+  'url',
+  'use_path_request_style',
+  'endpoint',
+  'allow_other',
+  'uid',
+  'gid',
+  'umask',
+  'mp_umask',
+  'logfile',
+  'dbglevel',
+  'retries',
+  'connect_timeout',
+  'readwrite_timeout',
+]);
+
+export interface S3fsMount {
+  bucket: string;
+  /** Key prefix mounted as the root ('' for the whole bucket), without leading or trailing `/`. */
+  prefix: string;
+  mountDir: string;
+  /** Options in order: a name from {@link S3FS_OPTIONS}, and a value or none (a flag). */
+  options: ReadonlyArray<readonly [name: string, value?: string]>;
+}
+
+/**
+ * s3fs's argv: `-o name[=value]` for each allowed option, then the bucket (with its prefix) and the mount directory.
+ * Values may not hold `,` (s3fs's option separator) or a line break. No positional argument can be read as an
+ * option: the bucket passed S3's naming rules (it starts with a letter or a digit) and the mount directory is an
+ * absolute path, and both are checked again here. A `--` before them would be the usual guard, but s3fs appends
+ * its own `-osubtype=s3fs` after the caller's arguments, and FUSE then rejects that as a positional (s3fs 1.90).
+ */
+export function s3fsArgs(mount: S3fsMount): string[] {
+  const args: string[] = [];
+  for (const [name, value] of mount.options) {
+    if (!S3FS_OPTIONS.has(name))
+      throw new BurrowError('INTERNAL', `s3fs option "${name}" is not one Burrow passes`);
+    if (value !== undefined && /[,\n\r\0]/.test(value))
+      throw new BurrowError(
+        'VALIDATION_FAILED',
+        `s3fs option ${name}: the value may not contain ",", a line break or NUL`,
+      );
+    args.push('-o', value === undefined ? name : `${name}=${value}`);
+  }
+  const bucket = checkBucketName(mount.bucket);
+  if (/[\n\r\0]/.test(mount.prefix))
+    throw new BurrowError(
+      'VALIDATION_FAILED',
+      'storage.s3.prefix may not contain a line break or NUL for mode fuse',
+    );
+  if (!mount.mountDir.startsWith('/'))
+    throw new BurrowError('INTERNAL', `the s3fs mount directory must be absolute: ${mount.mountDir}`);
+  args.push(mount.prefix === '' ? bucket : `${bucket}:/${mount.prefix}`, mount.mountDir);
+  return args;
+}
+
+/** s3fs's search path when its caller names none. */
+export const DEFAULT_SEARCH_PATH = '/usr/sbin:/usr/bin:/sbin:/bin';
+
 /** Runs the s3fs launcher (which daemonises) with an environment of PATH only; resolves with its exit code. */
-export function launchS3fs(binary: string, args: string[]): Promise<{ code: number; stderr: string }> {
+export function launchS3fs(
+  binary: string,
+  args: string[],
+  searchPath = DEFAULT_SEARCH_PATH,
+): Promise<{ code: number; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(binary, args, {
       stdio: ['ignore', 'ignore', 'pipe'],
-      env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin' },
+      env: { PATH: searchPath },
     });
     let stderr = '';
     child.stderr.setEncoding('utf8');
