@@ -20,7 +20,7 @@ import { fileInfoFromStat, type StatRecord } from './stat-record.js';
 
 /** One request's connection to the agent. */
 export interface AgentChannel {
-  /** Sends bytes; resolves when the transport has taken them (backpressure). */
+  /** Sends bytes; resolves once the transport queued them, waiting while too much is queued (backpressure). */
   send(data: Buffer): Promise<void>;
   /** The agent's bytes. Ends when the agent closes its side. */
   readonly incoming: AsyncIterable<Buffer>;

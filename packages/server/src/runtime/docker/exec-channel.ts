@@ -3,6 +3,7 @@ import { PassThrough } from 'node:stream';
 import type { Duplex } from 'node:stream';
 import type Dockerode from 'dockerode';
 import type { AgentChannel } from '../agent/agent-client.js';
+import { queuedSend } from '../agent/socket-channel.js';
 import { AGENT_PATH } from './create-spec.js';
 
 export async function openExecChannel(
@@ -28,10 +29,7 @@ export async function openExecChannel(
   stream.on('close', () => stdout.end());
   stream.on('error', (error) => stdout.destroy(error));
   return {
-    send: (data) =>
-      new Promise((resolve, reject) => {
-        stream.write(data, (error) => (error ? reject(error) : resolve()));
-      }),
+    send: (data) => queuedSend(stream, data),
     incoming: stdout,
     destroy: () => stream.destroy(),
   };
