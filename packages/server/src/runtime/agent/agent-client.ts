@@ -136,8 +136,16 @@ export class FrameReader {
 
 async function* readFrames(incoming: AsyncIterable<Buffer>): AsyncGenerator<Frame> {
   const decoder = new FrameDecoder();
-  for await (const chunk of incoming) {
-    for (const frame of decoder.push(chunk)) yield frame;
+  try {
+    for await (const chunk of incoming) {
+      for (const frame of decoder.push(chunk)) yield frame;
+    }
+  } catch (error) {
+    if (error instanceof BurrowError) throw error;
+    // The connection broke (the agent died, or the sandbox stopped): say so with a registered code.
+    throw new BurrowError('AGENT_UNREACHABLE', 'the connection to the sandbox agent broke', undefined, {
+      cause: error,
+    });
   }
 }
 

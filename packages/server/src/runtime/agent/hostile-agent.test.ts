@@ -101,6 +101,8 @@ describe('a hostile agent', () => {
     });
     await expect(truncated.stat('', path)).rejects.toMatchObject({ code: 'AGENT_PROTOCOL' });
     agent?.stop();
+    // Let the server see the stopped agent's connections close before a new one connects.
+    await sleep(50);
     const unknown = new AgentClient(() => channels.open('sbx', 2000), FAST);
     agent = startHostileAgent(join(channels.directory('sbx'), 'agent.sock'), (_request, socket) => {
       socket.write(rawFrame('\u00ff', Buffer.alloc(3)));
