@@ -1,5 +1,6 @@
 /** Exec over HTTP and over the WebSocket stream. */
 import { z } from 'zod';
+import { PtySize } from './processes.js';
 import { int, optional } from './sandbox.js';
 
 /**
@@ -19,6 +20,9 @@ export const ExecRequest = z.object({
   ),
   // Burrow addition
   stdin: optional(z.string()).describe('Text fed to the process on stdin'),
+  pty: optional(PtySize).describe(
+    'Run on a pseudo-terminal of this size: stdout and stderr merged into stdout (Burrow extension)',
+  ),
 });
 export type ExecRequest = z.input<typeof ExecRequest>;
 
@@ -47,6 +51,7 @@ export const ExecStreamClientMessage = z.discriminatedUnion('type', [
   z.object({ type: z.literal('stdin'), data: z.string() }),
   z.object({ type: z.literal('stdin_close') }),
   z.object({ type: z.literal('signal'), signal: z.string() }),
+  z.object({ type: z.literal('resize'), cols: int, rows: int }),
 ]);
 export type ExecStreamClientMessage = z.infer<typeof ExecStreamClientMessage>;
 

@@ -1,6 +1,7 @@
 export * from './errors.js';
 export * from './sandbox.js';
 export * from './exec.js';
+export * from './processes.js';
 export * from './files.js';
 export * from './snapshots.js';
 export * from './stats.js';

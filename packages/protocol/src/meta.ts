@@ -17,6 +17,11 @@ export const BURROW_FEATURES = [
   's3_sync_reports',
   'runtime_choice',
 ] as const;
+/**
+ * Terminals (exec with pty), background processes and file watching: advertised only where the server's path into
+ * sandboxes has the in-sandbox agent (the Engine API path answers NOT_SUPPORTED).
+ */
+export const INTERACTIVE_FEATURES = ['pty', 'processes', 'file_watch'] as const;
 export const FEATURES: readonly string[] = [...DEN_FEATURES, ...BURROW_FEATURES];
 
 export const Health = z.object({

@@ -189,6 +189,21 @@ export const ConfigSchema = z
       })
       .strict()
       .prefault({}),
+    processes: z
+      .object({
+        /** Output of each stream of a background process kept for replay (1 KiB to 64 MiB). */
+        output_buffer_bytes: size
+          .pipe(
+            z
+              .number()
+              .int()
+              .min(1024)
+              .max(64 * 1024 ** 2),
+          )
+          .default(1024 ** 2),
+      })
+      .strict()
+      .prefault({}),
     store: z
       .object({ path: z.string().default('burrow.db') })
       .strict()

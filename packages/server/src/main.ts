@@ -207,6 +207,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     },
     // The S3 upload at destroy has its own budget; a destroy is stuck only well past it.
     destroyDeadlineMs: config.s3.sync_timeout + 60_000,
+    processBufferBytes: config.processes.output_buffer_bytes,
   });
   // Unrecorded warm-pool members a previous run left are the pool's to adopt or remove, not orphans.
   const poolLeftovers: SandboxInfo[] = [];
@@ -243,6 +244,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     ping: () => runtime.ping(),
     resources: () => Promise.resolve(resources(engine, warmPool)),
     dashboardDir: dashboard,
+    interactive: runtime.transport !== 'engine',
   });
   let apiUrl = '';
   mountMcp(app, () => apiUrl);

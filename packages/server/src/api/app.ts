@@ -34,11 +34,13 @@ import { fileRoutes } from './routes/files.js';
 import { healthRoutes } from './routes/health.js';
 import { openApiRoute } from './routes/openapi.js';
 import { portRoutes } from './routes/ports.js';
+import { processRoutes } from './routes/processes.js';
 import { s3Routes } from './routes/s3.js';
 import { sandboxRoutes } from './routes/sandboxes.js';
 import { snapshotRoutes } from './routes/snapshots.js';
 import { statsRoutes } from './routes/stats.js';
 import { execStreamRoute } from './ws/exec-stream.js';
+import { processStreamRoutes } from './ws/process-streams.js';
 
 export interface ApiOptions {
   engine: Engine;
@@ -62,6 +64,11 @@ export interface ApiOptions {
   /** Throws when the container runtime does not answer. */
   ping(): Promise<void>;
   resources(): Promise<Resources>;
+  /**
+   * The runtime's path runs background processes and watches (the agent's paths do, the Engine API path does
+   * not): decides whether /health advertises them. Default true.
+   */
+  interactive?: boolean;
 }
 
 export const DEFAULT_MAX_FILE_BYTES = 1024 ** 3;
@@ -113,6 +120,7 @@ export async function buildApp(options: ApiOptions): Promise<FastifyInstance> {
     version: options.version,
     ping: options.ping,
     resources: options.resources,
+    interactive: options.interactive ?? true,
   };
 
   installErrorHandling(app, routes, { maxFileBytes, maxJsonBytes });
@@ -156,6 +164,8 @@ export async function buildApp(options: ApiOptions): Promise<FastifyInstance> {
   sandboxRoutes(app, context);
   execRoutes(app, context);
   execStreamRoute(app, context);
+  processRoutes(app, context);
+  processStreamRoutes(app, context);
   fileRoutes(app, context);
   s3Routes(app, context);
   portRoutes(app, context);

@@ -17,4 +17,6 @@ export interface ApiContext {
   version: VersionInfo;
   ping(): Promise<void>;
   resources(): Promise<Resources>;
+  /** Background processes and watches work on this server's path into sandboxes. */
+  interactive: boolean;
 }

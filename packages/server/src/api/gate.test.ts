@@ -15,13 +15,17 @@ afterAll(() => api.close());
 const OPEN = new Set(['GET /api/v1/health', 'GET /api/v1/version']);
 
 function concrete(url: string): string {
-  return url.replace(':id', id).replace(':snapshotId', 'snap-x').replace(':port', '80');
+  return url
+    .replace(':id', id)
+    .replace(':snapshotId', 'snap-x')
+    .replace(':port', '80')
+    .replace(':processId', 'proc_00');
 }
 
 describe('authentication on every route', () => {
   it('covers the whole route table', () => {
-    // Den's 30 routes, plus /timeout, /openapi.json and /s3-syncs.
-    expect(routeRegistryOf(api.app).routes).toHaveLength(33);
+    // Den's 30 routes, plus /timeout, /openapi.json, /s3-syncs, nine process routes, attach and watch.
+    expect(routeRegistryOf(api.app).routes).toHaveLength(44);
   });
 
   it('refuses every protected route without a key, or with a wrong one', async () => {

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FEATURES } from '@burrow/protocol';
+import { FEATURES, INTERACTIVE_FEATURES } from '@burrow/protocol';
 import { routeRegistryOf } from './route-registry.js';
 import { startApi, type Harness } from './test-support/harness.js';
 
@@ -14,7 +14,11 @@ describe('health and version', () => {
     const response = await fetch(`${api.url}/api/v1/health`);
     expect(response.status).toBe(200);
     const body = (await response.json()) as { status: string; features: string[]; runtimes: unknown[] };
-    expect(body).toEqual({ status: 'ok', features: [...FEATURES], runtimes: expect.any(Array) as unknown });
+    expect(body).toEqual({
+      status: 'ok',
+      features: [...FEATURES, ...INTERACTIVE_FEATURES],
+      runtimes: expect.any(Array) as unknown,
+    });
     expect(body.features).toEqual(
       expect.arrayContaining(['network_mode', 'start', 'file_stat', 'sandbox_ip', 'writable_rootfs']),
     );
@@ -42,7 +46,7 @@ describe('health and version', () => {
       version: '9.9.9',
       commit: 'abc123',
       build_date: '2026-01-01',
-      features: [...FEATURES],
+      features: [...FEATURES, ...INTERACTIVE_FEATURES],
       api: 'v1',
     });
   });

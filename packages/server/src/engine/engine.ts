@@ -37,6 +37,7 @@ import { systemClock, type Clock } from './clock.js';
 import { withinDeadline } from './deadline.js';
 import { Mutex } from './mutex.js';
 import { pullReporter, snapshotReporter } from './progress-reporting.js';
+import { SandboxProcesses } from './processes.js';
 import type {
   S3ExportInput,
   S3ExportResult,
@@ -68,6 +69,8 @@ export interface EngineOptions {
    * the sandbox and move on; the destroy goes on in the background. Default {@link DEFAULT_DESTROY_DEADLINE_MS}.
    */
   destroyDeadlineMs?: number;
+  /** Bytes of each output stream a background process keeps for replay (default 1 MiB). */
+  processBufferBytes?: number;
 }
 
 /** Longer than the default S3 upload budget (5 min), so only a destroy that is really stuck is passed over. */
@@ -139,6 +142,8 @@ export class Engine {
   private readonly warmPool: WarmPool | undefined;
   private readonly progress: ProgressFactory;
   readonly limits: EngineLimits;
+  /** Background processes, terminals and watches of running sandboxes. */
+  readonly processes: SandboxProcesses;
   private readonly admission = new Mutex();
   /** Sandboxes Burrow itself is stopping or destroying: their `died` events are expected. */
   private readonly expectedExits = new Set<string>();
@@ -159,6 +164,12 @@ export class Engine {
     this.progress = options.progress ?? logProgress(this.logger, { intervalMs: 10_000, quietStart: true });
     this.limits = { ...DEFAULT_ENGINE_LIMITS, ...options.limits };
     this.destroyDeadlineMs = options.destroyDeadlineMs ?? DEFAULT_DESTROY_DEADLINE_MS;
+    this.processes = new SandboxProcesses({
+      runtime: this.runtime,
+      inSandbox: (id, work) => this.inSandbox(id, work),
+      ...(options.processBufferBytes === undefined ? {} : { bufferBytes: options.processBufferBytes }),
+      // The activity hook of issue 12 goes here: `onActivity: (id) => this.touch(id)` once `touch` exists.
+    });
   }
 
   // ---------------------------------------------------------------- lifecycle

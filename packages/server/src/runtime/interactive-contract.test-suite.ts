@@ -247,6 +247,13 @@ export function runInteractiveContract(name: string, makeTarget: () => Promise<I
         await runtime.killProcess(id, withoutStdin.id);
       });
 
+      it('kills a process blocked reading its open stdin', async () => {
+        if (!target.processes) return;
+        const started = await runtime.startProcess(id, { cmd: ['cat'], stdin: true });
+        await runtime.killProcess(id, started.id);
+        expect(await waitExited(runtime, id, started.id)).toMatchObject({ exitCode: 137 });
+      });
+
       it('keeps a bounded replay buffer and says how much output fell out of it', async () => {
         if (!target.processes) return;
         const started = await runtime.startProcess(id, {

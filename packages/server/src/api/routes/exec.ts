@@ -10,6 +10,7 @@ import type { ExecOptions } from '../../runtime/runtime.js';
 import { readBody } from '../body.js';
 import type { ApiContext } from '../context.js';
 import { watchDisconnect } from '../disconnect.js';
+import { checkCmd, ptyFromWire } from '../command-fields.js';
 import { execResponseBody } from '../exec-body.js';
 import type { IdParams } from './sandboxes.js';
 
@@ -17,31 +18,11 @@ import type { IdParams } from './sandboxes.js';
 const SyncBody = ExecRequest.extend({ cmd: z.unknown().optional() });
 const StreamBody = ExecStreamRequest.extend({ cmd: z.unknown().optional() });
 
-function checkCmd(cmd: unknown): string[] {
-  if (cmd === undefined || cmd === null || (Array.isArray(cmd) && cmd.length === 0)) {
-    throw new BurrowError(
-      'VALIDATION_FAILED',
-      'cmd is required: give the command as an argv array, e.g. ["ls", "-la"]',
-      { field: 'cmd' },
-    );
-  }
-  if (typeof cmd === 'string') {
-    throw new BurrowError(
-      'VALIDATION_FAILED',
-      'cmd must be an argv array, not a shell string: use ["sh", "-c", "<command>"]',
-      { field: 'cmd' },
-    );
-  }
-  if (!Array.isArray(cmd) || !cmd.every((arg): arg is string => typeof arg === 'string')) {
-    throw new BurrowError('VALIDATION_FAILED', 'cmd must be an array of strings', { field: 'cmd' });
-  }
-  return cmd;
-}
-
 interface ExecFields {
   env?: Record<string, string> | undefined;
   workdir?: string | undefined;
   timeout?: number | undefined;
+  pty?: { cols: number; rows: number } | undefined;
 }
 
 /** Exec options shared by the HTTP and WebSocket forms; `timeout` <= 0 means none, as in Den. */
@@ -61,6 +42,7 @@ function baseOptions(cmd: string[], body: ExecFields): ExecOptions {
     }
     options.timeoutMs = body.timeout * 1000;
   }
+  if (body.pty !== undefined) options.pty = ptyFromWire(body.pty);
   return options;
 }
 

@@ -1,5 +1,5 @@
 /** `GET /api/v1/health` and `GET /api/v1/version`: open, cheap, and advertising the feature tokens. */
-import { API_VERSION, FEATURES } from '@burrow/protocol';
+import { API_VERSION, FEATURES, INTERACTIVE_FEATURES } from '@burrow/protocol';
 import type { FastifyInstance } from 'fastify';
 import type { ApiContext } from '../context.js';
 
@@ -33,13 +33,14 @@ function healthProbe(ping: () => Promise<void>): () => Promise<boolean> {
 
 export function healthRoutes(app: FastifyInstance, context: ApiContext): void {
   const healthy = healthProbe(context.ping);
+  const features = context.interactive ? [...FEATURES, ...INTERACTIVE_FEATURES] : [...FEATURES];
 
   app.get('/api/v1/health', async (_request, reply) => {
     if (await healthy()) {
       const runtimes = await context.engine.isolations().catch(() => []);
       return {
         status: 'ok',
-        features: FEATURES,
+        features,
         runtimes: runtimes.map((entry) => ({ runtime: entry.runtime, network_modes: entry.networkModes })),
       };
     }
@@ -50,7 +51,7 @@ export function healthRoutes(app: FastifyInstance, context: ApiContext): void {
     version: context.version.version,
     commit: context.version.commit,
     build_date: context.version.buildDate,
-    features: FEATURES,
+    features,
     api: API_VERSION,
   }));
 }

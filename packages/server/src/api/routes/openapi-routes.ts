@@ -2,6 +2,7 @@
  * The API's routes as the OpenAPI document describes them: method, path, request and responses. The document is
  * generated from this table (openapi.ts), and a test checks that it covers every route the app registers.
  */
+import { PROCESS_ROUTE_SPECS } from './openapi-process-routes.js';
 import type { ResponseSpec, RouteSpec } from './openapi-spec.js';
 
 const ok = (schema: string, description = 'OK'): Record<number, ResponseSpec> => ({
@@ -116,11 +117,12 @@ export const ROUTE_SPECS: RouteSpec[] = [
     method: 'get',
     path: `${SANDBOX}/exec/stream`,
     summary:
-      'WebSocket exec. Client: one ExecStreamRequest, then (with stdin: true) ExecStreamClientMessage frames. Server: ExecStreamServerMessage frames; "exit" (data = decimal exit code) or "error" ends the stream, followed by a close frame. Browsers, which cannot send the key header, offer the subprotocols burrow.v1 and burrow.key.<base64url of the key>; the server selects burrow.v1.',
+      'WebSocket exec. Client: one ExecStreamRequest, then (with stdin: true) ExecStreamClientMessage frames. Server: ExecStreamServerMessage frames; "exit" (data = decimal exit code) or "error" ends the stream, followed by a close frame. Browsers, which cannot send the key header, offer the subprotocols burrow.v1 and burrow.key.<base64url of the key>; the server selects burrow.v1. With pty, output comes as binary frames and binary client frames are stdin.',
     tag: 'exec',
     responses: { 101: { description: 'Switching protocols', schema: 'ExecStreamServerMessage' } },
     errors: [400, 403],
   },
+  ...PROCESS_ROUTE_SPECS,
   {
     method: 'get',
     path: FILES,

@@ -3,6 +3,16 @@
  * and the shape of one route's description.
  */
 import {
+  AttachClientMessage,
+  AttachServerMessage,
+  ProcessInfo,
+  ProcessInputRequest,
+  ProcessOutput,
+  ResizeProcessRequest,
+  SignalProcessRequest,
+  StartProcessRequest,
+  WaitProcessRequest,
+  WatchServerMessage,
   CreateSandboxRequest,
   CreateSnapshotRequest,
   ExecRequest,
@@ -41,6 +51,12 @@ export const REQUEST_SCHEMAS: Record<string, z.ZodType> = {
   CreateSnapshotRequest,
   S3ImportRequest,
   S3ExportRequest,
+  StartProcessRequest,
+  WaitProcessRequest,
+  ProcessInputRequest,
+  SignalProcessRequest,
+  ResizeProcessRequest,
+  AttachClientMessage,
 };
 
 export const RESPONSE_SCHEMAS: Record<string, z.ZodType> = {
@@ -62,6 +78,10 @@ export const RESPONSE_SCHEMAS: Record<string, z.ZodType> = {
   S3ImportResponse,
   S3ExportResponse,
   S3SyncReport,
+  ProcessInfo,
+  ProcessOutput,
+  AttachServerMessage,
+  WatchServerMessage,
 };
 
 /** A response: a component schema name, `[Name]` for an array of it, `bytes` for a raw body, or none. */
@@ -74,10 +94,12 @@ export interface RouteSpec {
   method: 'get' | 'post' | 'put' | 'delete';
   path: string;
   summary: string;
-  tag: 'meta' | 'sandboxes' | 'exec' | 'files' | 's3' | 'ports' | 'snapshots' | 'stats';
+  tag: 'meta' | 'sandboxes' | 'exec' | 'processes' | 'files' | 's3' | 'ports' | 'snapshots' | 'stats';
   open?: boolean;
   /** `?path=`: required, or optional with a default. */
   pathQuery?: 'required' | 'optional';
+  /** Other query parameters (all optional). */
+  query?: { name: string; description: string; type: 'string' | 'number' | 'boolean' }[];
   /** A JSON body schema name, `bytes` (any content type, streamed) or `multipart`. */
   body?: string;
   /** The body may be left out entirely. */

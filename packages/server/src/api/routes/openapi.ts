@@ -47,7 +47,7 @@ const ERROR_DESCRIPTIONS: Record<number, string> = {
   401: 'Missing or invalid API key',
   403: 'Forbidden (for S3: the keys were refused)',
   404: 'Not found',
-  409: 'The sandbox is not running',
+  409: 'The sandbox is not running (for processes: no stdin to write to, or no terminal to resize)',
   413: 'Body too large',
   429: 'Rate limited (see Retry-After) or sandbox limit reached',
   501: 'Not supported',
@@ -91,6 +91,15 @@ function operationOf(spec: RouteSpec): Json {
       required: spec.pathQuery === 'required',
       description: 'Absolute path in the sandbox, percent-encoded (any bytes but NUL)',
       schema: { type: 'string' },
+    });
+  }
+  for (const query of spec.query ?? []) {
+    parameters.push({
+      name: query.name,
+      in: 'query',
+      required: false,
+      description: query.description,
+      schema: { type: query.type },
     });
   }
   const responses: Json = Object.fromEntries(

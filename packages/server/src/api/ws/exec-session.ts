@@ -2,8 +2,10 @@
  * One exec over a WebSocket, in Den's protocol: the client's first message is the exec request; the server sends
  * `stdout`/`stderr` text frames, then `exit` (the code as a decimal string) once, or a terminal `error` frame with
  * a `code`. Burrow's extensions, which Den clients never send: `stdin: true` in the request, then `stdin`,
- * `stdin_close` and `signal` messages. Every ending is a close frame (1000 after exit, 1008 after a client error,
- * 1011 after a server error), and a client that goes away takes its process with it.
+ * `stdin_close` and `signal` messages; `pty: {cols, rows}` in the request runs the command on a terminal, whose
+ * output then comes as binary frames (raw bytes), takes binary frames as raw stdin and `resize` messages. Every
+ * ending is a close frame (1000 after exit, 1008 after a client error, 1011 after a server error), and a client
+ * that goes away takes its process with it.
  */
 import {
   BurrowError,
@@ -15,7 +17,10 @@ import type { FastifyBaseLogger } from 'fastify';
 import { WebSocket, type RawData } from 'ws';
 import type { Engine } from '../../engine/engine.js';
 import type { ExecStream } from '../../runtime/runtime.js';
+import { ptyFromWire } from '../command-fields.js';
 import { streamExecOptions } from '../routes/exec.js';
+import { signalName } from '../signals.js';
+import { frameBytes, frameText, send } from './ws-kit.js';
 
 /** Above this many unsent bytes, reading the process's output waits until the client catches up. */
 const SEND_HIGH_WATER_BYTES = 1024 * 1024;
@@ -29,21 +34,6 @@ export const MAX_FRAME_TEXT = 32 * 1024;
 const MAX_EARLY_MESSAGES = 1000;
 const FIRST_MESSAGE_TIMEOUT_MS = 30_000;
 const HEARTBEAT_MS = 30_000;
-const SIGNALS = new Set([
-  'SIGHUP',
-  'SIGINT',
-  'SIGQUIT',
-  'SIGKILL',
-  'SIGUSR1',
-  'SIGUSR2',
-  'SIGPIPE',
-  'SIGALRM',
-  'SIGTERM',
-  'SIGCONT',
-  'SIGSTOP',
-  'SIGTSTP',
-  'SIGWINCH',
-]);
 
 type State = 'waiting' | 'starting' | 'running' | 'closed';
 
@@ -62,9 +52,9 @@ export function splitText(text: string, max: number): string[] {
   return pieces;
 }
 
-function text(data: RawData): string {
-  if (Array.isArray(data)) return Buffer.concat(data).toString('utf8');
-  return (data instanceof ArrayBuffer ? Buffer.from(data) : data).toString('utf8');
+interface Early {
+  data: RawData;
+  binary: boolean;
 }
 
 export interface ExecSessionOptions {
@@ -78,7 +68,9 @@ export interface ExecSessionOptions {
 export class ExecSession {
   private state: State = 'waiting';
   private stream: ExecStream | undefined;
-  private readonly early: RawData[] = [];
+  private readonly early: Early[] = [];
+  /** The command runs on a terminal: output goes out as binary frames, binary frames are stdin. */
+  private pty = false;
   private earlyBytes = 0;
   private stdinOpen = false;
   private stdinChain: Promise<void> = Promise.resolve();
@@ -94,7 +86,7 @@ export class ExecSession {
   }
 
   start(): void {
-    this.socket.on('message', (data) => this.onMessage(data));
+    this.socket.on('message', (data, binary) => this.onMessage(data, binary));
     this.socket.on('close', () => this.onClose());
     this.socket.on('pong', () => (this.alive = true));
     const firstMessage = setTimeout(
@@ -120,7 +112,7 @@ export class ExecSession {
     this.timers.push(firstMessage, heartbeat);
   }
 
-  private onMessage(data: RawData): void {
+  private onMessage(data: RawData, binary: boolean): void {
     if (this.state === 'waiting') {
       this.state = 'starting';
       clearTimeout(this.timers[0]);
@@ -128,12 +120,12 @@ export class ExecSession {
     } else if (this.state === 'starting') {
       // The SDK writes stdin right after the request: keep it until the process runs, reading no more than
       // a bounded amount meanwhile.
-      this.early.push(data);
-      this.earlyBytes += text(data).length;
+      this.early.push({ data, binary });
+      this.earlyBytes += frameBytes(data).length;
       if (this.earlyBytes > STDIN_HIGH_WATER_BYTES || this.early.length > MAX_EARLY_MESSAGES)
         this.socket.pause();
     } else if (this.state === 'running') {
-      this.control(data);
+      this.control(data, binary);
     }
   }
 
@@ -142,7 +134,7 @@ export class ExecSession {
     try {
       let message: unknown;
       try {
-        message = JSON.parse(text(data));
+        message = JSON.parse(frameText(data));
       } catch (error) {
         const reason = error instanceof Error ? error.message : String(error);
         throw new BurrowError(
@@ -152,6 +144,7 @@ export class ExecSession {
       }
       const execOptions = streamExecOptions(message);
       this.stdinOpen = execOptions.openStdin === true;
+      this.pty = execOptions.pty !== undefined;
       stream = await this.options.engine.execStream(this.options.sandboxId, execOptions);
     } catch (error) {
       this.fail(error);
@@ -163,7 +156,7 @@ export class ExecSession {
     }
     this.stream = stream;
     this.state = 'running';
-    for (const message of this.early.splice(0)) this.control(message);
+    for (const message of this.early.splice(0)) this.control(message.data, message.binary);
     if (this.socket.isPaused && this.stdinPendingBytes <= STDIN_HIGH_WATER_BYTES) this.socket.resume();
     await this.pump(stream);
   }
@@ -181,7 +174,8 @@ export class ExecSession {
           this.close(1000, 'exit');
           return;
         }
-        await this.output(event.type, this.decoders[event.type].decode(event.data, { stream: true }));
+        if (this.pty) await send(this.socket, event.data, true);
+        else await this.output(event.type, this.decoders[event.type].decode(event.data, { stream: true }));
       }
       throw new BurrowError('INTERNAL', 'the command output ended without an exit status');
     } catch (error) {
@@ -195,11 +189,18 @@ export class ExecSession {
   }
 
   /** Handles a client message after the process started; anything unrecognised is ignored, as Den ignores it. */
-  private control(data: RawData): void {
+  private control(data: RawData, binary: boolean): void {
     const stream = this.stream;
+    if (binary && this.pty) {
+      // Keystrokes, as raw bytes.
+      const bytes = frameBytes(data);
+      if (stream !== undefined && this.stdinOpen && bytes.length > 0)
+        this.queueStdin(bytes.length, () => stream.stdin.write(bytes));
+      return;
+    }
     let message: ExecStreamClientMessage;
     try {
-      message = ExecStreamClientMessage.parse(JSON.parse(text(data)));
+      message = ExecStreamClientMessage.parse(JSON.parse(frameText(data)));
     } catch {
       this.options.log.debug(
         { sandbox: this.options.sandboxId },
@@ -209,15 +210,21 @@ export class ExecSession {
     }
     if (stream === undefined) return;
     if (message.type === 'signal') {
-      const upper = message.signal.trim().toUpperCase();
-      const name = upper.startsWith('SIG') ? upper : `SIG${upper}`;
-      if (!SIGNALS.has(name)) {
+      const name = signalName(message.signal);
+      if (name === undefined) {
         this.options.log.debug({ signal: message.signal }, 'ignored an unknown signal name');
         return;
       }
       stream
         .kill(name)
         .catch((error: unknown) => this.options.log.debug({ err: error }, 'signal not delivered'));
+      return;
+    }
+    if (message.type === 'resize') {
+      const size = { cols: message.cols, rows: message.rows };
+      void Promise.resolve()
+        .then(() => stream.resize(ptyFromWire(size, 'resize')))
+        .catch((error: unknown) => this.options.log.debug({ err: error }, 'resize not applied'));
       return;
     }
     if (!this.stdinOpen) return;

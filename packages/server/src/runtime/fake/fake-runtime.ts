@@ -299,7 +299,11 @@ export class FakeRuntime implements Runtime {
       env: { ...sandbox.config.env, ...options.env },
       workdir: options.workdir ?? sandbox.config.workdir ?? '/',
       stdin: async () => {
-        while (!stdinEnded) await new Promise<void>((resolve) => (stdinWaiter = resolve));
+        // A kill ends a read of stdin as it ends a sleep.
+        while (!stdinEnded) {
+          killer.signal.throwIfAborted();
+          await new Promise<void>((resolve) => (stdinWaiter = resolve));
+        }
         return Buffer.concat(stdinChunks);
       },
       readFile: (path) => {
@@ -330,6 +334,7 @@ export class FakeRuntime implements Runtime {
       stdinWaiter?.();
       stdinWaiter = undefined;
     };
+    killer.signal.addEventListener('abort', wake, { once: true });
     return execStreamFrom(
       {
         events,
