@@ -348,6 +348,11 @@ export function runInteractiveContract(name: string, makeTarget: () => Promise<I
         // The flat watch sees the remove next, never the nested file.
         const flatSeen = await readUntil(flat, (event) => watchPath(event) === 'remove /tmp/watched/a.txt');
         expect(flatSeen.map(watchPath)).not.toContain('create /tmp/watched/sub/deep.txt');
+        // A name that is not UTF-8 arrives as its bytes.
+        const raw = Buffer.from('/tmp/watched/\xff.bin', 'latin1');
+        await runtime.writeFile(id, raw, 'x');
+        const rawSeen = await readUntil(flat, (event) => event.type === 'event' && event.path.equals(raw));
+        expect(rawSeen.at(-1)).toMatchObject({ kind: 'create' });
         await flat.close();
         await deep.close();
         await expectCode(runtime.watch(id, '/tmp/watched/sub/deep.txt'), 'NOT_A_DIRECTORY');

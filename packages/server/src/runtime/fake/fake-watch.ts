@@ -76,7 +76,8 @@ export class FakeWatchers {
         continue;
       }
       watcher.pending += 1;
-      watcher.queue.push({ type: 'event', kind, path: Buffer.from(key), isDir });
+      // Keys hold a path's bytes one per character (the fake's latin1 keys).
+      watcher.queue.push({ type: 'event', kind, path: Buffer.from(key, 'latin1'), isDir });
     }
   }
 
