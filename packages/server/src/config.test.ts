@@ -19,6 +19,19 @@ describe('loadConfig', () => {
     expect(config.auth.enabled).toBe(false);
     expect(config.sandbox.default_pid_limit).toBe(256);
     expect(config.store.path).toBe(join(config.data_dir, 'burrow.db'));
+    expect(config.processes.output_buffer_bytes).toBe(1024 * 1024);
+  });
+
+  it('sizes the replay buffer of background processes, within 1 KiB to 64 MiB', () => {
+    expect(
+      loadConfig({ env: { BURROW_PROCESSES__OUTPUT_BUFFER_BYTES: '4m' } }).processes.output_buffer_bytes,
+    ).toBe(4 * 1024 * 1024);
+    expect(() => loadConfig({ env: { BURROW_PROCESSES__OUTPUT_BUFFER_BYTES: '100' } })).toThrow(
+      /processes\.output_buffer_bytes/,
+    );
+    expect(() => loadConfig({ env: { BURROW_PROCESSES__OUTPUT_BUFFER_BYTES: '1g' } })).toThrow(
+      /processes\.output_buffer_bytes/,
+    );
   });
 
   it('layers file < env < flags', () => {
