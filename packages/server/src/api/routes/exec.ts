@@ -1,6 +1,7 @@
 /**
  * `POST /sandboxes/{id}/exec`: Den's synchronous exec. The timeout really kills the process (200 with exit code
  * 124 and `timed_out: true`), a client that disconnects kills it too, and no server timeout cuts the response.
+ * Burrow's `pty` runs the command on a terminal (its stderr then arrives merged into stdout).
  */
 import { BurrowError, ExecRequest, ExecStreamRequest, MAX_EXEC_TIMEOUT_SECONDS } from '@burrow/protocol';
 import type { FastifyInstance } from 'fastify';
