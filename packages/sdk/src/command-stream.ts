@@ -7,7 +7,8 @@ import { AsyncQueue } from './async-queue.js';
 import { AbortedError, ConnectionError } from './client-errors.js';
 import { errorFromCode, statusForCode } from './errors.js';
 import type { HttpClient } from './http.js';
-import type { CommandEvent, CommandResult } from './types.js';
+import { binaryData, textData } from './bytes.js';
+import type { CommandEvent, CommandResult, PtySize } from './types.js';
 import { OPEN, type SocketLike } from './websocket.js';
 
 /** Options of `sandbox.commands.stream()`. */
@@ -24,6 +25,11 @@ export interface StreamCommandOptions {
   stdin?: boolean | string | Uint8Array;
   /** Aborting kills the command and rejects with `AbortedError`. */
   signal?: AbortSignal;
+  /**
+   * Run on a terminal of this size: stdout and stderr merged, output as raw bytes (`bytes` on each `stdout`
+   * event, decoded into `data`), stdin writes passed through unchanged (`\x03` is Ctrl-C).
+   */
+  pty?: PtySize;
 }
 
 /**
@@ -65,13 +71,19 @@ export class CommandStream implements AsyncIterable<CommandEvent>, AsyncDisposab
   #finished = false;
   #closedByUs: Error | undefined;
 
+  readonly #pty: boolean;
+  readonly #ptyDecoder = new TextDecoder();
+
   private constructor(
     socket: SocketLike,
     baseUrl: string,
     stdinOpen: boolean,
     signal: AbortSignal | undefined,
+    pty: boolean,
   ) {
     this.#socket = socket;
+    this.#pty = pty;
+    socket.binaryType = 'arraybuffer';
     this.#result = new Promise<CommandResult>((resolve, reject) => (this.#settle = { resolve, reject }));
     // A rejection nobody awaits must not crash the process: wait() still hands it to whoever asks.
     this.#result.catch(() => undefined);
@@ -81,6 +93,12 @@ export class CommandStream implements AsyncIterable<CommandEvent>, AsyncDisposab
       write: (data) => {
         if (stdinClosed)
           throw new Error('stdin is closed: open the stream with { stdin: true } and write before end()');
+        if (this.#pty) {
+          // A terminal takes bytes as they are (keystrokes, escape sequences).
+          const bytes = typeof data === 'string' ? new TextEncoder().encode(data) : data;
+          if (bytes.length > 0) this.#sendRaw(bytes);
+          return;
+        }
         const text = typeof data === 'string' ? data : decoder.decode(data, { stream: true });
         if (text !== '') this.#send({ type: 'stdin', data: text });
       },
@@ -128,6 +146,7 @@ export class CommandStream implements AsyncIterable<CommandEvent>, AsyncDisposab
       http.baseUrl,
       stdin !== undefined && stdin !== false,
       options.signal,
+      options.pty !== undefined,
     );
     const request: Record<string, unknown> = { cmd: toCommand(cmd) };
     if (options.env !== undefined) request.env = options.env;
@@ -135,6 +154,7 @@ export class CommandStream implements AsyncIterable<CommandEvent>, AsyncDisposab
     if (options.timeoutMs !== undefined && options.timeoutMs > 0)
       request.timeout = Math.ceil(options.timeoutMs / 1000);
     if (stdin !== undefined && stdin !== false) request.stdin = true;
+    if (options.pty !== undefined) request.pty = { cols: options.pty.cols, rows: options.pty.rows };
     stream.#sendRaw(JSON.stringify(request));
     if (typeof stdin === 'string' || stdin instanceof Uint8Array) {
       stream.stdin.write(stdin);
@@ -146,6 +166,11 @@ export class CommandStream implements AsyncIterable<CommandEvent>, AsyncDisposab
   /** Sends a signal (default `SIGKILL`) to the command. */
   kill(signal: string = 'SIGKILL'): void {
     this.#send({ type: 'signal', signal });
+  }
+
+  /** Resizes the command's terminal (streams opened with `pty`). */
+  resize(size: PtySize): void {
+    this.#send({ type: 'resize', cols: size.cols, rows: size.rows });
   }
 
   /** Closes the connection; the server stops the command. `wait()` then rejects with `AbortedError`. */
@@ -185,15 +210,24 @@ export class CommandStream implements AsyncIterable<CommandEvent>, AsyncDisposab
     this.#sendRaw(JSON.stringify(message));
   }
 
-  #sendRaw(text: string): void {
+  #sendRaw(data: string | Uint8Array): void {
     if (this.#finished || this.#socket.readyState !== OPEN) return;
-    this.#socket.send(text);
+    this.#socket.send(data);
   }
 
   #onMessage(data: unknown): void {
+    const bytes = binaryData(data);
+    if (bytes !== undefined) {
+      // Terminal output.
+      if (this.#finished) return;
+      const text = this.#ptyDecoder.decode(bytes, { stream: true });
+      this.#stdout += text;
+      this.#events.push({ type: 'stdout', data: text, bytes: bytes.slice() });
+      return;
+    }
     let message: ExecStreamServerMessage;
     try {
-      message = JSON.parse(typeof data === 'string' ? data : String(data)) as ExecStreamServerMessage;
+      message = JSON.parse(textData(data)) as ExecStreamServerMessage;
     } catch {
       return;
     }

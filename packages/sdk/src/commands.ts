@@ -2,7 +2,7 @@
 import type { ExecRequest, ExecResponse } from '@burrow/protocol';
 import { CommandStream, type StreamCommandOptions } from './command-stream.js';
 import type { HttpClient } from './http.js';
-import type { CommandResult } from './types.js';
+import type { CommandResult, PtySize } from './types.js';
 
 /**
  * Longest command timeout the server accepts, in seconds (24 h); a longer one is refused with a ValidationError.
@@ -26,6 +26,8 @@ export interface RunCommandOptions {
   onStderr?: (data: string) => void;
   /** Aborting kills the command (the server ends it when the request goes away) and rejects with `AbortedError`. */
   signal?: AbortSignal;
+  /** Run on a terminal of this size: stderr then arrives merged into stdout (with `\r\n` line ends). */
+  pty?: PtySize;
 }
 
 function argv(cmd: string[] | string): string[] {
@@ -67,6 +69,7 @@ export class Commands {
     if (options.cwd !== undefined) request.workdir = options.cwd;
     if (options.timeoutMs !== undefined && options.timeoutMs > 0)
       request.timeout = Math.ceil(options.timeoutMs / 1000);
+    if (options.pty !== undefined) request.pty = { cols: options.pty.cols, rows: options.pty.rows };
     if (options.stdin !== undefined) {
       request.stdin =
         typeof options.stdin === 'string' ? options.stdin : new TextDecoder().decode(options.stdin);
@@ -114,6 +117,7 @@ export class Commands {
     if (options.timeoutMs !== undefined) streamOptions.timeoutMs = options.timeoutMs;
     if (options.stdin !== undefined) streamOptions.stdin = options.stdin;
     if (options.signal !== undefined) streamOptions.signal = options.signal;
+    if (options.pty !== undefined) streamOptions.pty = options.pty;
     const stream = await this.stream(cmd, streamOptions);
     for await (const event of stream) {
       if (event.type === 'stdout') options.onStdout?.(event.data);

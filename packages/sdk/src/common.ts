@@ -13,6 +13,11 @@ export {
   type TransferOptions,
   type WriteResult,
 } from './files.js';
+export { FileWatch, MAX_PENDING_WATCH_EVENTS, type WatchOptions } from './file-watch.js';
+export { Processes, type WaitOptions } from './processes.js';
+export { ProcessAttachment, type AttachOptions, type ProcessExit } from './process-attachment.js';
+export type { StartProcessOptions } from './process-convert.js';
+export { DEFAULT_SHELL, Pty, PtySession, type ConnectPtyOptions, type CreatePtyOptions } from './pty.js';
 export type { WriteData } from './body.js';
 export { SandboxSnapshots, SnapshotOperations } from './snapshots.js';
 export { sandboxToWire } from './convert.js';
@@ -23,6 +28,7 @@ export {
   FileNotFoundError,
   NotFoundError,
   PermissionDeniedError,
+  ProcessNotFoundError,
   RateLimitError,
   SandboxNotFoundError,
   SandboxNotRunningError,
@@ -46,7 +52,11 @@ export type {
   IsolationRuntime,
   NetworkMode,
   PortMapping,
+  ProcessEvent,
+  ProcessInfo,
+  ProcessOutput,
   ProgressCallback,
+  PtySize,
   S3SyncConfig,
   SandboxInfo,
   SandboxStats,
@@ -56,6 +66,8 @@ export type {
   TmpfsMount,
   VersionInfo,
   VolumeMount,
+  WatchEvent,
+  WatchEventKind,
 } from './types.js';
 export { DenError, DenSandbox, DenSandboxManager } from './den/den.js';
 export type { Platform } from './platform.js';

@@ -67,6 +67,15 @@ export class SnapshotNotFoundError extends NotFoundError {}
 export class FileNotFoundError extends NotFoundError {}
 
 /**
+ * The background process is unknown to the sandbox (`PROCESS_NOT_FOUND`): a wrong id, or an exited process the
+ * sandbox no longer keeps (it keeps the last 64).
+ *
+ * @example
+ * await sandbox.processes.get(id).catch((e) => { if (e instanceof ProcessNotFoundError) return null; throw e; });
+ */
+export class ProcessNotFoundError extends NotFoundError {}
+
+/**
  * The API key is missing or wrong (401).
  *
  * @example
@@ -143,6 +152,7 @@ const BY_CODE: Record<string, ErrorClass> = {
   SANDBOX_NOT_FOUND: SandboxNotFoundError,
   SNAPSHOT_NOT_FOUND: SnapshotNotFoundError,
   FILE_NOT_FOUND: FileNotFoundError,
+  PROCESS_NOT_FOUND: ProcessNotFoundError,
   SANDBOX_NOT_RUNNING: SandboxNotRunningError,
 };
 

@@ -6,6 +6,7 @@ import type { FileInfo as WireFileInfo } from '@burrow/protocol';
 import { toBody, type WriteData } from './body.js';
 import { fileFromWire } from './convert.js';
 import { BurrowError, FileNotFoundError } from './errors.js';
+import { FileWatch, type WatchOptions } from './file-watch.js';
 import type { HttpClient, RequestOptions } from './http.js';
 import type { LocalFiles } from './platform.js';
 import type { FileInfo, ProgressCallback } from './types.js';
@@ -53,11 +54,25 @@ function hasKnownSize(data: WriteData): data is string | Uint8Array | ArrayBuffe
 export class Files {
   readonly #http: HttpClient;
   readonly #base: string;
+  readonly #sandboxId: string;
 
   /** @internal */
   constructor(http: HttpClient, sandboxId: string) {
     this.#http = http;
+    this.#sandboxId = sandboxId;
     this.#base = `/api/v1/sandboxes/${encodeURIComponent(sandboxId)}/files`;
+  }
+
+  /**
+   * Watches a directory for changes (create, write, remove, rename, chmod), as an AsyncIterable or through
+   * `onEvent`; resolves once the watch is in place, so later changes are not missed. See {@link FileWatch}.
+   *
+   * @example
+   * const watch = await sandbox.files.watch('/home/sandbox/app', { recursive: true, signal });
+   * for await (const event of watch) if (event.type === 'event') console.log(event.kind, event.path);
+   */
+  watch(path: string, options: WatchOptions = {}): Promise<FileWatch> {
+    return FileWatch.open(this.#http, this.#sandboxId, path, options);
   }
 
   /**

@@ -4,6 +4,8 @@ import { Commands } from './commands.js';
 import { sandboxFromWire, statsFromWire } from './convert.js';
 import { SandboxNotFoundError } from './errors.js';
 import { Files } from './files.js';
+import { Processes } from './processes.js';
+import { Pty } from './pty.js';
 import type { HttpClient } from './http.js';
 import { SandboxSnapshots } from './snapshots.js';
 import type { SandboxInfo, SandboxStats } from './types.js';
@@ -25,6 +27,10 @@ export class Sandbox implements AsyncDisposable {
   readonly files: Files;
   /** Take and list snapshots of this sandbox. */
   readonly snapshots: SandboxSnapshots;
+  /** Background processes: start, list, attach, wait, input, signal, kill. */
+  readonly processes: Processes;
+  /** Interactive terminals. */
+  readonly pty: Pty;
   readonly #http: HttpClient;
   #info: SandboxInfo;
 
@@ -36,6 +42,8 @@ export class Sandbox implements AsyncDisposable {
     this.commands = new Commands(http, info.id);
     this.files = new Files(http, info.id);
     this.snapshots = new SandboxSnapshots(http, info.id);
+    this.processes = new Processes(http, info.id);
+    this.pty = new Pty(http, this.processes);
   }
 
   /** What the server said about this sandbox when last asked (see `refresh()`). */

@@ -116,7 +116,8 @@ export interface CommandResult {
 
 /** One event of a streamed command. */
 export type CommandEvent =
-  | { type: 'stdout'; data: string }
+  /** On a terminal (`pty`), `bytes` carries the raw output `data` decodes. */
+  | { type: 'stdout'; data: string; bytes?: Uint8Array }
   | { type: 'stderr'; data: string }
   | { type: 'exit'; exitCode: number; timedOut: boolean };
 
@@ -175,3 +176,60 @@ export interface HealthInfo {
 
 /** Progress of a transfer: bytes so far, and the total when known. */
 export type ProgressCallback = (transferred: number, total: number | undefined) => void;
+
+/** A terminal's size in character cells (1-1000 each). */
+export interface PtySize {
+  cols: number;
+  rows: number;
+}
+
+/** A background process, as the server reports it. */
+export interface ProcessInfo {
+  /** Burrow's id for the process (`proc_...`), stable for its lifetime. */
+  id: string;
+  /** Its pid inside the sandbox. */
+  pid: number;
+  tag?: string;
+  cmd: string[];
+  /** Runs on a terminal. */
+  pty: boolean;
+  /** Its stdin is open for input. */
+  stdin: boolean;
+  startedAt: Date;
+  running: boolean;
+  /** Once exited: the exit code (`128 + n` after signal n, 124 after its timeout). */
+  exitCode?: number;
+  endedAt?: Date;
+  timedOut: boolean;
+  /** Bytes that fell out of the server's replay buffer, per stream. */
+  outputDropped: { stdout: number; stderr: number };
+}
+
+/** One event of an attached process. */
+export type ProcessEvent =
+  | { type: 'stdout'; data: string }
+  | { type: 'stderr'; data: string }
+  /** Output of a process on a terminal, as raw bytes (escape sequences and all). */
+  | { type: 'pty'; data: Uint8Array }
+  /** `bytes` of `stream` were lost to this reader (the buffer overflowed before it read them). */
+  | { type: 'dropped'; stream: 'stdout' | 'stderr'; bytes: number }
+  | { type: 'exit'; exitCode: number; timedOut: boolean };
+
+/** What a process's replay buffer holds (`sandbox.processes.output()`). */
+export interface ProcessOutput {
+  process: ProcessInfo;
+  stdout: string;
+  stderr: string;
+  /** Earlier output is missing: it fell out of the buffer, or `maxBytes` kept only the end. */
+  stdoutTruncated: boolean;
+  stderrTruncated: boolean;
+}
+
+export type WatchEventKind = 'create' | 'write' | 'remove' | 'rename' | 'chmod';
+
+/** A change under a watched directory, or word that some were lost. */
+export type WatchEvent =
+  /** `path` is as the sandbox sees it; `rename` names the old path (the new one comes as `create`). */
+  | { type: 'event'; kind: WatchEventKind; path: string; isDir: boolean; pathBytes?: Uint8Array }
+  /** Events were lost (a queue overflowed): re-read what matters. */
+  | { type: 'overflow' };
