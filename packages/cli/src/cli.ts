@@ -10,6 +10,8 @@ import { registerImage } from './commands/image.js';
 import { registerLifecycle } from './commands/lifecycle.js';
 import { registerList } from './commands/list.js';
 import { registerMcp } from './commands/mcp.js';
+import { registerProcesses } from './commands/processes.js';
+import { registerRun } from './commands/run.js';
 import { registerServe } from './commands/serve.js';
 import { registerShell } from './commands/shell.js';
 import { registerSnapshot } from './commands/snapshot.js';
@@ -32,6 +34,8 @@ export function buildProgram(): Command {
   registerList(program);
   registerExec(program);
   registerShell(program);
+  registerRun(program);
+  registerProcesses(program);
   registerCp(program);
   registerLifecycle(program);
   registerSnapshot(program);
@@ -41,13 +45,16 @@ export function buildProgram(): Command {
   program.addHelpText(
     'after',
     `
-Exit codes: 0 ok, 1 error, 2 usage error, 3 not found, 4 cannot reach the server; exec exits with the
-remote command's code.
+Exit codes: 0 ok, 1 error, 2 usage error, 3 not found, 4 cannot reach the server; exec, shell and run exit
+with the remote command's code.
 
 Examples:
   burrow serve
   ID=$(burrow create --timeout 30m)
   burrow exec $ID -- python3 -c 'print(6 * 7)'
+  burrow shell $ID
+  burrow run -d --tag web $ID -- python3 -m http.server 8000
+  burrow logs -f $ID web
   burrow cp ./src $ID:/home/sandbox/
   burrow rm $ID`,
   );

@@ -1,9 +1,10 @@
 import { createInterface } from 'node:readline';
 import type { Command } from 'commander';
-import type { CommandStream, Sandbox } from '@burrow/sdk';
+import { DEFAULT_SHELL, type CommandStream, type Sandbox } from '@burrow/sdk';
 import { clientFor } from '../client.js';
 import { writeOut } from '../output.js';
 import { CwdMarkerFilter, SHELL_SCRIPT } from '../shell-marker.js';
+import { execTerminal, joinTerminal, terminalSize } from '../terminal.js';
 
 /** Runs one line in the sandbox at `cwd`; resolves with its exit code and the directory it ended in. */
 async function runLine(
@@ -29,24 +30,50 @@ async function runLine(
   return { exitCode, cwd: reported ?? cwd };
 }
 
+/** An interactive shell on a remote terminal; resolves with the shell's exit code. */
+async function terminalShell(sandbox: Sandbox, shell: string[] | undefined): Promise<number> {
+  const stream = await sandbox.commands.stream(shell ?? DEFAULT_SHELL, {
+    stdin: true,
+    pty: terminalSize(process.stdout),
+  });
+  const outcome = await joinTerminal(execTerminal(stream), { input: process.stdin, output: process.stdout });
+  return outcome.detached ? 0 : outcome.exitCode;
+}
+
 export function registerShell(program: Command): void {
   program
     .command('shell')
-    .description('line-mode shell in a sandbox: each line runs with sh -c; cd persists between lines')
+    .description('interactive shell in a sandbox (a real terminal when stdin is one, else line mode)')
     .argument('<id>', 'sandbox id')
+    .option(
+      '--shell <program>',
+      'the shell to run on the terminal (default: bash if the image has it, else sh)',
+    )
+    .option('--line', 'line mode even on a terminal')
     .addHelpText(
       'after',
       `
-Each line runs as its own command (no TTY: full-screen programs do not work). Shell state other than the
-working directory (variables, functions) does not carry over to the next line. Ctrl-C interrupts the running
-command; "exit" or Ctrl-D leaves.
+On a terminal, the sandbox's shell runs on a remote terminal of your window's size: its prompt, line editing,
+history, full-screen programs (vim, top) and job control work; Ctrl-C and Ctrl-Z reach the remote program; the
+window size is followed; "exit" or Ctrl-D leaves with the shell's exit status, and your terminal is restored.
+
+Without a terminal (pipes, scripts) or with --line, each line runs as its own "sh -c" command: the working
+directory persists between lines, other shell state does not; Ctrl-C interrupts the running command.
 
 Examples:
   burrow shell $ID
+  burrow shell --shell /bin/sh $ID
   printf 'cd /tmp\\nls -la\\n' | burrow shell $ID`,
     )
-    .action(async (id: string, _flags: unknown, command: Command) => {
+    .action(async (id: string, flags: { shell?: string; line?: boolean }, command: Command) => {
       const sandbox = await clientFor(command).get(id);
+      if (process.stdin.isTTY === true && process.stdout.isTTY === true && flags.line !== true) {
+        process.exitCode = await terminalShell(
+          sandbox,
+          flags.shell === undefined ? undefined : [flags.shell],
+        );
+        return;
+      }
       const interactive = process.stdin.isTTY === true;
       const rl = createInterface({ input: process.stdin, output: process.stdout, terminal: interactive });
       let cwd: string | undefined;
