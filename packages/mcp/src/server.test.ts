@@ -30,6 +30,11 @@ const BURROW_TOOLS = [
   'sandbox_stats',
   'snapshot_list',
   'snapshot_delete',
+  'start_process',
+  'process_output',
+  'send_process_input',
+  'list_processes',
+  'kill_process',
 ];
 
 let api: FakeApi;
@@ -67,7 +72,7 @@ async function call(
 }
 
 describe('MCP tools', () => {
-  it("lists Den's eleven tools and Burrow's six, with descriptions that teach", async () => {
+  it("lists Den's eleven tools and Burrow's eleven, with descriptions that teach", async () => {
     const { client, server } = await connect();
     const { tools } = await client.listTools();
     expect(tools.map((tool) => tool.name).sort()).toEqual([...DEN_TOOLS, ...BURROW_TOOLS].sort());
@@ -221,7 +226,7 @@ describe('MCP over streamable HTTP', () => {
 
   it("forwards the caller's API key to the API", async () => {
     const client = await httpClient('key');
-    expect((await client.listTools()).tools).toHaveLength(17);
+    expect((await client.listTools()).tools).toHaveLength(22);
     const { id } = await call(client, 'create_sandbox');
     expect(await call(client, 'exec', { sandbox_id: id, cmd: ['echo', 'over http'] })).toMatchObject({
       stdout: 'over http\n',

@@ -4,6 +4,7 @@ import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { Burrow } from '@burrow/sdk';
 import { DEFAULT_MAX_READ_BYTES, type ToolContext } from './context.js';
 import { registerFileTools } from './tools/file-tools.js';
+import { registerProcessTools } from './tools/process-tools.js';
 import { registerSandboxTools } from './tools/sandbox-tools.js';
 import { registerSnapshotTools } from './tools/snapshot-tools.js';
 
@@ -50,7 +51,8 @@ export function createMcpServer(options: McpServerOptions): BurrowMcpServer {
       instructions:
         'Burrow runs commands in isolated Linux sandboxes. Typical session: create_sandbox -> write_file / exec ' +
         '(argv arrays; ["sh","-c","..."] for shell syntax) -> read_file -> destroy_sandbox. Work under /tmp or ' +
-        '/home/sandbox. A non-zero exit_code is a result to read, not a failure.',
+        '/home/sandbox. A non-zero exit_code is a result to read, not a failure. For servers and other long-running ' +
+        'commands use start_process, then process_output in later turns, and kill_process when done.',
     },
   );
   const context: ToolContext = {
@@ -61,6 +63,7 @@ export function createMcpServer(options: McpServerOptions): BurrowMcpServer {
   registerSandboxTools(mcp, context);
   registerFileTools(mcp, context);
   registerSnapshotTools(mcp, context);
+  registerProcessTools(mcp, context);
   const log = options.log ?? ((message: string) => process.stderr.write(`burrow mcp: ${message}\n`));
 
   let closing: Promise<void> | undefined;
