@@ -40,6 +40,8 @@ const StartBody = StartProcessRequest.extend({ cmd: z.unknown().optional() });
 
 /** Default and largest `max_bytes` of GET .../output, per stream. */
 const DEFAULT_OUTPUT_BYTES = 1024 * 1024;
+/** How long POST .../kill waits for the exit it caused before answering (running: true if it did not come). */
+const KILL_WAIT_MS = 10_000;
 const MAX_OUTPUT_BYTES = 8 * 1024 * 1024;
 
 function outputLimit(value: string | undefined): number {
@@ -119,7 +121,8 @@ export function processRoutes(app: FastifyInstance, { engine }: ApiContext): voi
       const { id, processId } = request.params;
       const pid = processIdFromWire(processId);
       await processes.kill(id, pid);
-      return processToWire(await processes.get(id, pid));
+      // The kill is sent; the exit follows within moments (a tree takes a little longer).
+      return processToWire(await processes.wait(id, pid, KILL_WAIT_MS));
     },
   );
 
