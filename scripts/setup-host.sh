@@ -10,7 +10,7 @@
 #          registry answers), runsc (gVisor, for sandboxes created with runtime "gvisor"), registered with dockerd
 #          as the runtimes "runsc" and "runsc-net" (see setup_runsc)
 #   test   serve's, plus busybox-static (test images), chromium (browser tests), s3fs and fuse3 (S3 FUSE mounts),
-#          tmux (the terminal test of `burrow serve`), curl and openssl (the docs' commands, run by a test)
+#          tmux (the terminal tests of `burrow serve` and `burrow shell`), curl and openssl (the docs' commands, run by a test)
 #
 # Every purpose first checks the prerequisites nothing here installs (Node.js >= 20.19 with npm) and stops with a
 # message that says what to install; then it starts dockerd in the background (setsid, log in
