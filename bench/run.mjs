@@ -20,6 +20,7 @@ import { randomBytes } from 'node:crypto';
 import { removeNetworks, RUN_LABEL, sweep } from './lib/cleanup.mjs';
 import { describeMachine, rssOf } from './lib/machine.mjs';
 import { markdown, targets } from './lib/report.mjs';
+import * as interactive from './lib/interactive.mjs';
 import * as scenario from './lib/scenarios.mjs';
 import { burrowClient, startBurrow } from './lib/server.mjs';
 import { apiSystem, burrowSystem, cliSystem, MiB, run } from './lib/systems.mjs';
@@ -45,6 +46,9 @@ const STEPS = [
   'snapshot_restore',
   'burst',
   'density',
+  'pty_echo',
+  'attach_replay',
+  'pty_throughput',
 ];
 /** `--only density,burst`: run just these steps. */
 const ONLY = args.only === undefined ? undefined : new Set(args.only.split(','));
@@ -53,8 +57,30 @@ for (const key of ONLY ?? []) {
 }
 
 const PLAN = args.quick
-  ? { tti: 3, exec: 15, exec10: 2, file: 1, snapshot: 1, burst: 10, density: 10 }
-  : { tti: 15, exec: 50, exec10: 5, file: 3, snapshot: 3, burst: 50, density: 100 };
+  ? {
+      tti: 3,
+      exec: 15,
+      exec10: 2,
+      file: 1,
+      snapshot: 1,
+      burst: 10,
+      density: 10,
+      echo: 15,
+      replay: 3,
+      ptyRuns: 2,
+    }
+  : {
+      tti: 15,
+      exec: 50,
+      exec10: 5,
+      file: 3,
+      snapshot: 3,
+      burst: 50,
+      density: 100,
+      echo: 50,
+      replay: 10,
+      ptyRuns: 5,
+    };
 if (args.burst !== undefined) PLAN.burst = Number(args.burst);
 if (args.density !== undefined) PLAN.density = Number(args.density);
 
@@ -157,6 +183,19 @@ async function main() {
       `density: ${PLAN.density} idle sandboxes`,
       () => scenario.density([systems.burrow, systems.cli], PLAN.density, server.pid, log),
       { count: PLAN.density },
+    );
+    const context = { client, url: server.url, image: args.image, runId };
+    await step('pty_echo', 'keystroke echo through a terminal', () =>
+      interactive.ptyEcho(context, PLAN.echo, log),
+    );
+    await step('attach_replay', 'attach with replay of 1 MiB of output', () =>
+      interactive.replay(context, PLAN.replay, log),
+    );
+    await step(
+      'pty_throughput',
+      'output throughput through a terminal, 10 MB',
+      () => interactive.ptyThroughput(context, PLAN.ptyRuns, 10 * MiB, log),
+      { bytes: 10 * MiB },
     );
   } finally {
     clearInterval(sampler);

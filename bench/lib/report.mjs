@@ -82,6 +82,35 @@ function timingRows(results) {
   return rows;
 }
 
+/** Rows of the terminals table: each system against the scenario's reference, measured in the same run. */
+function interactiveRows(results) {
+  const { scenarios } = results;
+  const rows = [];
+  const add = (title, scenario, reference, note) => {
+    const systems = scenario?.systems ?? {};
+    const base = systems[reference]?.summary.median;
+    for (const [name, entry] of Object.entries(systems)) {
+      rows.push({
+        title,
+        system: entry.label,
+        summary: entry.summary,
+        failures: entry.failures,
+        ratio: name === reference ? 'reference' : ratio(entry.summary.median, base),
+        note: note?.(entry) ?? '',
+      });
+    }
+  };
+  add('Keystroke echo round trip', scenarios.pty_echo, 'local-pty');
+  add('Attach with replay of 1 MiB of output (to the last byte)', scenarios.attach_replay, 'docker-logs');
+  const bytes = scenarios.pty_throughput?.bytes ?? 0;
+  add('10 MB of output through a terminal', scenarios.pty_throughput, 'burrow-plain', (entry) =>
+    Number.isFinite(entry.summary.median)
+      ? `${(bytes / MiB / (entry.summary.median / 1000)).toFixed(0)} MiB/s (median)`
+      : '',
+  );
+  return rows;
+}
+
 export function markdown(results) {
   const lines = [];
   const m = results.machine;
@@ -109,6 +138,25 @@ export function markdown(results) {
       `| ${title} | ${row.system} | ${s.n} | ${ms(s.median)} | ${ms(s.p95)} | ${ms(s.min)} | ${ms(s.max)} | ` +
         `${row.baseline ? '' : row.vsCli} | ${row.baseline ? '' : row.vsApi} | ${failures}${row.note} |`,
     );
+  }
+  const terminalRows = interactiveRows(results);
+  if (terminalRows.length > 0) {
+    lines.push('');
+    lines.push('Terminals and background processes, each against its reference in this run:');
+    lines.push('');
+    lines.push('| Scenario | System | n | median | p95 | min | max | × reference | notes |');
+    lines.push('|---|---|--:|--:|--:|--:|--:|--:|---|');
+    let last = '';
+    for (const row of terminalRows) {
+      const s = row.summary;
+      const title = row.title === last ? '' : row.title;
+      last = row.title;
+      const failures = row.failures > 0 ? `**${row.failures} failed** ` : '';
+      lines.push(
+        `| ${title} | ${row.system} | ${s.n} | ${ms(s.median)} | ${ms(s.p95)} | ${ms(s.min)} | ${ms(s.max)} | ` +
+          `${row.ratio} | ${failures}${row.note} |`,
+      );
+    }
   }
   const density = results.scenarios.density;
   if (density !== undefined) {

@@ -115,6 +115,8 @@ export function burrowClient(url) {
     create: (request = {}) => json('POST', '/api/v1/sandboxes', request),
     destroy: (id) => json('DELETE', `/api/v1/sandboxes/${id}`),
     exec: (id, cmd) => json('POST', `/api/v1/sandboxes/${id}/exec`, { cmd }),
+    startProcess: (id, cmd, options = {}) =>
+      json('POST', `/api/v1/sandboxes/${id}/processes`, { cmd, ...options }),
     resources: () => json('GET', '/api/v1/resources'),
     list: () => json('GET', '/api/v1/sandboxes'),
     snapshot: (id, name) => json('POST', `/api/v1/sandboxes/${id}/snapshots`, { name }),
