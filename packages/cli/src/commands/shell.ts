@@ -1,6 +1,6 @@
 import { createInterface } from 'node:readline';
 import type { Command } from 'commander';
-import { DEFAULT_SHELL, type CommandStream, type Sandbox } from '@burrow/sdk';
+import { BurrowError, DEFAULT_SHELL, type CommandStream, type Sandbox } from '@burrow/sdk';
 import { clientFor } from '../client.js';
 import { writeOut } from '../output.js';
 import { CwdMarkerFilter, SHELL_SCRIPT } from '../shell-marker.js';
@@ -68,11 +68,19 @@ Examples:
     .action(async (id: string, flags: { shell?: string; line?: boolean }, command: Command) => {
       const sandbox = await clientFor(command).get(id);
       if (process.stdin.isTTY === true && process.stdout.isTTY === true && flags.line !== true) {
-        process.exitCode = await terminalShell(
-          sandbox,
-          flags.shell === undefined ? undefined : [flags.shell],
-        );
-        return;
+        try {
+          process.exitCode = await terminalShell(
+            sandbox,
+            flags.shell === undefined ? undefined : [flags.shell],
+          );
+          return;
+        } catch (error) {
+          // A server without the in-sandbox agent has no terminals: the line mode still works there.
+          if (!(error instanceof BurrowError && error.code === 'NOT_SUPPORTED')) throw error;
+          process.stderr.write(
+            'burrow: this server offers no terminals (it runs without the agent): line mode\n',
+          );
+        }
       }
       const interactive = process.stdin.isTTY === true;
       const rl = createInterface({ input: process.stdin, output: process.stdout, terminal: interactive });
