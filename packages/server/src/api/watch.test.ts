@@ -107,6 +107,26 @@ describe('watch', () => {
   });
 });
 
+describe('a server whose path has no agent', () => {
+  it('refuses attach and watch before the upgrade with 501, and leaves their tokens out of /health', async () => {
+    const plain = await startApi({ interactive: false });
+    try {
+      const sandbox = await plain.sandbox();
+      const watchRefusal = await new WsReader(plain.ws(`/api/v1/sandboxes/${sandbox}/watch?path=/tmp`))
+        .refused;
+      expect(watchRefusal).toMatchObject({ status: 501, body: { code: 'NOT_SUPPORTED' } });
+      const attach = new WsReader(plain.ws(`/api/v1/sandboxes/${sandbox}/processes/proc_00/attach`));
+      expect(await attach.refused).toMatchObject({ status: 501, body: { code: 'NOT_SUPPORTED' } });
+      const health = (await (await plain.call('/api/v1/health')).json()) as { features: string[] };
+      expect(health.features).not.toContain('processes');
+      expect(health.features).not.toContain('file_watch');
+      expect(health.features).not.toContain('pty');
+    } finally {
+      await plain.close();
+    }
+  });
+});
+
 /** A socket whose send buffer the test controls. */
 class StubSocket extends EventEmitter {
   readyState = 1;

@@ -31,6 +31,16 @@ function isUpgrade(request: FastifyRequest): boolean {
   return (request as { ws?: boolean }).ws === true;
 }
 
+/** Said before the upgrade, so a client of a server without the agent gets a plain 501. */
+function requireInteractive(context: ApiContext, what: string): void {
+  if (context.interactive) return;
+  throw new BurrowError(
+    'NOT_SUPPORTED',
+    `${what} needs the burrow-agent inside the sandbox, which this server's path does not use (runtime.agent_transport ` +
+      'is "engine", or the agent binary was not built)',
+  );
+}
+
 export function processStreamRoutes(app: FastifyInstance, context: ApiContext): void {
   const processes = context.engine.processes;
 
@@ -40,6 +50,7 @@ export function processStreamRoutes(app: FastifyInstance, context: ApiContext): 
     onRequest: originCheck(context),
     preHandler: async (request) => {
       if (!isUpgrade(request)) return;
+      requireInteractive(context, 'attaching to a background process');
       booleanQuery(request.query.replay, 'replay');
       await processes.get(request.params.id, processIdFromWire(request.params.processId));
     },
@@ -62,6 +73,7 @@ export function processStreamRoutes(app: FastifyInstance, context: ApiContext): 
     onRequest: originCheck(context),
     preHandler: async (request) => {
       if (!isUpgrade(request)) return;
+      requireInteractive(context, 'watching files');
       booleanQuery(request.query.recursive, 'recursive');
       const path = queryPath(request);
       const info = await context.engine.stat(request.params.id, path);
