@@ -1,8 +1,8 @@
 /** The watch WebSocket on the in-memory runtime, and its bounded queue for slow clients. */
 import { EventEmitter } from 'node:events';
+import { pino } from 'pino';
 import type { WebSocket } from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { silentLogger } from '../logger.js';
 import type { SandboxProcesses } from '../engine/processes.js';
 import type { WatchEvent, WatchStream } from '../runtime/runtime.js';
 import { AsyncQueue } from '../util/async-queue.js';
@@ -166,7 +166,7 @@ describe('watch queue bound', () => {
       path: '/tmp',
       recursive: false,
       processes,
-      log: silentLogger,
+      log: pino({ level: 'silent' }),
       queueBytes: 1000,
     }).start();
     const event = (n: number): WatchEvent => ({
