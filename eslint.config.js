@@ -21,7 +21,13 @@ const ENGINE = {
 };
 /** The runtime's interface and the helpers every layer shares; the rest of runtime/ is backend internals. */
 const RUNTIME_INTERNALS = {
-  group: ['**/runtime/**', '!**/runtime/runtime.js', '!**/runtime/paths.js', '!**/runtime/sandbox-config.js'],
+  group: [
+    '**/runtime/**',
+    '!**/runtime/runtime.js',
+    '!**/runtime/paths.js',
+    '!**/runtime/sandbox-config.js',
+    '!**/runtime/process-options.js',
+  ],
   message: 'use the Runtime interface (runtime/runtime.ts) and its shared helpers, not backend internals',
 };
 const STORE_INTERNALS = {

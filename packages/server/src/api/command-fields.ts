@@ -1,6 +1,6 @@
 /** Request fields shared by exec and background processes: the argv and the terminal size. */
 import { BurrowError } from '@burrow/protocol';
-import { MAX_PTY_CELLS } from '../runtime/exec-support.js';
+import { MAX_PTY_CELLS } from '../runtime/process-options.js';
 import type { PtySize } from '../runtime/runtime.js';
 
 /** `cmd` is checked by hand so that a missing one gets Den's message (`cmd is required`). */

@@ -5,6 +5,8 @@ import type { ProcessStartOptions } from './runtime.js';
 import { checkExecOptions, checkPtySize, checkUser } from './exec-support.js';
 
 export const MAX_TAG_LENGTH = 256;
+/** Largest terminal side, in cells (the API checks requests against it at the edge). */
+export { MAX_PTY_CELLS } from './exec-support.js';
 const MAX_BUFFER_BYTES = 64 * 1024 * 1024;
 
 export function checkProcessOptions(options: ProcessStartOptions): void {
