@@ -4,7 +4,7 @@
  * and watch events in order.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Burrow, ProcessNotFoundError, type Sandbox, type WatchEvent } from '@burrow/sdk';
+import { Burrow, ConflictError, ProcessNotFoundError, type Sandbox, type WatchEvent } from '@burrow/sdk';
 import { startTestServer, type TestServer } from '../../../test/support/server.js';
 
 let server: TestServer;
@@ -91,6 +91,15 @@ describe('background processes', () => {
     }
     expect(output.stdout).toMatch(/Serving HTTP on 0\.0\.0\.0 port 8000/);
     expect(output.process).toMatchObject({ id: web.id, running: true });
+    // It has no stdin and no terminal: input and resizes are conflicts, with a message that says why.
+    const noInput = await other.processes.sendInput(web.id, 'x').catch((error: unknown) => error);
+    expect(noInput).toBeInstanceOf(ConflictError);
+    expect((noInput as Error).message).toMatch(/stdin/);
+    const noResize = await other.processes
+      .resize(web.id, { cols: 80, rows: 24 })
+      .catch((error: unknown) => error);
+    expect(noResize).toBeInstanceOf(ConflictError);
+    expect((noResize as Error).message).toMatch(/terminal/);
 
     // A reader attaching later replays it; a second reader at the same time sees the same end.
     const a = await other.processes.attach(web.id, { replay: true });
