@@ -179,6 +179,19 @@ describe('MCP tools', () => {
     expect([...trimPartialUtf8(new Uint8Array([0x61, 0x62]))]).toEqual([0x61, 0x62]);
   });
 
+  it('treats timeout 0 and negatives as Den does: the default lifetime, no exec timeout', async () => {
+    const { client, server } = await connect();
+    const seen = api.bodies.length;
+    const created = await call(client, 'create_sandbox', { timeout: 0 });
+    await call(client, 'create_sandbox', { timeout: -5 });
+    await call(client, 'exec', { sandbox_id: created.id, cmd: ['echo', 'hi'], timeout: 0 });
+    await call(client, 'exec', { sandbox_id: created.id, cmd: ['echo', 'hi'], timeout: -1 });
+    const bodies = api.bodies.slice(seen).map((entry) => entry.body);
+    expect(bodies).toHaveLength(4);
+    for (const body of bodies) expect(body.timeout).toBeUndefined();
+    await server.close();
+  });
+
   it('runs tool calls concurrently', async () => {
     const { client, server } = await connect();
     const { id } = await call(client, 'create_sandbox');

@@ -22,9 +22,8 @@ export function registerSandboxTools(server: McpServer, context: ToolContext): v
         timeout: z
           .number()
           .int()
-          .positive()
           .optional()
-          .describe('Lifetime in seconds (server default: 30 minutes)'),
+          .describe('Lifetime in seconds; 0 or less means the server default (30 minutes unless configured)'),
         cpu: z
           .number()
           .int()
@@ -47,7 +46,8 @@ export function registerSandboxTools(server: McpServer, context: ToolContext): v
       toolResult(async () => {
         const options: CreateSandboxOptions = {};
         if (args.image !== undefined && args.image !== '') options.image = args.image;
-        if (args.timeout !== undefined) options.timeoutSeconds = args.timeout;
+        // Den treats 0 and negatives as "the default".
+        if (args.timeout !== undefined && args.timeout > 0) options.timeoutSeconds = args.timeout;
         if (args.cpu !== undefined && args.cpu > 0) options.cpus = args.cpu / 1e9;
         if (args.memory !== undefined && args.memory > 0) options.memoryBytes = args.memory;
         if (args.network_mode !== undefined && args.network_mode !== '')
@@ -80,10 +80,11 @@ export function registerSandboxTools(server: McpServer, context: ToolContext): v
         timeout: z
           .number()
           .int()
-          .positive()
           .max(MAX_EXEC_TIMEOUT_SECONDS)
           .optional()
-          .describe(`Kill the command after this many seconds (at most ${MAX_EXEC_TIMEOUT_SECONDS})`),
+          .describe(
+            `Kill the command after this many seconds (at most ${MAX_EXEC_TIMEOUT_SECONDS}); 0 or less means no timeout`,
+          ),
         stdin: z.string().optional().describe('Text fed to the command on stdin'),
       },
     },
@@ -94,7 +95,8 @@ export function registerSandboxTools(server: McpServer, context: ToolContext): v
         const result = await sandbox.commands.run(args.cmd, {
           ...(args.env === undefined ? {} : { env: args.env }),
           ...(args.workdir === undefined || args.workdir === '' ? {} : { cwd: args.workdir }),
-          ...(args.timeout === undefined ? {} : { timeoutMs: args.timeout * 1000 }),
+          // Den treats 0 and negatives as "no timeout".
+          ...(args.timeout === undefined || args.timeout <= 0 ? {} : { timeoutMs: args.timeout * 1000 }),
           ...(args.stdin === undefined ? {} : { stdin: args.stdin }),
           signal: extra.signal,
         });
