@@ -553,9 +553,9 @@ export class Engine {
 
   async createSnapshot(id: string, name: string): Promise<SnapshotRecord> {
     this.record(id);
-    const snapshotName = name === '' ? `snapshot-${this.clock.now().getTime()}` : name;
     const shown = snapshotReporter(this.progress, `snapshot of ${id}`, { sandbox: id }, 'saved');
-    const info = await this.runtime.snapshot(id, snapshotName, { onProgress: shown.onProgress }).then(
+    // Den keeps the name as given, "" included.
+    const info = await this.runtime.snapshot(id, name, { onProgress: shown.onProgress }).then(
       (made) => (shown.end(true), made),
       (error: unknown) => {
         shown.end(false);
