@@ -104,6 +104,15 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ file: tls, env: {} })).toThrow(/TLS/);
   });
 
+  it('refuses a default_timeout of 0, as Den does', () => {
+    for (const value of ['0', '0s', '0m']) {
+      expect(() => loadConfig({ env: { BURROW_SANDBOX__DEFAULT_TIMEOUT: value } })).toThrow(
+        /sandbox\.default_timeout: default_timeout must be positive/,
+      );
+    }
+    expect(loadConfig({ env: { BURROW_SANDBOX__DEFAULT_TIMEOUT: '1s' } }).sandbox.default_timeout).toBe(1000);
+  });
+
   it('refuses auth without keys, and an open API beyond loopback', () => {
     expect(() => loadConfig({ env: { BURROW_AUTH__ENABLED: 'true' } })).toThrow(/api_keys/);
     const open = loadConfig({ env: { BURROW_SERVER__HOST: '0.0.0.0' } });

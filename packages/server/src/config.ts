@@ -137,7 +137,10 @@ export const ConfigSchema = z
     sandbox: z
       .object({
         default_image: z.string().min(1).default('burrow/default:latest'),
-        default_timeout: duration.default(30 * 60_000),
+        // Den refuses 0: every sandbox would expire at once.
+        default_timeout: duration
+          .pipe(z.number().positive('default_timeout must be positive: use e.g. 30m'))
+          .default(30 * 60_000),
         max_timeout: duration
           .pipe(z.number().positive().max(MAX_LIFETIME_MS, { message: 'at most 8760h (a year)' }))
           .default(24 * 3_600_000),
