@@ -8,7 +8,7 @@ export const optional = <T extends z.ZodType>(schema: T) =>
 export const int = z.number().int();
 export const nonNegativeInt = int.nonnegative();
 
-export const SandboxStatus = z.enum(['creating', 'running', 'stopped', 'error']);
+export const SandboxStatus = z.enum(['creating', 'running', 'paused', 'stopped', 'error']);
 export type SandboxStatus = z.infer<typeof SandboxStatus>;
 
 export const NetworkMode = z.enum(['none', 'internal', 'bridge']);
