@@ -16,6 +16,11 @@ export const BURROW_FEATURES = [
   's3_prefix_transfer',
   's3_sync_reports',
   'runtime_choice',
+  'pause_resume',
+  'fork',
+  'idle_policy',
+  'memory_pressure',
+  'metrics',
 ] as const;
 export const FEATURES: readonly string[] = [...DEN_FEATURES, ...BURROW_FEATURES];
 

@@ -183,6 +183,17 @@ export const ConfigSchema = z
         build_default_image: bool.default(true),
         /** A directory with a Dockerfile that builds default_image when it is missing ('' = images/default). */
         default_image_context: z.string().default(''),
+        /** Exec and file calls on a paused sandbox resume it (else 409). */
+        auto_resume: bool.default(true),
+        /** Each activity pushes the expiry to this long after it; 0 = fixed lifetimes (Den). */
+        idle_timeout: duration.default(0),
+        /** The latest an activity extension may push the expiry, from creation; 0 = no cap. */
+        max_lifetime: duration.default(24 * 3_600_000),
+        idle_action: z.enum(['pause', 'stop']).default('pause'),
+        /** A running sandbox without activity for this long is paused (or stopped); 0 = never. */
+        idle_action_after: duration.default(0),
+        /** Whether a paused sandbox's lifetime keeps running. */
+        expire_while_paused: bool.default(true),
       })
       .strict()
       .prefault({}),
@@ -190,6 +201,33 @@ export const ConfigSchema = z
       .object({
         max_output_bytes: size.pipe(z.number().int().positive()).default(16 * 1024 ** 2),
       })
+      .strict()
+      .prefault({}),
+    resource: z
+      .object({
+        pressure_threshold: number.pipe(z.number().gt(0).lt(1)).default(0.8),
+        critical_threshold: number
+          .pipe(z.number().gt(0).lt(1, 'critical_threshold must be less than 1.0'))
+          .default(0.9),
+        monitor_interval: duration
+          .pipe(z.number().min(1000, 'monitor_interval must be at least 1s'))
+          .default(5000),
+        enable_auto_throttle: bool.default(true),
+        min_memory_floor: size
+          .pipe(z.number().min(4 * 1024 * 1024, 'min_memory_floor must be at least 4MB'))
+          .default(32 * 1024 * 1024),
+        /** Percent of 10 s in which some tasks stalled on memory that reads as warning / high; 0 = ignore. */
+        psi_warning: number.pipe(z.number().min(0).max(100)).default(10),
+        psi_high: number.pipe(z.number().min(0).max(100)).default(30),
+        /** Percent of 10 s in which all tasks stalled on memory that reads as critical; 0 = ignore. */
+        psi_critical: number.pipe(z.number().min(0).max(100)).default(10),
+        /** At critical and above, sandboxes idle this long are paused; 0 = never. */
+        pause_idle_after: duration.default(2 * 60_000),
+      })
+      .strict()
+      .prefault({}),
+    metrics: z
+      .object({ public: bool.default(false) })
       .strict()
       .prefault({}),
     store: z
@@ -291,7 +329,7 @@ const DEN_ONLY_KEYS: Record<string, string> = {
   'runtime.allow_unsafe_bind': 'binding beyond loopback needs auth instead',
   'runtime.platform_override': 'not needed by Burrow',
   'sandbox.allow_host_binds': 'Burrow never bind-mounts host paths into sandboxes',
-  resource: 'memory pressure settings are not implemented yet',
+  'resource.overcommit_ratio': 'unused, as in Den',
 };
 
 /** Removes Den-only keys from `raw`, returning what was dropped (TLS turned on is refused: it would not happen). */
@@ -349,6 +387,9 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
     throw new BurrowError('VALIDATION_FAILED', `invalid configuration:\n${formatIssues(parsed.error)}`);
   const config = parsed.data;
   const problems: string[] = [];
+  if (config.resource.pressure_threshold >= config.resource.critical_threshold) {
+    problems.push('  - resource.pressure_threshold: pressure_threshold must be less than critical_threshold');
+  }
   if (config.auth.enabled && config.auth.api_keys.length === 0) {
     problems.push('  - auth: enabled but no api_keys configured: add auth.api_keys or BURROW_AUTH__API_KEYS');
   }

@@ -20,8 +20,8 @@ function concrete(url: string): string {
 
 describe('authentication on every route', () => {
   it('covers the whole route table', () => {
-    // Den's 30 routes, plus /timeout, /openapi.json and /s3-syncs.
-    expect(routeRegistryOf(api.app).routes).toHaveLength(33);
+    // Den's 30 routes, plus /timeout, /openapi.json, /s3-syncs, /pause, /resume and /fork.
+    expect(routeRegistryOf(api.app).routes).toHaveLength(36);
   });
 
   it('refuses every protected route without a key, or with a wrong one', async () => {

@@ -1,7 +1,7 @@
 /** Starts the API on a real loopback port over an in-memory runtime and store, for the API tests. */
 import type { FastifyInstance } from 'fastify';
 import WebSocket from 'ws';
-import { Engine, type EngineLimits } from '../../engine/engine.js';
+import { Engine, type EngineLimits, type EngineOptions } from '../../engine/engine.js';
 import type { SandboxPolicy } from '../../engine/admission.js';
 import type { Clock } from '../../engine/clock.js';
 import type { S3Sync } from '../../engine/s3-sync.js';
@@ -23,6 +23,8 @@ export interface HarnessOptions extends Partial<Omit<ApiOptions, 'engine'>> {
   limits?: Partial<EngineLimits>;
   /** Builds the engine's S3 storage over the harness's runtime and store. */
   s3?: (deps: { runtime: FakeRuntime; store: SqliteStore }) => S3Sync;
+  /** More engine options (lifetimes, admission gate, metrics). */
+  engine?: Partial<EngineOptions>;
 }
 
 export interface Harness {
@@ -40,7 +42,7 @@ export interface Harness {
 }
 
 export async function startApi(harnessOptions: HarnessOptions = {}): Promise<Harness> {
-  const { maxSandboxes, policy, clock, s3, limits, ...options } = harnessOptions;
+  const { maxSandboxes, policy, clock, s3, limits, engine: engineOptions, ...options } = harnessOptions;
   const runtime = new FakeRuntime();
   const store = new SqliteStore(':memory:');
   const engine = new Engine({
@@ -52,6 +54,7 @@ export async function startApi(harnessOptions: HarnessOptions = {}): Promise<Har
     ...(clock === undefined ? {} : { clock }),
     ...(limits === undefined ? {} : { limits }),
     ...(s3 === undefined ? {} : { s3: s3({ runtime, store }) }),
+    ...engineOptions,
   });
   const app = await buildApp({
     engine,
