@@ -32,6 +32,7 @@ import type { Logger } from './logger.js';
 import { logProgress, type ProgressFactory } from './progress/progress.js';
 import { loopbackUrl, mountMcp } from './mcp-endpoint.js';
 import { readyLogFields, renderReadyBlock, type ReadyFacts } from './ready.js';
+import { PrometheusMetrics } from './metrics/prometheus.js';
 import { DockerRuntime } from './runtime/docker/docker-runtime.js';
 import type { SandboxInfo } from './runtime/runtime.js';
 import { resourcesReport } from './resources-report.js';
@@ -182,6 +183,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   };
   // The monitor acts on the engine, and the engine and the warm pool ask the monitor: created once both exist.
   const held: { monitor?: PressureMonitor } = {};
+  const metrics = new PrometheusMetrics();
   const warmPool = new WarmPool({
     runtime,
     pools: warmPoolSpecs(
@@ -224,6 +226,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       expireWhilePaused: config.sandbox.expire_while_paused,
     },
     admissionGate: () => held.monitor?.checkCanCreate(),
+    metrics,
   });
   const resource = config.resource;
   const pressure = new PressureMonitor({
@@ -243,6 +246,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     logger: logger.child({ component: 'pressure' }),
   });
   held.monitor = pressure;
+  metrics.attach(engine, runtime, pressure);
   // Unrecorded warm-pool members a previous run left are the pool's to adopt or remove, not orphans.
   const poolLeftovers: SandboxInfo[] = [];
   await reconcile(runtime, store, logger.child({ component: 'reconcile' }), {
@@ -279,6 +283,12 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     ping: () => runtime.ping(),
     resources: () => Promise.resolve(resourcesReport(engine, pressure, warmPool, cpus().length)),
     dashboardDir: dashboard,
+    metrics: {
+      public: config.metrics.public,
+      contentType: metrics.contentType,
+      text: () => metrics.text(),
+      request: (method, route, status, seconds) => metrics.request(method, route, status, seconds),
+    },
   });
   let apiUrl = '';
   mountMcp(app, () => apiUrl);

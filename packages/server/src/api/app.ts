@@ -32,6 +32,7 @@ import {
 import { execRoutes } from './routes/exec.js';
 import { fileRoutes } from './routes/files.js';
 import { healthRoutes } from './routes/health.js';
+import { metricsRoute, type MetricsEndpoint } from './routes/metrics.js';
 import { openApiRoute } from './routes/openapi.js';
 import { portRoutes } from './routes/ports.js';
 import { s3Routes } from './routes/s3.js';
@@ -62,6 +63,8 @@ export interface ApiOptions {
   /** Throws when the container runtime does not answer. */
   ping(): Promise<void>;
   resources(): Promise<Resources>;
+  /** Serves `GET /metrics` and counts requests, when given. */
+  metrics?: MetricsEndpoint;
 }
 
 export const DEFAULT_MAX_FILE_BYTES = 1024 ** 3;
@@ -162,6 +165,7 @@ export async function buildApp(options: ApiOptions): Promise<FastifyInstance> {
   snapshotRoutes(app, context);
   statsRoutes(app, context);
   openApiRoute(app, context);
+  if (options.metrics !== undefined) metricsRoute(app, options.metrics);
   if (options.dashboardDir !== undefined) dashboardRoutes(app, options.dashboardDir);
   await app.after();
   return app;

@@ -20,8 +20,8 @@ function concrete(url: string): string {
 
 describe('authentication on every route', () => {
   it('covers the whole route table', () => {
-    // Den's 30 routes, plus /timeout, /openapi.json, /s3-syncs, /pause, /resume and /fork.
-    expect(routeRegistryOf(api.app).routes).toHaveLength(36);
+    // Den's 30 routes, plus /timeout, /openapi.json, /s3-syncs, /pause, /resume, /fork and /metrics.
+    expect(routeRegistryOf(api.app).routes).toHaveLength(37);
   });
 
   it('refuses every protected route without a key, or with a wrong one', async () => {

@@ -43,6 +43,15 @@ export const ROUTE_SPECS: RouteSpec[] = [
     errors: [],
   },
   {
+    method: 'get',
+    path: '/metrics',
+    summary:
+      'Prometheus metrics (text exposition format): sandboxes by status, creates, destroys, execs, file bytes, warm pool, memory pressure, per-sandbox CPU and memory, HTTP requests. Needs the API key unless metrics.public',
+    tag: 'meta',
+    responses: { 200: { description: 'text/plain; version=0.0.4' } },
+    errors: [],
+  },
+  {
     method: 'post',
     path: '/api/v1/sandboxes',
     summary: 'Create a sandbox (send at least {})',
