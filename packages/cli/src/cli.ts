@@ -8,6 +8,7 @@ import { registerDashboard } from './commands/dashboard.js';
 import { registerExec } from './commands/exec.js';
 import { registerImage } from './commands/image.js';
 import { registerLifecycle } from './commands/lifecycle.js';
+import { registerPause } from './commands/pause.js';
 import { registerList } from './commands/list.js';
 import { registerMcp } from './commands/mcp.js';
 import { registerServe } from './commands/serve.js';
@@ -34,6 +35,7 @@ export function buildProgram(): Command {
   registerShell(program);
   registerCp(program);
   registerLifecycle(program);
+  registerPause(program);
   registerSnapshot(program);
   registerStats(program);
   registerDashboard(program);

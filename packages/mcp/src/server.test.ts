@@ -30,6 +30,9 @@ const BURROW_TOOLS = [
   'sandbox_stats',
   'snapshot_list',
   'snapshot_delete',
+  'pause_sandbox',
+  'resume_sandbox',
+  'fork_sandbox',
 ];
 
 let api: FakeApi;
@@ -67,7 +70,7 @@ async function call(
 }
 
 describe('MCP tools', () => {
-  it("lists Den's eleven tools and Burrow's six, with descriptions that teach", async () => {
+  it("lists Den's eleven tools and Burrow's nine, with descriptions that teach", async () => {
     const { client, server } = await connect();
     const { tools } = await client.listTools();
     expect(tools.map((tool) => tool.name).sort()).toEqual([...DEN_TOOLS, ...BURROW_TOOLS].sort());
@@ -132,6 +135,26 @@ describe('MCP tools', () => {
     expect([...server.created]).toEqual([restored]);
     await server.close();
     expect(api.sandboxes.has(restored as string)).toBe(false);
+  });
+
+  it('pauses, resumes and forks; copies are destroyed with the session', async () => {
+    const { client, server } = await connect();
+    const { id } = await call(client, 'create_sandbox');
+    expect(await call(client, 'pause_sandbox', { sandbox_id: id })).toEqual({
+      success: true,
+      status: 'paused',
+    });
+    expect(api.sandboxes.get(id as string)?.status).toBe('paused');
+    expect(await call(client, 'resume_sandbox', { sandbox_id: id })).toEqual({
+      success: true,
+      status: 'running',
+    });
+    const { sandbox_ids: copies } = (await call(client, 'fork_sandbox', { sandbox_id: id, count: 2 })) as {
+      sandbox_ids: string[];
+    };
+    expect(copies).toHaveLength(2);
+    await server.close();
+    for (const copy of [id as string, ...copies]) expect(api.sandboxes.has(copy)).toBe(false);
   });
 
   it('reports failures as isError results with the server message', async () => {
@@ -234,7 +257,7 @@ describe('MCP over streamable HTTP', () => {
 
   it("forwards the caller's API key to the API", async () => {
     const client = await httpClient('key');
-    expect((await client.listTools()).tools).toHaveLength(17);
+    expect((await client.listTools()).tools).toHaveLength(DEN_TOOLS.length + BURROW_TOOLS.length);
     const { id } = await call(client, 'create_sandbox');
     expect(await call(client, 'exec', { sandbox_id: id, cmd: ['echo', 'over http'] })).toMatchObject({
       stdout: 'over http\n',

@@ -69,6 +69,10 @@ export interface SandboxInfo {
   error?: string;
   /** Exit code of the main process once it stopped. */
   exitCode?: number;
+  /** Last exec, file, attach or proxy use (absent until the first). */
+  lastActivityAt?: Date;
+  /** When a paused sandbox was paused. */
+  pausedAt?: Date;
 }
 
 /** Options of `burrow.create()`; every field is optional (the server's defaults apply). */

@@ -169,6 +169,54 @@ export function registerSandboxTools(server: McpServer, context: ToolContext): v
   );
 
   server.registerTool(
+    'pause_sandbox',
+    {
+      description:
+        'Pause a sandbox you will need later: its processes freeze where they are (memory kept, no CPU). The next ' +
+        'exec or file call resumes it, or call resume_sandbox. Cheaper than keeping it running while idle.',
+      inputSchema: { sandbox_id: sandboxId },
+    },
+    (args) =>
+      toolResult(async () => {
+        await (await client.get(args.sandbox_id)).pause();
+        return { success: true, status: 'paused' };
+      }),
+  );
+
+  server.registerTool(
+    'resume_sandbox',
+    {
+      description: 'Resume a paused sandbox: its processes continue exactly where they were.',
+      inputSchema: { sandbox_id: sandboxId },
+    },
+    (args) =>
+      toolResult(async () => {
+        await (await client.get(args.sandbox_id)).resume();
+        return { success: true, status: 'running' };
+      }),
+  );
+
+  server.registerTool(
+    'fork_sandbox',
+    {
+      description:
+        'Copy a running sandbox to try several approaches at once: each copy starts with the same files ' +
+        '(/tmp and /home/sandbox included) and settings, but no running processes. Returns the new ids; destroy ' +
+        'the copies you no longer need.',
+      inputSchema: {
+        sandbox_id: sandboxId,
+        count: z.number().int().min(1).max(20).optional().describe('How many copies (default 1)'),
+      },
+    },
+    (args) =>
+      toolResult(async () => {
+        const copies = await (await client.get(args.sandbox_id)).fork(args.count ?? 1);
+        for (const copy of copies) created.add(copy.id);
+        return { sandbox_ids: copies.map((copy) => copy.id) };
+      }),
+  );
+
+  server.registerTool(
     'sandbox_stats',
     {
       description: 'Current CPU, memory, network, disk and process usage of a sandbox.',

@@ -10,7 +10,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 interface FakeSandbox {
   id: string;
   image: string;
-  status: 'running' | 'stopped';
+  status: 'running' | 'paused' | 'stopped';
   created_at: string;
   expires_at: string;
   labels?: Record<string, string>;
@@ -201,6 +201,28 @@ export async function startFakeApi(options: FakeApiOptions = {}): Promise<FakeAp
       case 'POST /start':
         sandbox.status = 'running';
         return reply(200, { status: 'running' });
+      case 'POST /pause':
+        if (sandbox.status === 'stopped')
+          return fail(
+            reply,
+            409,
+            'SANDBOX_NOT_RUNNING',
+            'sandbox is stopped: only a running sandbox can be paused',
+          );
+        sandbox.status = 'paused';
+        return reply(200, { ...sandbox, paused_at: new Date().toISOString() });
+      case 'POST /resume':
+        sandbox.status = 'running';
+        return reply(200, sandbox);
+      case 'POST /fork': {
+        const body = JSON.parse((await readBody(req)).toString() || '{}') as { count?: number };
+        const copies = Array.from({ length: body.count ?? 1 }, () => {
+          const copy: FakeSandbox = { ...sandbox, id: `sb${++counter}`, status: 'running' };
+          sandboxes.set(copy.id, copy);
+          return copy;
+        });
+        return reply(201, { sandboxes: copies });
+      }
       case 'POST /timeout': {
         const body = JSON.parse((await readBody(req)).toString()) as { timeout: number };
         sandbox.expires_at = new Date(Date.now() + body.timeout * 1000).toISOString();
