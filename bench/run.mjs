@@ -43,6 +43,7 @@ const STEPS = [
   'exec_10mb',
   'files',
   'snapshot_restore',
+  'fork',
   'burst',
   'density',
 ];
@@ -53,8 +54,8 @@ for (const key of ONLY ?? []) {
 }
 
 const PLAN = args.quick
-  ? { tti: 3, exec: 15, exec10: 2, file: 1, snapshot: 1, burst: 10, density: 10 }
-  : { tti: 15, exec: 50, exec10: 5, file: 3, snapshot: 3, burst: 50, density: 100 };
+  ? { tti: 3, exec: 15, exec10: 2, file: 1, snapshot: 1, fork: 1, burst: 10, density: 10 }
+  : { tti: 15, exec: 50, exec10: 5, file: 3, snapshot: 3, fork: 3, burst: 50, density: 100 };
 if (args.burst !== undefined) PLAN.burst = Number(args.burst);
 if (args.density !== undefined) PLAN.density = Number(args.density);
 
@@ -119,6 +120,14 @@ async function main() {
     if (key === 'files') {
       scenarios.file_write_100mb = { title: 'write a 100 MB file', bytes: 100 * MiB, systems: outcome.write };
       scenarios.file_read_100mb = { title: 'read a 100 MB file', bytes: 100 * MiB, systems: outcome.read };
+    } else if (key === 'fork') {
+      for (const [count, systems] of Object.entries(outcome)) {
+        scenarios[`fork_${count}`] = {
+          title: `fork into ${count}, 100 MB changed`,
+          count: Number(count),
+          systems,
+        };
+      }
     } else {
       scenarios[key] = { title, ...extra, systems: outcome };
     }
@@ -144,6 +153,10 @@ async function main() {
     await step('snapshot_restore', 'snapshot + restore, 100 MB changed', () =>
       scenario.snapshotRestore(trio, PLAN.snapshot, 100 * MiB, log),
     );
+    await step('fork', 'fork into 1 and 5, 100 MB changed, against snapshot + restores', async () => ({
+      1: await scenario.forkVsRestores(client, 1, PLAN.fork, 100 * MiB, log),
+      5: await scenario.forkVsRestores(client, 5, PLAN.fork, 100 * MiB, log),
+    }));
     await step(
       'burst',
       `burst of ${PLAN.burst} concurrent creates`,
