@@ -35,6 +35,7 @@ import {
 } from './admission.js';
 import { systemClock, type Clock } from './clock.js';
 import { withinDeadline } from './deadline.js';
+import { checkForkCount, forkConfig, forkRecords } from './fork.js';
 import { DEFAULT_LIFETIME_POLICY, Lifetimes, type LifetimePolicy } from './lifetimes.js';
 import { NO_METRICS, type EngineMetrics } from './metrics.js';
 import { Mutex } from './mutex.js';
@@ -123,9 +124,6 @@ export interface SystemStats {
   stopped: number;
   total: number;
 }
-
-/** Most copies one fork makes. */
-export const MAX_FORK_COUNT = 20;
 
 /** Statuses that hold resources, and so count toward `max_sandboxes`. */
 const COUNTED = new Set(['creating', 'running', 'paused']);
@@ -787,31 +785,11 @@ export class Engine {
    * original's length. All or none: on failure no copy is left.
    */
   async fork(id: string, count: number): Promise<SandboxView[]> {
-    if (!Number.isInteger(count) || count < 1 || count > MAX_FORK_COUNT) {
-      throw new BurrowError('VALIDATION_FAILED', `count: give a whole number from 1 to ${MAX_FORK_COUNT}`, {
-        field: 'count',
-      });
-    }
+    checkForkCount(count);
     const original = await this.usable(id);
     this.admissionGate();
-    const now = this.clock.now();
-    const lifetime =
-      original.expiresAt !== undefined
-        ? original.expiresAt.getTime() - original.createdAt.getTime()
-        : this.policy.defaultTimeoutMs;
-    const { ports: _ports, s3FuseBind: _bind, ...config } = original.config;
-    if (config.storage?.s3 !== undefined) {
-      const { s3: _s3, ...storage } = config.storage;
-      config.storage = storage;
-    }
-    const records: SandboxRecord[] = Array.from({ length: count }, (_unused, index) => ({
-      id: newSandboxId(new Date(now.getTime() + index)),
-      image: original.image,
-      status: 'creating',
-      config,
-      createdAt: now,
-      expiresAt: new Date(now.getTime() + lifetime),
-    }));
+    const records = forkRecords(original, count, this.clock.now(), this.policy.defaultTimeoutMs);
+    const config = records[0]?.config ?? forkConfig(original.config);
     const reserved: string[] = [];
     try {
       for (const record of records) {
