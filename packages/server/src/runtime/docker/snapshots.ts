@@ -223,9 +223,10 @@ export class DockerSnapshots {
     const snapshot = await this.create(sandboxId, `fork of ${sandboxId}`);
     const made: string[] = [];
     try {
+      const image = await this.find(snapshot.id);
       const results = await Promise.allSettled(
         ids.map(async (id) => {
-          await this.restore(snapshot.id, { id }, options.config);
+          await this.restoreImage(snapshot.id, image, { id }, options.config);
           made.push(id);
         }),
       );
@@ -252,8 +253,17 @@ export class DockerSnapshots {
     }
   }
 
-  async restore(snapshotId: string, options: RestoreOptions = {}, override?: SandboxConfig): Promise<string> {
-    const image = await this.find(snapshotId);
+  async restore(snapshotId: string, options: RestoreOptions = {}): Promise<string> {
+    return this.restoreImage(snapshotId, await this.find(snapshotId), options);
+  }
+
+  /** A new sandbox from a snapshot's image; `override` replaces the configuration the snapshot recorded. */
+  private async restoreImage(
+    snapshotId: string,
+    image: Dockerode.ImageInfo,
+    options: RestoreOptions,
+    override?: SandboxConfig,
+  ): Promise<string> {
     const labels = image.Labels ?? {};
     const info = infoFromImage(image);
     const defaults = parseLabel<ImageDefaults>(labels, LABEL.imageDefaults, {
