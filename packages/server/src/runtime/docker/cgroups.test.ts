@@ -32,8 +32,10 @@ describe('Cgroups', () => {
     const dir = await cgroups.memoryDir(CID, 0);
     expect(dir).toBe(join(base, 'sys', 'memory', 'docker', CID));
     expect(await cgroups.read(dir ?? '')).toEqual({ usage: 52428800, softLimit: 0, majorFaults: 7 });
-    writeFileSync(join(dir ?? '', 'memory.soft_limit_in_bytes'), '134217728\n');
+    await cgroups.writeSoftLimit(dir ?? '', 134217728);
     expect((await cgroups.read(dir ?? '')).softLimit).toBe(134217728);
+    await cgroups.writeSoftLimit(dir ?? '', 0);
+    expect(readFileSync(join(dir ?? '', 'memory.soft_limit_in_bytes'), 'utf8')).toBe('-1');
     expect(await cgroups.memoryDir('not-a-container-id', 0)).toBeUndefined();
   });
 
