@@ -340,10 +340,25 @@ export class DockerRuntime implements Runtime {
     }
   }
 
+  /**
+   * A frozen container cannot act on a stop signal, and runsc leaves its sandbox behind (the next start fails with
+   * "id already in use") when a paused container is killed: thaw it first.
+   */
+  private async thawForShutdown(container: Dockerode.Container, paused: boolean): Promise<void> {
+    if (!paused) return;
+    await container.unpause().catch(() => undefined);
+  }
+
   async stop(id: string, timeoutMs = 10_000): Promise<void> {
+    const container = this.docker.getContainer(containerName(id));
+    const paused = await container.inspect().then(
+      (inspect) => inspect.State.Paused,
+      () => false,
+    );
+    await this.thawForShutdown(container, paused);
     this.paused.delete(id);
     try {
-      await this.docker.getContainer(containerName(id)).stop({ t: Math.max(0, Math.ceil(timeoutMs / 1000)) });
+      await container.stop({ t: Math.max(0, Math.ceil(timeoutMs / 1000)) });
     } catch (error) {
       if (dockerStatus(error) === 304) return;
       throw fromDockerError(error, `stopping sandbox ${id}`, 'SANDBOX_NOT_FOUND', 'sandbox not found');
@@ -352,10 +367,9 @@ export class DockerRuntime implements Runtime {
 
   async remove(id: string): Promise<void> {
     const container = this.docker.getContainer(containerName(id));
-    const image = await container.inspect().then(
-      (inspect) => inspect.Image,
-      () => undefined,
-    );
+    const inspect = await container.inspect().catch(() => undefined);
+    const image = inspect?.Image;
+    await this.thawForShutdown(container, inspect?.State.Paused === true);
     try {
       await container.remove({ force: true, v: true });
     } catch (error) {
