@@ -16,7 +16,7 @@ export const BURROW_FEATURES = [
   's3_prefix_transfer',
   's3_sync_reports',
   'runtime_choice',
-  'pause_resume',
+  'pause',
   'fork',
   'idle_policy',
   'memory_pressure',

@@ -74,7 +74,7 @@ describe('pause and resume routes', () => {
   });
 
   it('advertises the features', () => {
-    for (const token of ['pause_resume', 'fork', 'idle_policy', 'memory_pressure', 'metrics'])
+    for (const token of ['pause', 'fork', 'idle_policy', 'memory_pressure', 'metrics'])
       expect(FEATURES).toContain(token);
   });
 });
