@@ -185,10 +185,8 @@ export const ConfigSchema = z
         default_image_context: z.string().default(''),
         /** Exec and file calls on a paused sandbox resume it (else 409). */
         auto_resume: bool.default(true),
-        /** Each activity pushes the expiry to this long after it; 0 = fixed lifetimes (Den). */
+        /** Each activity pushes the expiry to this long after it (never past max_timeout from creation); 0 = off. */
         idle_timeout: duration.default(0),
-        /** The latest an activity extension may push the expiry, from creation; 0 = no cap. */
-        max_lifetime: duration.default(24 * 3_600_000),
         idle_action: z.enum(['pause', 'stop']).default('pause'),
         /** A running sandbox without activity for this long is paused (or stopped); 0 = never. */
         idle_action_after: duration.default(0),

@@ -220,7 +220,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     lifetimes: {
       autoResume: config.sandbox.auto_resume,
       idleTimeoutMs: config.sandbox.idle_timeout,
-      maxLifetimeMs: config.sandbox.max_lifetime,
+      // An activity extension never takes a lifetime past the longest a create may ask for.
+      maxLifetimeMs: config.sandbox.max_timeout,
       idleAction: config.sandbox.idle_action,
       idleActionAfterMs: config.sandbox.idle_action_after,
       expireWhilePaused: config.sandbox.expire_while_paused,

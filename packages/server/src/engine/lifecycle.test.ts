@@ -116,7 +116,7 @@ describe('pause and resume', () => {
 });
 
 describe('lifetimes', () => {
-  it('extends the expiry on activity by idle_timeout, up to max_lifetime', async () => {
+  it('extends the expiry on activity by idle_timeout, up to the maximum lifetime', async () => {
     const { engine, clock } = setup({ idleTimeoutMs: 10 * MINUTE, maxLifetimeMs: 60 * MINUTE });
     const { id, expiresAt } = await engine.create({ timeoutMs: 5 * MINUTE });
     const created = clock.now().getTime();
@@ -126,7 +126,7 @@ describe('lifetimes', () => {
     const record = await engine.get(id);
     expect(record.lastActivityAt?.getTime()).toBe(created + 4 * MINUTE);
     expect(record.expiresAt?.getTime()).toBe(created + 14 * MINUTE);
-    // Used all along, it still ends at max_lifetime from creation.
+    // Used all along, it still ends at the maximum lifetime from creation.
     for (let minute = 0; minute < 70; minute += 9) {
       clock.advance(9 * MINUTE);
       engine.touch(id);
