@@ -44,6 +44,7 @@ const STEPS = [
   'exec_10mb',
   'files',
   'snapshot_restore',
+  'fork',
   'burst',
   'density',
   'pty_echo',
@@ -63,6 +64,7 @@ const PLAN = args.quick
       exec10: 2,
       file: 1,
       snapshot: 1,
+      fork: 1,
       burst: 10,
       density: 10,
       echo: 15,
@@ -75,6 +77,7 @@ const PLAN = args.quick
       exec10: 5,
       file: 3,
       snapshot: 3,
+      fork: 3,
       burst: 50,
       density: 100,
       echo: 50,
@@ -145,6 +148,14 @@ async function main() {
     if (key === 'files') {
       scenarios.file_write_100mb = { title: 'write a 100 MB file', bytes: 100 * MiB, systems: outcome.write };
       scenarios.file_read_100mb = { title: 'read a 100 MB file', bytes: 100 * MiB, systems: outcome.read };
+    } else if (key === 'fork') {
+      for (const [count, systems] of Object.entries(outcome)) {
+        scenarios[`fork_${count}`] = {
+          title: `fork into ${count}, 100 MB changed`,
+          count: Number(count),
+          systems,
+        };
+      }
     } else {
       scenarios[key] = { title, ...extra, systems: outcome };
     }
@@ -170,6 +181,10 @@ async function main() {
     await step('snapshot_restore', 'snapshot + restore, 100 MB changed', () =>
       scenario.snapshotRestore(trio, PLAN.snapshot, 100 * MiB, log),
     );
+    await step('fork', 'fork into 1 and 5, 100 MB changed, against snapshot + restores', async () => ({
+      1: await scenario.forkVsRestores(client, 1, PLAN.fork, 100 * MiB, log),
+      5: await scenario.forkVsRestores(client, 5, PLAN.fork, 100 * MiB, log),
+    }));
     await step(
       'burst',
       `burst of ${PLAN.burst} concurrent creates`,

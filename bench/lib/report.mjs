@@ -73,6 +73,18 @@ function timingRows(results) {
     rate(scenarios.file_read_100mb?.bytes ?? 0),
   );
   add('Snapshot + restore, 100 MB changed (to first exec)', scenarios.snapshot_restore?.systems);
+  for (const key of ['fork_1', 'fork_5']) {
+    const fork = scenarios[key];
+    if (fork === undefined) continue;
+    const restores = fork.systems['snapshot-restores']?.summary.median;
+    add(
+      `Fork into ${fork.count}, 100 MB changed (to first exec in every copy)`,
+      fork.systems,
+      undefined,
+      (entry, name) =>
+        name === 'fork' ? `${ratio(entry.summary.median, restores)} of snapshot + restores` : '',
+    );
+  }
   add(
     `Burst of ${scenarios.burst?.count ?? '?'} concurrent creates (each)`,
     scenarios.burst?.systems,

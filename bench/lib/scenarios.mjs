@@ -209,6 +209,59 @@ export function snapshotRestore(systems, iterations, bytes, log) {
   );
 }
 
+/**
+ * Burrow's fork of a sandbox with `bytes` of new data into `count` copies, against a snapshot and `count`
+ * restores (in parallel) in the same run; timed until every copy answered its first command.
+ */
+export function forkVsRestores(client, count, iterations, bytes, log) {
+  const echo = async (id) => {
+    const result = await client.exec(id, ['echo', 'hi']);
+    if (result.stdout !== 'hi\n')
+      throw new Error(`unexpected output in ${id}: ${JSON.stringify(result.stdout)}`);
+  };
+  const systems = [
+    {
+      name: 'fork',
+      label: 'burrow fork',
+      copy: async (source) => {
+        const { sandboxes } = await client.fork(source, count);
+        await Promise.all(sandboxes.map((copy) => echo(copy.id)));
+        return { sandboxes: sandboxes.map((copy) => copy.id) };
+      },
+    },
+    {
+      name: 'snapshot-restores',
+      label: `burrow snapshot + ${count} restore${count === 1 ? '' : 's'}`,
+      copy: async (source, i) => {
+        const snapshot = await client.snapshot(source, `bench-fork-${i}`);
+        const restored = await Promise.all(Array.from({ length: count }, () => client.restore(snapshot.id)));
+        await Promise.all(restored.map((copy) => echo(copy.id)));
+        return { sandboxes: restored.map((copy) => copy.id), snapshot: snapshot.id };
+      },
+    },
+  ];
+  return interleaved(
+    systems,
+    iterations,
+    async (system, i) => {
+      const source = (await client.create({ writable_rootfs: true })).id;
+      try {
+        await client.exec(source, ['sh', '-c', `head -c ${bytes} /dev/urandom > /bench-fork.bin && echo hi`]);
+        return await timed(
+          () => system.copy(source, i),
+          async (made) => {
+            await Promise.all(made.sandboxes.map((id) => client.destroy(id)));
+            if (made.snapshot !== undefined) await client.deleteSnapshot(made.snapshot);
+          },
+        );
+      } finally {
+        await client.destroy(source).catch(() => undefined);
+      }
+    },
+    log,
+  );
+}
+
 /** `count` creates at once per system (one system at a time); latency of each, failures, wall time. */
 export async function burst(systems, count, log) {
   const result = resultFor(systems);

@@ -121,6 +121,7 @@ export function burrowClient(url) {
     list: () => json('GET', '/api/v1/sandboxes'),
     snapshot: (id, name) => json('POST', `/api/v1/sandboxes/${id}/snapshots`, { name }),
     restore: (snapshotId) => json('POST', `/api/v1/snapshots/${snapshotId}/restore`),
+    fork: (id, count) => json('POST', `/api/v1/sandboxes/${id}/fork`, { count }),
     deleteSnapshot: (snapshotId) => json('DELETE', `/api/v1/snapshots/${snapshotId}`),
     /** Streams `body` (an async iterable of bytes) into a file; resolves with the bytes the server wrote. */
     async writeFile(id, path, body) {

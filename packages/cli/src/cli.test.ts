@@ -40,6 +40,21 @@ async function cli(...args: string[]): Promise<{ code: number; stdout: string; s
 }
 
 describe('burrow (in-process)', () => {
+  it('pauses, resumes and forks', async () => {
+    const id = (await cli('create')).stdout.trim();
+    expect(await cli('pause', id)).toEqual({ code: 0, stdout: `${id}\n`, stderr: '' });
+    expect(api.sandboxes.get(id)?.status).toBe('paused');
+    expect(await cli('resume', id)).toEqual({ code: 0, stdout: `${id}\n`, stderr: '' });
+    const forked = await cli('fork', id, '-n', '2');
+    expect(forked.code).toBe(0);
+    const copies = forked.stdout.trim().split('\n');
+    expect(copies).toHaveLength(2);
+    for (const copy of copies) expect(api.sandboxes.get(copy)?.status).toBe('running');
+    expect((await cli('fork', id, '-n', '0')).code).toBe(2);
+    expect((await cli('pause', 'nope')).code).toBe(3);
+    expect((await cli('rm', id, ...copies)).code).toBe(0);
+  });
+
   it('creates, lists and shows sandboxes', async () => {
     const created = await cli('create', '--image', 'img', '--label', 'a=b', '--timeout', '10m');
     expect(created.code).toBe(0);

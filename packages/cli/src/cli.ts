@@ -8,6 +8,7 @@ import { registerDashboard } from './commands/dashboard.js';
 import { registerExec } from './commands/exec.js';
 import { registerImage } from './commands/image.js';
 import { registerLifecycle } from './commands/lifecycle.js';
+import { registerPause } from './commands/pause.js';
 import { registerList } from './commands/list.js';
 import { registerMcp } from './commands/mcp.js';
 import { registerProcesses } from './commands/processes.js';
@@ -38,6 +39,7 @@ export function buildProgram(): Command {
   registerProcesses(program);
   registerCp(program);
   registerLifecycle(program);
+  registerPause(program);
   registerSnapshot(program);
   registerStats(program);
   registerDashboard(program);

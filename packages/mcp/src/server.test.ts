@@ -35,6 +35,9 @@ const BURROW_TOOLS = [
   'send_process_input',
   'list_processes',
   'kill_process',
+  'pause_sandbox',
+  'resume_sandbox',
+  'fork_sandbox',
 ];
 
 let api: FakeApi;
@@ -72,7 +75,7 @@ async function call(
 }
 
 describe('MCP tools', () => {
-  it("lists Den's eleven tools and Burrow's eleven, with descriptions that teach", async () => {
+  it("lists Den's eleven tools and Burrow's fourteen, with descriptions that teach", async () => {
     const { client, server } = await connect();
     const { tools } = await client.listTools();
     expect(tools.map((tool) => tool.name).sort()).toEqual([...DEN_TOOLS, ...BURROW_TOOLS].sort());
@@ -139,6 +142,26 @@ describe('MCP tools', () => {
     expect(api.sandboxes.has(restored as string)).toBe(false);
   });
 
+  it('pauses, resumes and forks; copies are destroyed with the session', async () => {
+    const { client, server } = await connect();
+    const { id } = await call(client, 'create_sandbox');
+    expect(await call(client, 'pause_sandbox', { sandbox_id: id })).toEqual({
+      success: true,
+      status: 'paused',
+    });
+    expect(api.sandboxes.get(id as string)?.status).toBe('paused');
+    expect(await call(client, 'resume_sandbox', { sandbox_id: id })).toEqual({
+      success: true,
+      status: 'running',
+    });
+    const { sandbox_ids: copies } = (await call(client, 'fork_sandbox', { sandbox_id: id, count: 2 })) as {
+      sandbox_ids: string[];
+    };
+    expect(copies).toHaveLength(2);
+    await server.close();
+    for (const copy of [id as string, ...copies]) expect(api.sandboxes.has(copy)).toBe(false);
+  });
+
   it('reports failures as isError results with the server message', async () => {
     const { client, server } = await connect();
     const reply = (await client.callTool({
@@ -184,6 +207,19 @@ describe('MCP tools', () => {
     expect([...trimPartialUtf8(new Uint8Array([0x61, 0x62]))]).toEqual([0x61, 0x62]);
   });
 
+  it('treats timeout 0 and negatives as Den does: the default lifetime, no exec timeout', async () => {
+    const { client, server } = await connect();
+    const seen = api.bodies.length;
+    const created = await call(client, 'create_sandbox', { timeout: 0 });
+    await call(client, 'create_sandbox', { timeout: -5 });
+    await call(client, 'exec', { sandbox_id: created.id, cmd: ['echo', 'hi'], timeout: 0 });
+    await call(client, 'exec', { sandbox_id: created.id, cmd: ['echo', 'hi'], timeout: -1 });
+    const bodies = api.bodies.slice(seen).map((entry) => entry.body);
+    expect(bodies).toHaveLength(4);
+    for (const body of bodies) expect(body.timeout).toBeUndefined();
+    await server.close();
+  });
+
   it('runs tool calls concurrently', async () => {
     const { client, server } = await connect();
     const { id } = await call(client, 'create_sandbox');
@@ -226,7 +262,7 @@ describe('MCP over streamable HTTP', () => {
 
   it("forwards the caller's API key to the API", async () => {
     const client = await httpClient('key');
-    expect((await client.listTools()).tools).toHaveLength(22);
+    expect((await client.listTools()).tools).toHaveLength(DEN_TOOLS.length + BURROW_TOOLS.length);
     const { id } = await call(client, 'create_sandbox');
     expect(await call(client, 'exec', { sandbox_id: id, cmd: ['echo', 'over http'] })).toMatchObject({
       stdout: 'over http\n',

@@ -16,6 +16,11 @@ export const BURROW_FEATURES = [
   's3_prefix_transfer',
   's3_sync_reports',
   'runtime_choice',
+  'pause',
+  'fork',
+  'idle_policy',
+  'memory_pressure',
+  'metrics',
 ] as const;
 /**
  * Terminals (exec with pty), background processes and file watching: advertised only where the server's path into

@@ -8,7 +8,7 @@ export const optional = <T extends z.ZodType>(schema: T) =>
 export const int = z.number().int();
 export const nonNegativeInt = int.nonnegative();
 
-export const SandboxStatus = z.enum(['creating', 'running', 'stopped', 'error']);
+export const SandboxStatus = z.enum(['creating', 'running', 'paused', 'stopped', 'error']);
 export type SandboxStatus = z.infer<typeof SandboxStatus>;
 
 export const NetworkMode = z.enum(['none', 'internal', 'bridge']);
@@ -132,8 +132,21 @@ export const Sandbox = z.object({
   error: z.string().optional().describe('Why the sandbox is in error, when known'),
   exit_code: int.optional().describe('Exit code of the main process once it stopped'),
   s3_sync: z.array(S3SyncReport).optional().describe('Reports of S3 hooks runs (storage.s3.mode = hooks)'),
+  last_activity_at: z
+    .string()
+    .optional()
+    .describe('RFC 3339: last exec, file, attach or proxy use; absent until the first'),
+  paused_at: z.string().optional().describe('RFC 3339: when a paused sandbox was paused'),
 });
 export type Sandbox = z.infer<typeof Sandbox>;
+
+export const ForkRequest = z.object({
+  count: optional(int).describe('How many copies (1-20); 1 when absent'),
+});
+
+export const ForkResponse = z.object({
+  sandboxes: z.array(Sandbox).describe('The new sandboxes, running'),
+});
 
 export const StatusResponse = z.object({ status: SandboxStatus });
 

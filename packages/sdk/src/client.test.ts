@@ -75,6 +75,22 @@ describe('Burrow', () => {
     await expect(burrow.get(sandbox.id)).rejects.toBeInstanceOf(SandboxNotFoundError);
   });
 
+  it('pauses, resumes and forks', async () => {
+    const sandbox = await burrow.create({});
+    const paused = await sandbox.pause();
+    expect(paused.status).toBe('paused');
+    expect(paused.pausedAt).toBeInstanceOf(Date);
+    expect(sandbox.info.status).toBe('paused');
+    expect((await sandbox.resume()).status).toBe('running');
+    const copies = await sandbox.fork(2);
+    expect(copies.map((copy) => copy.info.status)).toEqual(['running', 'running']);
+    expect(new Set([sandbox.id, ...copies.map((copy) => copy.id)]).size).toBe(3);
+    expect(api.requests).toContain(`POST /api/v1/sandboxes/${sandbox.id}/fork`);
+    await sandbox.stop();
+    await expect(sandbox.pause()).rejects.toBeInstanceOf(SandboxNotRunningError);
+    for (const copy of [sandbox, ...copies]) await copy.destroy();
+  });
+
   it('destroys on `await using`', async () => {
     let id = '';
     {

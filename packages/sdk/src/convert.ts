@@ -49,6 +49,8 @@ export function sandboxFromWire(wire: WireSandbox): SandboxInfo {
   if (wire.runtime !== undefined) info.runtime = wire.runtime;
   if (wire.error !== undefined) info.error = wire.error;
   if (wire.exit_code !== undefined) info.exitCode = wire.exit_code;
+  if (wire.last_activity_at !== undefined) info.lastActivityAt = date(wire.last_activity_at);
+  if (wire.paused_at !== undefined) info.pausedAt = date(wire.paused_at);
   return info;
 }
 
@@ -79,6 +81,8 @@ export function sandboxToWire(info: SandboxInfo): Record<string, unknown> {
   if (info.runtime !== undefined) wire.runtime = info.runtime;
   if (info.error !== undefined) wire.error = info.error;
   if (info.exitCode !== undefined) wire.exit_code = info.exitCode;
+  if (info.lastActivityAt !== undefined) wire.last_activity_at = info.lastActivityAt.toISOString();
+  if (info.pausedAt !== undefined) wire.paused_at = info.pausedAt.toISOString();
   return wire;
 }
 

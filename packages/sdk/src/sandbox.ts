@@ -116,6 +116,49 @@ export class Sandbox implements AsyncDisposable {
   }
 
   /**
+   * Freezes every process of the sandbox (they keep their memory and state and use no CPU). A command or file
+   * call resumes it (unless the server's `sandbox.auto_resume` is off); `resume()` does so explicitly.
+   *
+   * @example
+   * await sandbox.pause();
+   */
+  async pause(): Promise<SandboxInfo> {
+    this.#info = sandboxFromWire(
+      await this.#http.json<WireSandbox>('POST', `${this.#path}/pause`, { timeoutMs: 0 }),
+    );
+    return this.#info;
+  }
+
+  /**
+   * Continues a paused sandbox's processes where they were.
+   *
+   * @example
+   * await sandbox.resume();
+   */
+  async resume(): Promise<SandboxInfo> {
+    this.#info = sandboxFromWire(
+      await this.#http.json<WireSandbox>('POST', `${this.#path}/resume`, { timeoutMs: 0 }),
+    );
+    return this.#info;
+  }
+
+  /**
+   * Copies this running sandbox `count` times: its files (tmpfs included) and configuration, not its processes
+   * (nor host ports or S3 sync). Each copy has its own id and address.
+   *
+   * @example
+   * const [a, b] = await sandbox.fork(2);
+   * await Promise.all([a.commands.run('make try-a'), b.commands.run('make try-b')]);
+   */
+  async fork(count = 1): Promise<Sandbox[]> {
+    const body = await this.#http.json<{ sandboxes: WireSandbox[] }>('POST', `${this.#path}/fork`, {
+      json: { count },
+      timeoutMs: 0,
+    });
+    return body.sandboxes.map((wire) => new Sandbox(this.#http, sandboxFromWire(wire)));
+  }
+
+  /**
    * Destroys the sandbox and everything in it.
    *
    * @example

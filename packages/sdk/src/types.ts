@@ -1,7 +1,7 @@
 /** The SDK's own (camelCase) view of the API's objects. The wire keeps Den's snake_case; convert.ts maps between. */
 
-/** Lifecycle state of a sandbox. */
-export type SandboxStatus = 'creating' | 'running' | 'stopped' | 'error';
+/** Lifecycle state of a sandbox; `paused`: its processes are frozen (`resume()` continues them). */
+export type SandboxStatus = 'creating' | 'running' | 'paused' | 'stopped' | 'error';
 
 /** How a sandbox reaches the network: `none` (no network), `internal` (no egress), `bridge` (NAT egress). */
 export type NetworkMode = 'none' | 'internal' | 'bridge';
@@ -69,6 +69,10 @@ export interface SandboxInfo {
   error?: string;
   /** Exit code of the main process once it stopped. */
   exitCode?: number;
+  /** Last exec, file, attach or proxy use (absent until the first). */
+  lastActivityAt?: Date;
+  /** When a paused sandbox was paused. */
+  pausedAt?: Date;
 }
 
 /** Options of `burrow.create()`; every field is optional (the server's defaults apply). */

@@ -97,16 +97,18 @@ describe('loadConfig', () => {
         'store:',
         '  path: den.db',
         'resource:',
-        '  pressure_threshold: 0.8',
+        '  pressure_threshold: 0.75',
+        '  overcommit_ratio: 10.0',
       ].join('\n'),
     );
     const warnings: string[] = [];
     const config = loadConfig({ file: den, env: {}, warn: (message) => warnings.push(message) });
     expect(config.sandbox.default_image).toBe('den/default:latest');
     expect(config.store.path).toBe(join(config.data_dir, 'den.db'));
+    expect(config.resource.pressure_threshold).toBe(0.75);
     expect(warnings.map((warning) => warning.split(':')[0]).sort()).toEqual(
       [
-        'resource',
+        'resource.overcommit_ratio',
         'runtime.docker_host',
         'runtime.reconcile_network',
         'sandbox.allow_host_binds',
@@ -115,6 +117,37 @@ describe('loadConfig', () => {
     );
     const tls = file('tls.yaml', 'server:\n  tls:\n    enabled: true\n');
     expect(() => loadConfig({ file: tls, env: {} })).toThrow(/TLS/);
+  });
+
+  it("takes Den's resource keys with Den's checks", () => {
+    const defaults = loadConfig({ env: {} }).resource;
+    expect(defaults).toMatchObject({
+      pressure_threshold: 0.8,
+      critical_threshold: 0.9,
+      monitor_interval: 5000,
+      enable_auto_throttle: true,
+      min_memory_floor: 32 * 1024 * 1024,
+    });
+    const bad = (env: Record<string, string>) => () => loadConfig({ env });
+    expect(bad({ BURROW_RESOURCE__PRESSURE_THRESHOLD: '0.9' })).toThrow(
+      /pressure_threshold must be less than critical_threshold/,
+    );
+    expect(bad({ BURROW_RESOURCE__CRITICAL_THRESHOLD: '1' })).toThrow(
+      /critical_threshold must be less than 1.0/,
+    );
+    expect(bad({ BURROW_RESOURCE__MONITOR_INTERVAL: '500ms' })).toThrow(
+      /monitor_interval must be at least 1s/,
+    );
+    expect(bad({ BURROW_RESOURCE__MIN_MEMORY_FLOOR: '1m' })).toThrow(/min_memory_floor must be at least 4MB/);
+  });
+
+  it('refuses a default_timeout of 0, as Den does', () => {
+    for (const value of ['0', '0s', '0m']) {
+      expect(() => loadConfig({ env: { BURROW_SANDBOX__DEFAULT_TIMEOUT: value } })).toThrow(
+        /sandbox\.default_timeout: default_timeout must be positive/,
+      );
+    }
+    expect(loadConfig({ env: { BURROW_SANDBOX__DEFAULT_TIMEOUT: '1s' } }).sandbox.default_timeout).toBe(1000);
   });
 
   it('refuses auth without keys, and an open API beyond loopback', () => {

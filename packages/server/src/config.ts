@@ -137,7 +137,10 @@ export const ConfigSchema = z
     sandbox: z
       .object({
         default_image: z.string().min(1).default('burrow/default:latest'),
-        default_timeout: duration.default(30 * 60_000),
+        // Den refuses 0: every sandbox would expire at once.
+        default_timeout: duration
+          .pipe(z.number().positive('default_timeout must be positive: use e.g. 30m'))
+          .default(30 * 60_000),
         max_timeout: duration
           .pipe(z.number().positive().max(MAX_LIFETIME_MS, { message: 'at most 8760h (a year)' }))
           .default(24 * 3_600_000),
@@ -180,6 +183,15 @@ export const ConfigSchema = z
         build_default_image: bool.default(true),
         /** A directory with a Dockerfile that builds default_image when it is missing ('' = images/default). */
         default_image_context: z.string().default(''),
+        /** Exec and file calls on a paused sandbox resume it (else 409). */
+        auto_resume: bool.default(true),
+        /** Each activity pushes the expiry to this long after it (never past max_timeout from creation); 0 = off. */
+        idle_timeout: duration.default(0),
+        idle_action: z.enum(['pause', 'stop']).default('pause'),
+        /** A running sandbox without activity for this long is paused (or stopped); 0 = never. */
+        idle_action_after: duration.default(0),
+        /** Whether a paused sandbox's lifetime keeps running. */
+        expire_while_paused: bool.default(true),
       })
       .strict()
       .prefault({}),
@@ -202,6 +214,33 @@ export const ConfigSchema = z
           )
           .default(1024 ** 2),
       })
+      .strict()
+      .prefault({}),
+    resource: z
+      .object({
+        pressure_threshold: number.pipe(z.number().gt(0).lt(1)).default(0.8),
+        critical_threshold: number
+          .pipe(z.number().gt(0).lt(1, 'critical_threshold must be less than 1.0'))
+          .default(0.9),
+        monitor_interval: duration
+          .pipe(z.number().min(1000, 'monitor_interval must be at least 1s'))
+          .default(5000),
+        enable_auto_throttle: bool.default(true),
+        min_memory_floor: size
+          .pipe(z.number().min(4 * 1024 * 1024, 'min_memory_floor must be at least 4MB'))
+          .default(32 * 1024 * 1024),
+        /** Percent of 10 s in which some tasks stalled on memory that reads as warning / high; 0 = ignore. */
+        psi_warning: number.pipe(z.number().min(0).max(100)).default(10),
+        psi_high: number.pipe(z.number().min(0).max(100)).default(30),
+        /** Percent of 10 s in which all tasks stalled on memory that reads as critical; 0 = ignore. */
+        psi_critical: number.pipe(z.number().min(0).max(100)).default(10),
+        /** At critical and above, sandboxes idle this long are paused; 0 = never. */
+        pause_idle_after: duration.default(2 * 60_000),
+      })
+      .strict()
+      .prefault({}),
+    metrics: z
+      .object({ public: bool.default(false) })
       .strict()
       .prefault({}),
     store: z
@@ -303,7 +342,7 @@ const DEN_ONLY_KEYS: Record<string, string> = {
   'runtime.allow_unsafe_bind': 'binding beyond loopback needs auth instead',
   'runtime.platform_override': 'not needed by Burrow',
   'sandbox.allow_host_binds': 'Burrow never bind-mounts host paths into sandboxes',
-  resource: 'memory pressure settings are not implemented yet',
+  'resource.overcommit_ratio': 'unused, as in Den',
 };
 
 /** Removes Den-only keys from `raw`, returning what was dropped (TLS turned on is refused: it would not happen). */
@@ -361,6 +400,9 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
     throw new BurrowError('VALIDATION_FAILED', `invalid configuration:\n${formatIssues(parsed.error)}`);
   const config = parsed.data;
   const problems: string[] = [];
+  if (config.resource.pressure_threshold >= config.resource.critical_threshold) {
+    problems.push('  - resource.pressure_threshold: pressure_threshold must be less than critical_threshold');
+  }
   if (config.auth.enabled && config.auth.api_keys.length === 0) {
     problems.push('  - auth: enabled but no api_keys configured: add auth.api_keys or BURROW_AUTH__API_KEYS');
   }

@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { cpus, freemem, totalmem } from 'node:os';
+import { cpus, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
@@ -18,18 +18,24 @@ import { assertReadyToServe } from './doctor/doctor.js';
 import { admit, type SandboxPolicy } from './engine/admission.js';
 import { withinDeadline } from './engine/deadline.js';
 import { Engine } from './engine/engine.js';
+import { scoreThresholds } from './engine/pressure/levels.js';
+import { PressureMonitor } from './engine/pressure/monitor.js';
+import { pressureTargets } from './engine/pressure/targets.js';
 import { Reaper } from './engine/reaper.js';
 import { reconcile } from './engine/reconcile.js';
 import { S3Sync } from './engine/s3-sync.js';
 import { StatusWatcher } from './engine/status-watcher.js';
-import { hostMemoryShort, WarmPool, warmPoolSpecs } from './engine/warm-pool.js';
+import { WarmPool, warmPoolSpecs } from './engine/warm-pool.js';
+import { ProcHostMemory } from './host/host-memory.js';
 import { buildsDefaultImage, ensureDefaultImage } from './images/default-image.js';
 import type { Logger } from './logger.js';
 import { logProgress, type ProgressFactory } from './progress/progress.js';
 import { loopbackUrl, mountMcp } from './mcp-endpoint.js';
 import { readyLogFields, renderReadyBlock, type ReadyFacts } from './ready.js';
+import { PrometheusMetrics } from './metrics/prometheus.js';
 import { DockerRuntime } from './runtime/docker/docker-runtime.js';
 import type { SandboxInfo } from './runtime/runtime.js';
+import { resourcesReport } from './resources-report.js';
 import { s3Storage } from './s3-setup.js';
 import { SqliteStore } from './store/sqlite/sqlite-store.js';
 import { BURROW_VERSION } from './version.js';
@@ -175,6 +181,9 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     maxTmpfsBytes: config.sandbox.max_tmpfs_total,
     hostPortRange: config.sandbox.host_port_range,
   };
+  // The monitor acts on the engine, and the engine and the warm pool ask the monitor: created once both exist.
+  const held: { monitor?: PressureMonitor } = {};
+  const metrics = new PrometheusMetrics();
   const warmPool = new WarmPool({
     runtime,
     pools: warmPoolSpecs(
@@ -186,7 +195,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       admit({ image, ...(isolation === undefined ? {} : { runtime: isolation }) }, policy).config,
     defaultTmpfs: config.sandbox.default_tmpfs,
     logger: logger.child({ component: 'warm-pool' }),
-    memoryShort: hostMemoryShort(freemem, totalmem),
+    // The warm pool is the first thing to give back under pressure (level high and above).
+    memoryShort: () => held.monitor?.memoryShort() ?? false,
   });
   const s3 = new S3Sync({
     runtime,
@@ -208,7 +218,37 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     // The S3 upload at destroy has its own budget; a destroy is stuck only well past it.
     destroyDeadlineMs: config.s3.sync_timeout + 60_000,
     processBufferBytes: config.processes.output_buffer_bytes,
+    lifetimes: {
+      autoResume: config.sandbox.auto_resume,
+      idleTimeoutMs: config.sandbox.idle_timeout,
+      // An activity extension never takes a lifetime past the longest a create may ask for.
+      maxLifetimeMs: config.sandbox.max_timeout,
+      idleAction: config.sandbox.idle_action,
+      idleActionAfterMs: config.sandbox.idle_action_after,
+      expireWhilePaused: config.sandbox.expire_while_paused,
+    },
+    admissionGate: () => held.monitor?.checkCanCreate(),
+    metrics,
   });
+  const resource = config.resource;
+  const pressure = new PressureMonitor({
+    source: new ProcHostMemory(),
+    targets: pressureTargets(engine, runtime),
+    scoreThresholds: scoreThresholds(resource.pressure_threshold, resource.critical_threshold),
+    stallThresholds: {
+      warning: resource.psi_warning,
+      high: resource.psi_high,
+      critical: resource.psi_critical,
+    },
+    intervalMs: resource.monitor_interval,
+    autoThrottle: resource.enable_auto_throttle,
+    minMemoryFloor: resource.min_memory_floor,
+    pauseIdleAfterMs: resource.pause_idle_after,
+    clock: { now: () => new Date() },
+    logger: logger.child({ component: 'pressure' }),
+  });
+  held.monitor = pressure;
+  metrics.attach(engine, runtime, pressure);
   // Unrecorded warm-pool members a previous run left are the pool's to adopt or remove, not orphans.
   const poolLeftovers: SandboxInfo[] = [];
   await reconcile(runtime, store, logger.child({ component: 'reconcile' }), {
@@ -218,6 +258,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   await s3.reconcileMounts(store.listSandboxes());
   const watcher = new StatusWatcher(engine, runtime, logger.child({ component: 'status' }));
   watcher.start();
+  pressure.start();
   const reaper = new Reaper(engine, config.sandbox.reaper_interval, logger.child({ component: 'reaper' }));
   reaper.start();
 
@@ -242,9 +283,15 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       buildDate: host.buildDate,
     },
     ping: () => runtime.ping(),
-    resources: () => Promise.resolve(resources(engine, warmPool)),
+    resources: () => Promise.resolve(resourcesReport(engine, pressure, warmPool, cpus().length)),
     dashboardDir: dashboard,
     interactive: runtime.transport !== 'engine',
+    metrics: {
+      public: config.metrics.public,
+      contentType: metrics.contentType,
+      text: () => metrics.text(),
+      request: (method, route, status, seconds) => metrics.request(method, route, status, seconds),
+    },
   });
   let apiUrl = '';
   mountMcp(app, () => apiUrl);
@@ -283,6 +330,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
         app.server.closeAllConnections();
         await step('closing the API', closingApp, SHUTDOWN_STEP_MS);
       }
+      await step('stopping the memory-pressure monitor', pressure.stop(), SHUTDOWN_STEP_MS);
       await step('stopping the reaper', reaper.stop(), SHUTDOWN_STEP_MS);
       await step('draining the warm pool', warmPool.drain(), 3 * SHUTDOWN_STEP_MS);
       await step('stopping the status watcher', watcher.stop(), SHUTDOWN_STEP_MS);
@@ -302,23 +350,6 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   return { url, dashboardUrl, engine, app, logger, ready, close };
 }
 
-/** Host memory and sandbox counts (memory-pressure levels are not measured yet: always `normal`). */
-function resources(engine: Engine, warmPool: WarmPool) {
-  const total = totalmem();
-  const used = total - freemem();
-  const stats = engine.systemStats();
-  return {
-    host: { cpu_cores: cpus().length, memory_free: total - used, memory_total: total, memory_used: used },
-    pressure: { can_create: true, level: 'normal' as const, next_threshold: 0.7, score: used / total },
-    sandboxes: { active: stats.running, total: stats.total },
-    warm_pool: warmPoolToWire(warmPool),
-  };
-}
-
-/**
- * `burrow serve`: checks the host as `burrow doctor` does (the required checks; a failure stops it with the
- * doctor's lines), starts, says what to do next, and runs until SIGINT/SIGTERM.
- */
 export async function serve(config: Config, options: StartOptions = {}): Promise<void> {
   await assertReadyToServe(config);
   const server = await startServer(config, options);
@@ -335,15 +366,4 @@ export async function serve(config: Config, options: StartOptions = {}): Promise
     process.once('SIGINT', () => stop('SIGINT'));
     process.once('SIGTERM', () => stop('SIGTERM'));
   });
-}
-
-function warmPoolToWire(warmPool: WarmPool) {
-  const stats = warmPool.stats();
-  return {
-    target: stats.target,
-    ready: stats.ready,
-    creating: stats.creating,
-    memory_short: stats.memoryShort,
-    pools: stats.pools,
-  };
 }

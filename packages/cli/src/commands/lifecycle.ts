@@ -4,7 +4,7 @@ import { clientFor, exitCodeFor, UsageError } from '../client.js';
 import { parseDurationSeconds } from '../parse.js';
 
 /** Runs `action` for each id; reports each failure and keeps going. Resolves with the worst exit code. */
-async function forEachId(ids: string[], action: (id: string) => Promise<void>): Promise<number> {
+export async function forEachId(ids: string[], action: (id: string) => Promise<void>): Promise<number> {
   let worst = 0;
   for (const id of ids) {
     try {

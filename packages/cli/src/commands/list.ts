@@ -40,6 +40,8 @@ function describe(info: SandboxInfo, now: number = Date.now()): string {
   const labels = Object.entries(info.labels);
   if (labels.length > 0) lines.push(['Labels', labels.map(([key, value]) => `${key}=${value}`).join(', ')]);
   if (info.exitCode !== undefined) lines.push(['Exit code', String(info.exitCode)]);
+  if (info.pausedAt !== undefined) lines.push(['Paused', info.pausedAt.toISOString()]);
+  if (info.lastActivityAt !== undefined) lines.push(['Last used', info.lastActivityAt.toISOString()]);
   return lines.map(([key, value]) => `${`${key}:`.padEnd(10)} ${value}`).join('\n') + '\n';
 }
 

@@ -22,9 +22,8 @@ export function registerSandboxTools(server: McpServer, context: ToolContext): v
         timeout: z
           .number()
           .int()
-          .positive()
           .optional()
-          .describe('Lifetime in seconds (server default: 30 minutes)'),
+          .describe('Lifetime in seconds; 0 or less means the server default (30 minutes unless configured)'),
         cpu: z
           .number()
           .int()
@@ -47,7 +46,8 @@ export function registerSandboxTools(server: McpServer, context: ToolContext): v
       toolResult(async () => {
         const options: CreateSandboxOptions = {};
         if (args.image !== undefined && args.image !== '') options.image = args.image;
-        if (args.timeout !== undefined) options.timeoutSeconds = args.timeout;
+        // Den treats 0 and negatives as "the default".
+        if (args.timeout !== undefined && args.timeout > 0) options.timeoutSeconds = args.timeout;
         if (args.cpu !== undefined && args.cpu > 0) options.cpus = args.cpu / 1e9;
         if (args.memory !== undefined && args.memory > 0) options.memoryBytes = args.memory;
         if (args.network_mode !== undefined && args.network_mode !== '')
@@ -80,10 +80,11 @@ export function registerSandboxTools(server: McpServer, context: ToolContext): v
         timeout: z
           .number()
           .int()
-          .positive()
           .max(MAX_EXEC_TIMEOUT_SECONDS)
           .optional()
-          .describe(`Kill the command after this many seconds (at most ${MAX_EXEC_TIMEOUT_SECONDS})`),
+          .describe(
+            `Kill the command after this many seconds (at most ${MAX_EXEC_TIMEOUT_SECONDS}); 0 or less means no timeout`,
+          ),
         stdin: z.string().optional().describe('Text fed to the command on stdin'),
       },
     },
@@ -94,7 +95,8 @@ export function registerSandboxTools(server: McpServer, context: ToolContext): v
         const result = await sandbox.commands.run(args.cmd, {
           ...(args.env === undefined ? {} : { env: args.env }),
           ...(args.workdir === undefined || args.workdir === '' ? {} : { cwd: args.workdir }),
-          ...(args.timeout === undefined ? {} : { timeoutMs: args.timeout * 1000 }),
+          // Den treats 0 and negatives as "no timeout".
+          ...(args.timeout === undefined || args.timeout <= 0 ? {} : { timeoutMs: args.timeout * 1000 }),
           ...(args.stdin === undefined ? {} : { stdin: args.stdin }),
           signal: extra.signal,
         });
@@ -163,6 +165,54 @@ export function registerSandboxTools(server: McpServer, context: ToolContext): v
       toolResult(async () => {
         await (await client.get(args.sandbox_id)).stop();
         return { success: true, status: 'stopped' };
+      }),
+  );
+
+  server.registerTool(
+    'pause_sandbox',
+    {
+      description:
+        'Pause a sandbox you will need later: its processes freeze where they are (memory kept, no CPU). The next ' +
+        'exec or file call resumes it, or call resume_sandbox. Cheaper than keeping it running while idle.',
+      inputSchema: { sandbox_id: sandboxId },
+    },
+    (args) =>
+      toolResult(async () => {
+        await (await client.get(args.sandbox_id)).pause();
+        return { success: true, status: 'paused' };
+      }),
+  );
+
+  server.registerTool(
+    'resume_sandbox',
+    {
+      description: 'Resume a paused sandbox: its processes continue exactly where they were.',
+      inputSchema: { sandbox_id: sandboxId },
+    },
+    (args) =>
+      toolResult(async () => {
+        await (await client.get(args.sandbox_id)).resume();
+        return { success: true, status: 'running' };
+      }),
+  );
+
+  server.registerTool(
+    'fork_sandbox',
+    {
+      description:
+        'Copy a running sandbox to try several approaches at once: each copy starts with the same files ' +
+        '(/tmp and /home/sandbox included) and settings, but no running processes. Returns the new ids; destroy ' +
+        'the copies you no longer need.',
+      inputSchema: {
+        sandbox_id: sandboxId,
+        count: z.number().int().min(1).max(20).optional().describe('How many copies (default 1)'),
+      },
+    },
+    (args) =>
+      toolResult(async () => {
+        const copies = await (await client.get(args.sandbox_id)).fork(args.count ?? 1);
+        for (const copy of copies) created.add(copy.id);
+        return { sandbox_ids: copies.map((copy) => copy.id) };
       }),
   );
 

@@ -77,8 +77,8 @@ export interface ExecOptions {
   timeout?: number;
 }
 
-/** Lifecycle state of a sandbox. */
-export type SandboxStatus = 'creating' | 'running' | 'stopped' | 'error';
+/** Lifecycle state of a sandbox (`paused` is Burrow's: a sandbox paused through Burrow's API or idle policy). */
+export type SandboxStatus = 'creating' | 'running' | 'paused' | 'stopped' | 'error';
 
 /** A sandbox as the API returns it. */
 export interface SandboxInfo {

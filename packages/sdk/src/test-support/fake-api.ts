@@ -10,7 +10,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 interface FakeSandbox {
   id: string;
   image: string;
-  status: 'running' | 'stopped';
+  status: 'running' | 'paused' | 'stopped';
   created_at: string;
   expires_at: string;
   labels?: Record<string, string>;
@@ -28,6 +28,8 @@ export interface FakeApi {
   files: Map<string, Buffer>;
   /** Requests seen, as "METHOD /path". */
   requests: string[];
+  /** JSON bodies of creates and execs (POST and stream), in arrival order. */
+  bodies: { request: string; body: Record<string, unknown> }[];
   close(): Promise<void>;
 }
 
@@ -78,7 +80,7 @@ async function runFake(
   }
 }
 
-function handleStream(socket: WebSocket, sandbox: FakeSandbox | undefined): void {
+function handleStream(socket: WebSocket, sandbox: FakeSandbox | undefined, bodies: FakeApi['bodies']): void {
   const stdin: string[] = [];
   let stdinDone = false;
   let wake: (() => void) | undefined;
@@ -96,6 +98,7 @@ function handleStream(socket: WebSocket, sandbox: FakeSandbox | undefined): void
     const message = JSON.parse(String(raw)) as Record<string, unknown>;
     if (!started) {
       started = true;
+      bodies.push({ request: 'WS exec', body: message });
       if (sandbox === undefined) {
         socket.send(JSON.stringify({ type: 'error', data: 'sandbox not found', code: 'SANDBOX_NOT_FOUND' }));
         socket.close(1000);
@@ -122,6 +125,7 @@ export async function startFakeApi(options: FakeApiOptions = {}): Promise<FakeAp
   const files = new Map<string, Buffer>();
   const snapshots = new Map<string, { id: string; sandbox_id: string; name: string }>();
   const requests: string[] = [];
+  const bodies: FakeApi['bodies'] = [];
   let counter = 0;
 
   const authorized = (req: IncomingMessage) =>
@@ -152,6 +156,7 @@ export async function startFakeApi(options: FakeApiOptions = {}): Promise<FakeAp
     if (!authorized(req)) return fail(reply, 401, 'UNAUTHORIZED', 'invalid API key');
     if (path === '/api/v1/sandboxes' && method === 'POST') {
       const body = JSON.parse((await readBody(req)).toString() || '{}') as Record<string, unknown>;
+      bodies.push({ request: `${method} ${path}`, body });
       const id = `sb${++counter}`;
       const sandbox: FakeSandbox = {
         id,
@@ -196,6 +201,28 @@ export async function startFakeApi(options: FakeApiOptions = {}): Promise<FakeAp
       case 'POST /start':
         sandbox.status = 'running';
         return reply(200, { status: 'running' });
+      case 'POST /pause':
+        if (sandbox.status === 'stopped')
+          return fail(
+            reply,
+            409,
+            'SANDBOX_NOT_RUNNING',
+            'sandbox is stopped: only a running sandbox can be paused',
+          );
+        sandbox.status = 'paused';
+        return reply(200, { ...sandbox, paused_at: new Date().toISOString() });
+      case 'POST /resume':
+        sandbox.status = 'running';
+        return reply(200, sandbox);
+      case 'POST /fork': {
+        const body = JSON.parse((await readBody(req)).toString() || '{}') as { count?: number };
+        const copies = Array.from({ length: body.count ?? 1 }, () => {
+          const copy: FakeSandbox = { ...sandbox, id: `sb${++counter}`, status: 'running' };
+          sandboxes.set(copy.id, copy);
+          return copy;
+        });
+        return reply(201, { sandboxes: copies });
+      }
       case 'POST /timeout': {
         const body = JSON.parse((await readBody(req)).toString()) as { timeout: number };
         sandbox.expires_at = new Date(Date.now() + body.timeout * 1000).toISOString();
@@ -205,6 +232,7 @@ export async function startFakeApi(options: FakeApiOptions = {}): Promise<FakeAp
         if (sandbox.status !== 'running')
           return fail(reply, 409, 'SANDBOX_NOT_RUNNING', 'sandbox is not running');
         const body = JSON.parse((await readBody(req)).toString()) as { cmd: string[]; stdin?: string };
+        bodies.push({ request: `${method} ${path}`, body });
         const out = { stdout: '', stderr: '' };
         const code = await runFake(
           body.cmd,
@@ -325,7 +353,7 @@ export async function startFakeApi(options: FakeApiOptions = {}): Promise<FakeAp
       return;
     }
     wss.handleUpgrade(req, socket, head, (ws) =>
-      handleStream(ws, match === null ? undefined : sandboxes.get(match[1] ?? '')),
+      handleStream(ws, match === null ? undefined : sandboxes.get(match[1] ?? ''), bodies),
     );
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -335,6 +363,7 @@ export async function startFakeApi(options: FakeApiOptions = {}): Promise<FakeAp
     sandboxes,
     files,
     requests,
+    bodies,
     close: async () => {
       for (const client of wss.clients) client.terminate();
       server.closeAllConnections();

@@ -32,6 +32,7 @@ import {
 import { execRoutes } from './routes/exec.js';
 import { fileRoutes } from './routes/files.js';
 import { healthRoutes } from './routes/health.js';
+import { metricsRoute, type MetricsEndpoint } from './routes/metrics.js';
 import { openApiRoute } from './routes/openapi.js';
 import { portRoutes } from './routes/ports.js';
 import { processRoutes } from './routes/processes.js';
@@ -69,6 +70,8 @@ export interface ApiOptions {
    * not): decides whether /health advertises them. Default true.
    */
   interactive?: boolean;
+  /** Serves `GET /metrics` and counts requests, when given. */
+  metrics?: MetricsEndpoint;
 }
 
 export const DEFAULT_MAX_FILE_BYTES = 1024 ** 3;
@@ -172,6 +175,7 @@ export async function buildApp(options: ApiOptions): Promise<FastifyInstance> {
   snapshotRoutes(app, context);
   statsRoutes(app, context);
   openApiRoute(app, context);
+  if (options.metrics !== undefined) metricsRoute(app, options.metrics);
   if (options.dashboardDir !== undefined) dashboardRoutes(app, options.dashboardDir);
   await app.after();
   return app;

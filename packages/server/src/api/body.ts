@@ -19,8 +19,27 @@ function rejectProtoKeys(key: string, value: unknown): unknown {
   return value;
 }
 
+/** A media type's `type/subtype` as HTTP's token grammar allows it (what Fastify accepts). */
+const MEDIA_TYPE = /^[\w!#$%&'*+.^`|~-]+\/[\w!#$%&'*+.^`|~-]+$/;
+
+/**
+ * Den never looks at Content-Type, so a malformed or empty one must not cost a request its body: it is treated as
+ * `application/octet-stream` (which every route's parser takes) instead of Fastify's 415.
+ */
+export function lenientContentType(header: string | undefined): string | undefined {
+  if (header === undefined) return undefined;
+  const essence = header.split(';')[0]?.trim() ?? '';
+  return MEDIA_TYPE.test(essence) ? header : 'application/octet-stream';
+}
+
 /** Installs the JSON parser for every content type on `app` (bodies capped by the app's `bodyLimit`). */
 export function installJsonParser(app: FastifyInstance): void {
+  app.addHook('onRequest', (request, _reply, done) => {
+    const header = request.headers['content-type'];
+    const lenient = lenientContentType(header);
+    if (lenient !== header) request.headers['content-type'] = lenient;
+    done();
+  });
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (request, body, done) => {
     const buffer = body as Buffer;

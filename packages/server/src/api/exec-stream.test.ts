@@ -133,7 +133,7 @@ describe('WebSocket exec errors: an error frame, then a close frame', () => {
   it('an unknown sandbox', async () => {
     const result = await transcript(api.ws(stream('nope')), { cmd: ['true'] });
     expect(result.messages).toEqual([
-      { type: 'error', data: 'sandbox not found', code: 'SANDBOX_NOT_FOUND' },
+      { type: 'error', data: 'failed to start command: sandbox not found', code: 'SANDBOX_NOT_FOUND' },
     ]);
     expect(result.code).toBe(1008);
   });
@@ -143,6 +143,7 @@ describe('WebSocket exec errors: an error frame, then a close frame', () => {
     await api.engine.stop(id);
     const result = await transcript(api.ws(stream(id)), { cmd: ['true'] });
     expect(result.messages[0]).toMatchObject({ type: 'error', code: 'SANDBOX_NOT_RUNNING' });
+    expect(String(result.messages[0]?.data)).toMatch(/^failed to start command: /);
     expect(result.code).toBe(1008);
   });
 });

@@ -34,6 +34,18 @@ describe('raw file read and write', () => {
     expect(Buffer.from(await get.arrayBuffer()).equals(bytes)).toBe(true);
   });
 
+  it('takes a malformed or empty Content-Type as Den does (no 415)', async () => {
+    for (const type of ['', 'garbage', ';;', '/json']) {
+      const put = await api.call(files(id) + q('/tmp/typed'), {
+        method: 'PUT',
+        body: 'abc',
+        headers: { 'content-type': type },
+      });
+      expect(put.status).toBe(200);
+      expect(await put.json()).toEqual({ success: true, bytes: 3 });
+    }
+  });
+
   it('writes an empty file from an empty body', async () => {
     const put = await api.call(files(id) + q('/tmp/empty'), { method: 'PUT' });
     expect(await put.json()).toEqual({ success: true, bytes: 0 });

@@ -24,8 +24,9 @@ function concrete(url: string): string {
 
 describe('authentication on every route', () => {
   it('covers the whole route table', () => {
-    // Den's 30 routes, plus /timeout, /openapi.json, /s3-syncs, nine process routes, attach and watch.
-    expect(routeRegistryOf(api.app).routes).toHaveLength(44);
+    // Den's 30 routes, plus /timeout, /openapi.json, /s3-syncs, nine process routes, attach, watch, /pause,
+    // /resume, /fork and /metrics.
+    expect(routeRegistryOf(api.app).routes).toHaveLength(48);
   });
 
   it('refuses every protected route without a key, or with a wrong one', async () => {

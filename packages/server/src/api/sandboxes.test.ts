@@ -39,6 +39,19 @@ describe('sandbox lifecycle routes', () => {
     expect(lifetime).toBe(30 * 60_000);
   });
 
+  it('decodes the JSON body whatever the Content-Type, malformed or empty included', async () => {
+    await destroyAll();
+    for (const type of ['', 'garbage', ';;', 'text/plain', 'application/json; charset']) {
+      const response = await api.call('/api/v1/sandboxes', {
+        method: 'POST',
+        body: JSON.stringify({ image: 'fake/image' }),
+        headers: { 'content-type': type },
+      });
+      expect(response.status).toBe(201);
+    }
+    await destroyAll();
+  });
+
   it('echoes normalised ports, accepts Burrow fields, maps timeout seconds', async () => {
     const response = await api.call(
       '/api/v1/sandboxes',

@@ -35,9 +35,11 @@ describe('snapshots', () => {
     expect(snapshot).toMatchObject({ sandbox_id: id, name: 'first' });
     const unnamed = await api.call(`/api/v1/sandboxes/${id}/snapshots`, { method: 'POST' });
     expect(unnamed.status).toBe(201);
-    expect(((await unnamed.json()) as { name: string }).name).toMatch(/^snapshot-/);
-    const empty = await api.call(`/api/v1/sandboxes/${id}/snapshots`, json({}));
+    expect(((await unnamed.json()) as { name: string }).name).toBe('');
+    // Den keeps an empty name as "" (no generated name).
+    const empty = await api.call(`/api/v1/sandboxes/${id}/snapshots`, json({ name: '' }));
     expect(empty.status).toBe(201);
+    expect(((await empty.json()) as { name: string }).name).toBe('');
 
     const list = (await (await api.call(`/api/v1/sandboxes/${id}/snapshots`)).json()) as { id: string }[];
     expect(list.map((entry) => entry.id)).toContain(snapshot.id);

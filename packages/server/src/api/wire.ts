@@ -60,6 +60,8 @@ export function sandboxToWire(view: SandboxView, detail = false): WireSandbox {
   const runtime = view.config.runtime ?? 'runc';
   if (detail || runtime !== 'runc') wire.runtime = runtime;
   if (view.s3Sync !== undefined && view.s3Sync.length > 0) wire.s3_sync = view.s3Sync.map(syncReportToWire);
+  if (view.lastActivityAt !== undefined) wire.last_activity_at = rfc3339(view.lastActivityAt);
+  if (view.pausedAt !== undefined) wire.paused_at = rfc3339(view.pausedAt);
   if (detail) {
     if (view.ip !== undefined && view.ip !== '') wire.ip = view.ip;
     if (view.config.networkMode !== undefined) wire.network_mode = view.config.networkMode;
@@ -136,8 +138,15 @@ export function systemStatsToWire(stats: SystemStats): {
   running_sandboxes: number;
   stopped_sandboxes: number;
   total_sandboxes: number;
+  paused_sandboxes?: number;
 } {
-  return { running_sandboxes: stats.running, stopped_sandboxes: stats.stopped, total_sandboxes: stats.total };
+  const wire = {
+    running_sandboxes: stats.running,
+    stopped_sandboxes: stats.stopped,
+    total_sandboxes: stats.total,
+  };
+  // Den's three keys, and Burrow's paused count once there is one.
+  return stats.paused > 0 ? { ...wire, paused_sandboxes: stats.paused } : wire;
 }
 
 /**

@@ -93,6 +93,7 @@ describe('the reaper past a stuck sandbox', () => {
         running -= 1;
         return [];
       },
+      applyIdlePolicy: () => Promise.resolve([]),
     };
     const reaper = new Reaper(slow, 5, recordingLogger().logger);
     reaper.start();

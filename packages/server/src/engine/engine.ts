@@ -35,6 +35,9 @@ import {
 } from './admission.js';
 import { systemClock, type Clock } from './clock.js';
 import { withinDeadline } from './deadline.js';
+import { checkForkCount, forkConfig, forkRecords } from './fork.js';
+import { DEFAULT_LIFETIME_POLICY, Lifetimes, type LifetimePolicy } from './lifetimes.js';
+import { NO_METRICS, type EngineMetrics } from './metrics.js';
 import { Mutex } from './mutex.js';
 import { pullReporter, snapshotReporter } from './progress-reporting.js';
 import { SandboxProcesses } from './processes.js';
@@ -71,6 +74,11 @@ export interface EngineOptions {
   destroyDeadlineMs?: number;
   /** Bytes of each output stream a background process keeps for replay (default 1 MiB). */
   processBufferBytes?: number;
+  /** Activity-aware lifetimes, idle action and pause behaviour; Den's fixed lifetimes when absent. */
+  lifetimes?: Partial<LifetimePolicy>;
+  /** Refuses new sandboxes (create, restore, fork) while the host cannot take them (memory pressure). */
+  admissionGate?: () => void;
+  metrics?: EngineMetrics;
 }
 
 /** Longer than the default S3 upload budget (5 min), so only a destroy that is really stuck is passed over. */
@@ -115,9 +123,13 @@ export interface SandboxView extends SandboxRecord {
 
 export interface SystemStats {
   running: number;
+  paused: number;
   stopped: number;
   total: number;
 }
+
+/** Statuses that hold resources, and so count toward `max_sandboxes`. */
+const COUNTED = new Set(['creating', 'running', 'paused']);
 
 /** Snapshots do not keep S3 secrets; the original's record supplies them while it exists. */
 function withSecretsOf(config: SandboxConfig, original: SandboxConfig | undefined): SandboxConfig {
@@ -144,6 +156,9 @@ export class Engine {
   readonly limits: EngineLimits;
   /** Background processes, terminals and watches of running sandboxes. */
   readonly processes: SandboxProcesses;
+  readonly lifetimes: Lifetimes;
+  private readonly admissionGate: () => void;
+  private readonly metrics: EngineMetrics;
   private readonly admission = new Mutex();
   /** Sandboxes Burrow itself is stopping or destroying: their `died` events are expected. */
   private readonly expectedExits = new Set<string>();
@@ -164,11 +179,17 @@ export class Engine {
     this.progress = options.progress ?? logProgress(this.logger, { intervalMs: 10_000, quietStart: true });
     this.limits = { ...DEFAULT_ENGINE_LIMITS, ...options.limits };
     this.destroyDeadlineMs = options.destroyDeadlineMs ?? DEFAULT_DESTROY_DEADLINE_MS;
+    this.lifetimes = new Lifetimes(this.store, this.clock, {
+      ...DEFAULT_LIFETIME_POLICY,
+      ...options.lifetimes,
+    });
+    this.admissionGate = options.admissionGate ?? (() => undefined);
+    this.metrics = options.metrics ?? NO_METRICS;
     this.processes = new SandboxProcesses({
       runtime: this.runtime,
       inSandbox: (id, work) => this.inSandbox(id, work),
       ...(options.processBufferBytes === undefined ? {} : { bufferBytes: options.processBufferBytes }),
-      // The activity hook of issue 12 goes here: `onActivity: (id) => this.touch(id)` once `touch` exists.
+      onActivity: (id) => this.touch(id),
     });
   }
 
@@ -182,6 +203,13 @@ export class Engine {
 
   private running(id: string): SandboxRecord {
     const record = this.record(id);
+    if (record.status === 'paused') {
+      throw new BurrowError(
+        'SANDBOX_NOT_RUNNING',
+        'sandbox is paused: resume it first (POST /api/v1/sandboxes/{id}/resume)',
+        { status: 'paused' },
+      );
+    }
     if (record.status !== 'running') {
       throw new BurrowError(
         'SANDBOX_NOT_RUNNING',
@@ -199,15 +227,21 @@ export class Engine {
     );
   }
 
+  /** Refuses a sandbox more when running, paused and creating ones already fill `max_sandboxes`. */
+  private checkRoom(): void {
+    const counted = this.store.listSandboxes().filter((sandbox) => COUNTED.has(sandbox.status));
+    if (counted.length >= this.maxSandboxes) {
+      throw new BurrowError('SANDBOX_LIMIT_REACHED', 'maximum sandbox limit reached', {
+        max_sandboxes: this.maxSandboxes,
+      });
+    }
+  }
+
   /** Reserves a slot (a `creating` record) under the admission lock, so concurrent creates cannot exceed the limit. */
   private reserve(record: SandboxRecord): Promise<void> {
     return this.admission.run(async () => {
       await Promise.resolve();
-      if (this.store.listSandboxes().length >= this.maxSandboxes) {
-        throw new BurrowError('SANDBOX_LIMIT_REACHED', 'maximum sandbox limit reached', {
-          max_sandboxes: this.maxSandboxes,
-        });
-      }
+      this.checkRoom();
       checkVolumeSharing(record.config.storage?.volumes ?? [], this.volumesInUse(), this.policy);
       this.store.insertSandbox(record);
     });
@@ -218,9 +252,12 @@ export class Engine {
     options: { onProgress?: (progress: PullProgress) => void } = {},
   ): Promise<SandboxView> {
     const { config, timeoutMs } = admit(input, this.policy);
+    this.admissionGate();
     const now = this.clock.now();
     // A matching warm-pool member lends its id; recording it (below) makes it an ordinary sandbox.
     const member = this.warmPool?.take(config);
+    if (this.warmPool !== undefined && this.warmPool.stats().pools.length > 0)
+      this.metrics.warmPool(member === undefined ? 'miss' : 'hit');
     const record: SandboxRecord = {
       id: member?.id ?? newSandboxId(now),
       image: config.image,
@@ -260,10 +297,12 @@ export class Engine {
         );
       await this.runHooks('afterRemove', record);
       this.store.deleteSandbox(record.id);
+      this.metrics.sandboxCreateFailed('create');
       throw error;
     }
     record.status = 'running';
     this.store.updateSandbox(record);
+    this.metrics.sandboxCreated('create');
     this.logger.info({ sandbox: record.id, image: config.image }, 'sandbox created');
     await this.runHooks('afterCreate', record);
     return this.withS3Reports(record);
@@ -303,10 +342,17 @@ export class Engine {
     }
   }
 
-  async destroy(id: string): Promise<void> {
+  async destroy(id: string, reason: 'request' | 'expired' = 'request'): Promise<void> {
     const record = this.record(id);
     this.expectedExits.add(id);
     try {
+      // Hooks reach inside (an S3 upload): a paused sandbox is resumed for them.
+      if (record.status === 'paused' && this.hooks.some((hooks) => hooks.beforeDestroy !== undefined))
+        await this.runtime.resume(id).then(
+          () => (record.status = 'running'),
+          (error: unknown) =>
+            this.logger.warn({ err: error, sandbox: id }, 'could not resume a paused sandbox for its hooks'),
+        );
       if (record.status === 'running') await this.runHooks('beforeDestroy', record);
       await this.runtime.remove(id);
       await this.runHooks('afterRemove', record);
@@ -314,6 +360,7 @@ export class Engine {
     } finally {
       this.expectedExits.delete(id);
     }
+    this.metrics.sandboxDestroyed(reason);
     this.logger.info({ sandbox: id }, 'sandbox destroyed');
   }
 
@@ -329,8 +376,69 @@ export class Engine {
     return this.setStatus(record, 'stopped');
   }
 
+  /** Freezes a running sandbox; pausing a paused one is fine. */
+  async pause(id: string, why = 'requested'): Promise<SandboxView> {
+    const record = this.record(id);
+    if (record.status === 'paused') return record;
+    if (record.status !== 'running') {
+      throw new BurrowError(
+        'SANDBOX_NOT_RUNNING',
+        `sandbox is ${record.status}: only a running sandbox can be paused`,
+        { status: record.status },
+      );
+    }
+    await this.runtime.pause(id);
+    const paused = this.lifetimes.paused(this.store.getSandbox(id) ?? record);
+    this.store.updateSandbox(paused);
+    this.logger.info({ sandbox: id, why }, 'sandbox paused');
+    return paused;
+  }
+
+  /** Continues a paused sandbox; resuming a running one is fine. */
+  async resume(id: string): Promise<SandboxView> {
+    const record = this.record(id);
+    if (record.status === 'running') return record;
+    if (record.status !== 'paused') {
+      throw new BurrowError(
+        'SANDBOX_NOT_RUNNING',
+        `sandbox is ${record.status}, not paused: start it instead`,
+        { status: record.status },
+      );
+    }
+    await this.runtime.resume(id);
+    const resumed = this.lifetimes.resumed(this.store.getSandbox(id) ?? record);
+    this.store.updateSandbox(resumed);
+    this.logger.info({ sandbox: id }, 'sandbox resumed');
+    return resumed;
+  }
+
+  /** Records use of a sandbox (exec, files, attach, proxy traffic): the one entry point for activity. */
+  touch(id: string): void {
+    this.lifetimes.touch(id);
+  }
+
+  /** Pauses (or stops) running sandboxes idle for longer than `idle_action_after`; returns their ids. */
+  async applyIdlePolicy(): Promise<string[]> {
+    const idle = this.lifetimes.idle(this.store.listSandboxes(), this.clock.now());
+    const done: string[] = [];
+    for (const record of idle) {
+      try {
+        if (this.lifetimes.policy.idleAction === 'stop') await this.stop(record.id);
+        else await this.pause(record.id, 'idle');
+        done.push(record.id);
+      } catch (error) {
+        this.logger.error({ err: error, sandbox: record.id }, 'could not apply the idle action');
+      }
+    }
+    return done;
+  }
+
   async start(id: string): Promise<SandboxView> {
     const record = this.record(id);
+    // A paused sandbox is started by continuing it.
+    if (record.status === 'paused') return this.resume(id);
+    // A stopped sandbox holds no slot; starting it takes one again.
+    if (record.status !== 'running') await this.admission.run(() => Promise.resolve(this.checkRoom()));
     for (const hooks of this.hooks) await hooks.beforeStart?.(record);
     await this.runtime.start(id);
     try {
@@ -360,6 +468,7 @@ export class Engine {
     current.status = status;
     if (error === undefined) delete current.error;
     else current.error = error;
+    if (status !== 'paused') delete current.pausedAt;
     this.store.updateSandbox(current);
     return current;
   }
@@ -372,8 +481,8 @@ export class Engine {
     if (this.expectedExits.has(id)) return;
     const record = this.store.getSandbox(id);
     if (record === undefined) this.warmPool?.forget(id);
-    // Only a running sandbox can die on its own; a stop Burrow made has already recorded `stopped`.
-    if (record?.status !== 'running') return;
+    // Only a running (or paused) sandbox can die on its own; a stop Burrow made has already recorded `stopped`.
+    if (record?.status !== 'running' && record?.status !== 'paused') return;
     if (oomKilled)
       this.setStatus(record, 'error', 'the sandbox ran out of memory and its main process was killed');
     else if (exitCode === 0) this.setStatus(record, 'stopped');
@@ -385,6 +494,14 @@ export class Engine {
     const record = this.store.getSandbox(id);
     if (record === undefined || record.status === 'creating' || record.status === 'running') return;
     this.setStatus(record, 'running');
+  }
+
+  /** The runtime reports a pause or resume (possibly made outside Burrow). */
+  observePause(id: string, paused: boolean): void {
+    const record = this.store.getSandbox(id);
+    if (record === undefined) return;
+    if (paused && record.status === 'running') this.store.updateSandbox(this.lifetimes.paused(record));
+    else if (!paused && record.status === 'paused') this.store.updateSandbox(this.lifetimes.resumed(record));
   }
 
   observeRemoval(id: string): void {
@@ -400,10 +517,10 @@ export class Engine {
    * and false is returned while the destroy goes on in the background; a second call while it runs waits for that
    * one instead of starting another.
    */
-  private async destroyWithin(id: string): Promise<boolean> {
+  private async destroyWithin(id: string, reason: 'request' | 'expired' = 'request'): Promise<boolean> {
     let work = this.destroying.get(id);
     if (work === undefined) {
-      const started = this.destroy(id).finally(() => this.destroying.delete(id));
+      const started = this.destroy(id, reason).finally(() => this.destroying.delete(id));
       work = started;
       this.destroying.set(id, started);
     }
@@ -423,19 +540,17 @@ export class Engine {
 
   /** Destroys every sandbox whose lifetime has passed; returns the ids destroyed. A stuck one never holds the rest. */
   async reapExpired(): Promise<string[]> {
-    const now = this.clock.now().getTime();
+    const now = this.clock.now();
     const expired = this.store.listSandboxes().filter(
       (record) =>
-        record.status !== 'creating' &&
-        record.expiresAt !== undefined &&
-        record.expiresAt.getTime() <= now &&
+        this.lifetimes.isExpired(record, now) &&
         // Already being destroyed, by a sweep that stopped waiting for it: that destroy is still going.
         !this.destroying.has(record.id),
     );
     const reaped: string[] = [];
     for (const record of expired) {
       try {
-        if (!(await this.destroyWithin(record.id))) continue;
+        if (!(await this.destroyWithin(record.id, 'expired'))) continue;
         reaped.push(record.id);
         this.logger.info({ sandbox: record.id }, 'sandbox expired and was destroyed');
       } catch (error) {
@@ -466,9 +581,24 @@ export class Engine {
 
   // ---------------------------------------------------------------- exec and files
 
+  /**
+   * A sandbox able to take a call: a paused one is resumed first when `auto_resume` is on. The call counts as
+   * activity.
+   */
+  private async usable(id: string): Promise<SandboxRecord> {
+    let record = this.record(id);
+    if (record.status === 'paused' && this.lifetimes.policy.autoResume) {
+      await this.resume(id);
+      record = this.record(id);
+    }
+    record = this.running(id);
+    this.touch(id);
+    return record;
+  }
+
   /** Runs a sandbox call; if the runtime finds it not running, the record learns so too. */
   private async inSandbox<T>(id: string, work: (record: SandboxRecord) => Promise<T>): Promise<T> {
-    const record = this.running(id);
+    const record = await this.usable(id);
     try {
       return await work(record);
     } catch (error) {
@@ -488,22 +618,31 @@ export class Engine {
 
   /** Runs a command to its end; its output is kept up to `limits.maxOutputBytes` per stream. */
   exec(id: string, options: ExecOptions): Promise<ExecResult> {
-    return this.inSandbox(id, (record) =>
-      this.runtime.exec(id, {
+    return this.inSandbox(id, async (record) => {
+      const started = performance.now();
+      const result = await this.runtime.exec(id, {
         ...withSandboxEnv(record.config, options),
         maxOutputBytes: this.limits.maxOutputBytes,
-      }),
-    );
+      });
+      this.metrics.exec('sync', (performance.now() - started) / 1000);
+      return result;
+    });
   }
 
   execStream(id: string, options: ExecOptions): Promise<ExecStream> {
-    return this.inSandbox(id, (record) =>
-      this.runtime.execStream(id, withSandboxEnv(record.config, options)),
-    );
+    return this.inSandbox(id, async (record) => {
+      const stream = await this.runtime.execStream(id, withSandboxEnv(record.config, options));
+      this.metrics.exec('stream');
+      return stream;
+    });
   }
 
   readFile(id: string, path: SandboxPath): Promise<FileRead> {
-    return this.inSandbox(id, () => this.runtime.readFile(id, path));
+    return this.inSandbox(id, async () => {
+      const file = await this.runtime.readFile(id, path);
+      this.metrics.fileBytes('out', file.info.size);
+      return file;
+    });
   }
 
   writeFile(
@@ -512,7 +651,11 @@ export class Engine {
     data: FileData,
     options?: WriteFileOptions,
   ): Promise<{ bytes: number }> {
-    return this.inSandbox(id, () => this.runtime.writeFile(id, path, data, options));
+    return this.inSandbox(id, async () => {
+      const written = await this.runtime.writeFile(id, path, data, options);
+      this.metrics.fileBytes('in', written.bytes);
+      return written;
+    });
   }
 
   /** A directory's entries, at most `limits.maxListEntries` (a sandbox may hold millions). */
@@ -563,10 +706,11 @@ export class Engine {
   // ---------------------------------------------------------------- snapshots
 
   async createSnapshot(id: string, name: string): Promise<SnapshotRecord> {
-    this.record(id);
-    const snapshotName = name === '' ? `snapshot-${this.clock.now().getTime()}` : name;
+    // A paused sandbox's tmpfs can only be read once it runs again.
+    if (this.record(id).status === 'paused') await this.usable(id);
     const shown = snapshotReporter(this.progress, `snapshot of ${id}`, { sandbox: id }, 'saved');
-    const info = await this.runtime.snapshot(id, snapshotName, { onProgress: shown.onProgress }).then(
+    // Den keeps the name as given, "" included.
+    const info = await this.runtime.snapshot(id, name, { onProgress: shown.onProgress }).then(
       (made) => (shown.end(true), made),
       (error: unknown) => {
         shown.end(false);
@@ -606,6 +750,7 @@ export class Engine {
       original?.expiresAt !== undefined
         ? original.expiresAt.getTime() - original.createdAt.getTime()
         : this.policy.defaultTimeoutMs;
+    this.admissionGate();
     const placeholder: SandboxRecord = {
       id,
       image: original?.image ?? '',
@@ -635,12 +780,50 @@ export class Engine {
         config = await carryRequestSettings(this.runtime, id, config, original.config);
       const record: SandboxRecord = { ...placeholder, image: config.image, config, status: 'running' };
       this.store.updateSandbox(record);
+      this.metrics.sandboxCreated('restore');
       return record;
     } catch (error) {
       await this.runtime.remove(id).catch(() => undefined);
       this.store.deleteSandbox(id);
+      this.metrics.sandboxCreateFailed('restore');
       throw error;
     }
+  }
+
+  /**
+   * Copies a running sandbox `count` times (files, tmpfs contents and configuration; not processes, not host
+   * ports, which bind only once, nor S3 sync settings). Each copy has its own id, address and lifetime of the
+   * original's length. All or none: on failure no copy is left.
+   */
+  async fork(id: string, count: number): Promise<SandboxView[]> {
+    checkForkCount(count);
+    const original = await this.usable(id);
+    this.admissionGate();
+    const records = forkRecords(original, count, this.clock.now(), this.policy.defaultTimeoutMs);
+    const config = records[0]?.config ?? forkConfig(original.config);
+    const reserved: string[] = [];
+    try {
+      for (const record of records) {
+        await this.reserve(record);
+        reserved.push(record.id);
+      }
+      await this.runtime.fork(
+        id,
+        records.map((record) => record.id),
+        { config },
+      );
+    } catch (error) {
+      for (const reservedId of reserved) this.store.deleteSandbox(reservedId);
+      this.metrics.sandboxCreateFailed('fork');
+      throw error;
+    }
+    for (const record of records) {
+      record.status = 'running';
+      this.store.updateSandbox(record);
+      this.metrics.sandboxCreated('fork');
+    }
+    this.logger.info({ sandbox: id, copies: records.map((record) => record.id) }, 'sandbox forked');
+    return records;
   }
 
   async deleteSnapshot(snapshotId: string): Promise<void> {
@@ -670,6 +853,7 @@ export class Engine {
     const records = this.store.listSandboxes();
     return {
       running: records.filter((record) => record.status === 'running').length,
+      paused: records.filter((record) => record.status === 'paused').length,
       stopped: records.filter((record) => record.status === 'stopped').length,
       total: records.length,
     };

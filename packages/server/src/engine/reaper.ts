@@ -1,5 +1,5 @@
 /**
- * Destroys sandboxes whose lifetime has passed, every `intervalMs`. A sweep starts only after the previous one
+ * Destroys sandboxes whose lifetime has passed, then applies the idle action, every `intervalMs`. A sweep starts only after the previous one
  * ended, so sweeps never overlap however long one takes; a stuck sandbox cannot hold a sweep either (the engine
  * waits for each destroy only up to its deadline).
  */
@@ -12,7 +12,7 @@ export class Reaper {
   private sweeping: Promise<unknown> = Promise.resolve();
 
   constructor(
-    private readonly engine: Pick<Engine, 'reapExpired'>,
+    private readonly engine: Pick<Engine, 'reapExpired' | 'applyIdlePolicy'>,
     private readonly intervalMs: number,
     private readonly logger: Logger,
   ) {}
@@ -27,6 +27,7 @@ export class Reaper {
     this.timer = setTimeout(() => {
       this.sweeping = this.engine
         .reapExpired()
+        .then(() => this.engine.applyIdlePolicy())
         .catch((error: unknown) => this.logger.error({ err: error }, 'reaper sweep failed'))
         .finally(() => {
           if (this.running) this.schedule();

@@ -51,11 +51,14 @@ export async function reconcile(
       report.marked.push(record.id);
       continue;
     }
+    // A paused sandbox stays paused (its processes are frozen, not gone), keeping when it was paused.
     const next = { ...record, status: info.status === 'creating' ? ('stopped' as const) : info.status };
     if (info.status === 'error' && info.error !== undefined) next.error = info.error;
     else delete next.error;
+    if (next.status !== 'paused') delete next.pausedAt;
+    else next.pausedAt ??= new Date();
     store.updateSandbox(next);
-    (next.status === 'running' ? report.adopted : report.marked).push(record.id);
+    (next.status === 'running' || next.status === 'paused' ? report.adopted : report.marked).push(record.id);
   }
 
   for (const info of live.values()) {

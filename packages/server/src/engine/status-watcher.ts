@@ -36,6 +36,8 @@ export class StatusWatcher {
         for await (const event of events) {
           if (event.type === 'died') this.engine.observeExit(event.id, event.exitCode, event.oomKilled);
           else if (event.type === 'started') this.engine.observeStart(event.id);
+          else if (event.type === 'paused') this.engine.observePause(event.id, true);
+          else if (event.type === 'resumed') this.engine.observePause(event.id, false);
           else this.engine.observeRemoval(event.id);
         }
       } catch (error) {
@@ -53,7 +55,10 @@ export class StatusWatcher {
     for (const record of this.engine.list()) {
       const info = infos.get(record.id);
       if (info === undefined) this.engine.observeRemoval(record.id);
-      else if (info.status === 'running') this.engine.observeStart(record.id);
+      else if (info.status === 'running') {
+        this.engine.observeStart(record.id);
+        this.engine.observePause(record.id, false);
+      } else if (info.status === 'paused') this.engine.observePause(record.id, true);
       else this.engine.observeExit(record.id, info.exitCode ?? 0, info.oomKilled === true);
     }
   }

@@ -455,15 +455,3 @@ export class WarmPool {
     void work.finally(() => this.work.delete(work));
   }
 }
-
-/**
- * Host memory is short when less than `minFreeFraction` of it is available (Node's `freemem` reports
- * MemAvailable on Linux, page cache excluded).
- */
-export function hostMemoryShort(
-  freemem: () => number,
-  totalmem: () => number,
-  minFreeFraction = 0.15,
-): () => boolean {
-  return () => freemem() / totalmem() < minFreeFraction;
-}

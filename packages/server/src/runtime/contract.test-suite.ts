@@ -139,6 +139,59 @@ export function runRuntimeContract(name: string, makeTarget: () => Promise<Contr
       });
     });
 
+    describe('pause and resume', () => {
+      it('freezes a sandbox and continues it where it was; in-sandbox calls wait for resume', async () => {
+        const id = await sandbox();
+        await runtime.writeFile(id, '/tmp/before.txt', 'kept');
+        await runtime.pause(id);
+        await runtime.pause(id);
+        expect((await runtime.info(id)).status).toBe('paused');
+        expect((await runtime.list()).find((info) => info.id === id)?.status).toBe('paused');
+        await expectCode(runtime.exec(id, { cmd: ['true'] }), 'SANDBOX_NOT_RUNNING');
+        await expectCode(runtime.readFile(id, '/tmp/before.txt'), 'SANDBOX_NOT_RUNNING');
+        await expectCode(runtime.writeFile(id, '/tmp/x', 'x'), 'SANDBOX_NOT_RUNNING');
+        await runtime.resume(id);
+        await runtime.resume(id);
+        expect((await runtime.info(id)).status).toBe('running');
+        expect((await readAll((await runtime.readFile(id, '/tmp/before.txt')).body)).toString()).toBe('kept');
+        expect((await runtime.exec(id, { cmd: ['echo', 'back'] })).stdout.toString()).toBe('back\n');
+      });
+
+      it('stops and removes a paused sandbox; refuses to pause or resume a stopped one', async () => {
+        const id = await sandbox();
+        await runtime.pause(id);
+        await runtime.stop(id, 1000);
+        expect((await runtime.info(id)).status).toBe('stopped');
+        await expectCode(runtime.pause(id), 'SANDBOX_NOT_RUNNING');
+        await expectCode(runtime.resume(id), 'SANDBOX_NOT_RUNNING');
+        await runtime.start(id);
+        await runtime.pause(id);
+        await runtime.remove(id);
+        await expectCode(runtime.info(id), 'SANDBOX_NOT_FOUND');
+        await expectCode(runtime.pause(newSandboxId()), 'SANDBOX_NOT_FOUND');
+        await expectCode(runtime.resume(newSandboxId()), 'SANDBOX_NOT_FOUND');
+      });
+
+      it('reports pause and resume as events', async () => {
+        const id = await sandbox();
+        const controller = new AbortController();
+        const seen: string[] = [];
+        const watching = (async () => {
+          for await (const event of runtime.events(controller.signal)) {
+            if (event.id !== id) continue;
+            seen.push(event.type);
+            if (event.type === 'resumed') return;
+          }
+        })();
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        await runtime.pause(id);
+        await runtime.resume(id);
+        await watching;
+        controller.abort();
+        expect(seen).toEqual(['paused', 'resumed']);
+      });
+    });
+
     describe('exec', () => {
       it('runs argv and returns stdout, stderr and the exit code apart', async () => {
         const result = await runtime.exec(shared, { cmd: ['sh', '-c', 'echo out; echo err >&2; exit 3'] });
@@ -353,6 +406,40 @@ export function runRuntimeContract(name: string, makeTarget: () => Promise<Contr
         await expectCode(runtime.removeSnapshot(snapshot.id), 'SNAPSHOT_NOT_FOUND');
       });
 
+      it('forks a running sandbox into independent copies, leaving no snapshot behind', async () => {
+        const id = await sandbox({ env: { ORIGIN: 'fork' }, labels: { kind: 'fork' } });
+        await runtime.writeFile(id, '/tmp/state.txt', 'before fork');
+        const before = (await runtime.listSnapshots()).map((snapshot) => snapshot.id);
+        const copies = [newSandboxId(), newSandboxId()];
+        created.push(...copies);
+        await runtime.fork(id, copies);
+        expect((await runtime.listSnapshots()).map((snapshot) => snapshot.id)).toEqual(before);
+        for (const copy of copies) {
+          const info = await runtime.info(copy);
+          expect(info.status).toBe('running');
+          expect(info.labels).toEqual({ kind: 'fork' });
+          expect((await readAll((await runtime.readFile(copy, '/tmp/state.txt')).body)).toString()).toBe(
+            'before fork',
+          );
+          expect((await runtime.exec(copy, { cmd: ['env'] })).stdout.toString().split('\n')).toContain(
+            'ORIGIN=fork',
+          );
+        }
+        expect((await runtime.info(id)).status).toBe('running');
+        await runtime.writeFile(copies[0] ?? '', '/tmp/state.txt', 'changed in a copy');
+        expect((await readAll((await runtime.readFile(id, '/tmp/state.txt')).body)).toString()).toBe(
+          'before fork',
+        );
+        expect(
+          (await readAll((await runtime.readFile(copies[1] ?? '', '/tmp/state.txt')).body)).toString(),
+        ).toBe('before fork');
+        await runtime.remove(copies[0] ?? '');
+        await runtime.remove(copies[1] ?? '');
+        await runtime.pause(id);
+        await expectCode(runtime.fork(id, [newSandboxId()]), 'SANDBOX_NOT_RUNNING');
+        await runtime.resume(id);
+      });
+
       it('snapshots a stopped sandbox', async () => {
         const id = await sandbox();
         await runtime.stop(id, 2000);
@@ -387,6 +474,20 @@ export function runRuntimeContract(name: string, makeTarget: () => Promise<Contr
         expect((await runtime.exec(id, { cmd: ['echo', 'ok'] })).stdout.toString()).toBe('ok\n');
         await expectCode(runtime.updateLimits(id, { pidLimit: -1 }), 'VALIDATION_FAILED');
         await expectCode(runtime.updateLimits('0000000000000000000a', { pidLimit: 10 }), 'SANDBOX_NOT_FOUND');
+      });
+
+      it('sets, reads and lifts a soft memory limit, never above the hard one', async () => {
+        const id = await sandbox({ memory: 128 * 1024 * 1024 });
+        await runtime.updateMemorySoftLimit(id, 64 * 1024 * 1024);
+        const limited = await runtime.memory(id);
+        expect(limited.softLimit).toBe(64 * 1024 * 1024);
+        expect(limited.usage).toBeGreaterThanOrEqual(0);
+        await runtime.updateMemorySoftLimit(id, 512 * 1024 * 1024);
+        expect((await runtime.memory(id)).softLimit).toBe(128 * 1024 * 1024);
+        await runtime.updateMemorySoftLimit(id, 0);
+        expect((await runtime.memory(id)).softLimit).toBe(0);
+        await expectCode(runtime.updateMemorySoftLimit(id, -1), 'VALIDATION_FAILED');
+        await expectCode(runtime.memory(newSandboxId()), 'SANDBOX_NOT_FOUND');
       });
 
       it('marks warm-pool members, and only them', async () => {

@@ -5,7 +5,8 @@
  */
 import type { Duplex, Readable } from 'node:stream';
 
-export type SandboxStatus = 'creating' | 'running' | 'stopped' | 'error';
+/** `paused`: every process is frozen (cgroup freezer) and holds its memory but no CPU; `resume` continues it. */
+export type SandboxStatus = 'creating' | 'running' | 'paused' | 'stopped' | 'error';
 
 /** `none`: loopback only. `internal`: a managed network without egress. `bridge`: a managed network with NAT egress. */
 export type NetworkMode = 'none' | 'internal' | 'bridge';
@@ -451,9 +452,31 @@ export interface SnapshotProgress {
   layerBytes?: number;
 }
 
+export interface ForkOptions {
+  /** Configuration of every copy (the original's when absent), e.g. without host ports, which bind only once. */
+  config?: SandboxConfig;
+}
+
+/** Memory facts about one sandbox from its cgroup, for the pressure monitor. */
+export interface SandboxMemory {
+  /** Bytes in use. */
+  usage: number;
+  /** The soft limit in force (`updateMemorySoftLimit`); 0 when none. */
+  softLimit: number;
+  /**
+   * Percent of the last 10 s in which some process of the sandbox stalled waiting for memory (the cgroup's
+   * `memory.pressure`, cgroup v2); absent where the kernel does not report it per cgroup (v1).
+   */
+  stallPercent?: number;
+  /** Major page faults since the sandbox started (cgroup v1 `memory.stat`): a stall signal where PSI is missing. */
+  majorFaults?: number;
+}
+
 /** What happened to a sandbox outside Burrow's own calls (its process died, the OOM killer struck, ...). */
 export type RuntimeEvent =
   | { type: 'started'; id: string }
+  | { type: 'paused'; id: string }
+  | { type: 'resumed'; id: string }
   | { type: 'died'; id: string; exitCode: number; oomKilled: boolean }
   | { type: 'removed'; id: string };
 
@@ -465,8 +488,16 @@ export interface Runtime {
   create(id: string, config: SandboxConfig, options?: CreateOptions): Promise<void>;
   start(id: string): Promise<void>;
   stop(id: string, timeoutMs?: number): Promise<void>;
-  /** Removes the sandbox and everything it owns; removing a missing sandbox succeeds. */
+  /** Removes the sandbox and everything it owns (a paused one too); removing a missing sandbox succeeds. */
   remove(id: string): Promise<void>;
+  /**
+   * Freezes every process of a running sandbox (they keep their memory and state, and use no CPU). Exec and
+   * file calls on a paused sandbox fail with SANDBOX_NOT_RUNNING. Pausing a paused sandbox succeeds; a sandbox
+   * that is not running is SANDBOX_NOT_RUNNING.
+   */
+  pause(id: string): Promise<void>;
+  /** Continues a paused sandbox's processes where they were. Resuming a running sandbox succeeds. */
+  resume(id: string): Promise<void>;
   info(id: string): Promise<SandboxInfo>;
   list(): Promise<SandboxInfo[]>;
 
@@ -492,6 +523,12 @@ export interface Runtime {
   snapshot(id: string, name: string, options?: SnapshotOptions): Promise<SnapshotInfo>;
   /** Creates a new sandbox from a snapshot and returns its id; the original is untouched. */
   restore(snapshotId: string, options?: RestoreOptions): Promise<string>;
+  /**
+   * Creates one new running sandbox per id from the current state of sandbox `id` (writable layer and tmpfs
+   * contents), leaving no snapshot behind. Processes do not carry over. The original may be paused briefly; a
+   * paused or stopped original is SANDBOX_NOT_RUNNING. On failure, no copy is left.
+   */
+  fork(id: string, ids: readonly string[], options?: ForkOptions): Promise<void>;
   /** Snapshots of one sandbox, or all when `sandboxId` is absent. */
   listSnapshots(sandboxId?: string): Promise<SnapshotInfo[]>;
   removeSnapshot(snapshotId: string): Promise<void>;
@@ -501,6 +538,14 @@ export interface Runtime {
   updateMemoryLimit(id: string, bytes: number): Promise<void>;
   /** Changes a running sandbox's CPU, memory and process limits (a warm-pool member taking a request's limits). */
   updateLimits(id: string, limits: SandboxLimits): Promise<void>;
+  /**
+   * Sets a soft memory limit, 0 removes it: above it the kernel reclaims the sandbox's memory first (cgroup v1
+   * soft limit) or throttles its allocations (cgroup v2 `memory.high`); nothing is killed, unlike a hard limit.
+   * Never above the hard limit.
+   */
+  updateMemorySoftLimit(id: string, bytes: number): Promise<void>;
+  /** Memory use and stall signals of a running or paused sandbox. */
+  memory(id: string): Promise<SandboxMemory>;
 
   /** Events about sandboxes, until the signal aborts. */
   events(signal: AbortSignal): AsyncIterable<RuntimeEvent>;

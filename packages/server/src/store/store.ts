@@ -12,6 +12,10 @@ export interface SandboxRecord {
   expiresAt?: Date;
   /** Why the sandbox is in `error`, when known. */
   error?: string;
+  /** Last use through the API (exec, files, attach, proxy traffic); undefined = never used since creation. */
+  lastActivityAt?: Date;
+  /** When it was paused, while it is. */
+  pausedAt?: Date;
 }
 
 export interface SnapshotRecord {

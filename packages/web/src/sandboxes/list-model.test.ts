@@ -31,7 +31,13 @@ describe('sandbox list model', () => {
     const byStatus = filterAndSort(items, { text: '', status: '' }, { key: 'status', descending: false });
     expect(byStatus[0]?.status).toBe('running');
     expect(byStatus.slice(0, 2).map((info) => info.id)).toEqual(['sb0000', 'sb0004']);
-    expect(countByStatus(items)).toEqual({ running: 125, stopped: 125, error: 125, creating: 125 });
+    expect(countByStatus(items)).toEqual({
+      running: 125,
+      stopped: 125,
+      error: 125,
+      creating: 125,
+      paused: 0,
+    });
   });
 
   it('handles 500 records in well under a frame', () => {

@@ -20,7 +20,13 @@ function matches(info: SandboxInfo, needle: string): boolean {
   return Object.entries(info.labels).some(([key, value]) => `${key}=${value}`.toLowerCase().includes(needle));
 }
 
-const STATUS_ORDER: Record<SandboxInfo['status'], number> = { running: 0, creating: 1, stopped: 2, error: 3 };
+const STATUS_ORDER: Record<SandboxInfo['status'], number> = {
+  running: 0,
+  creating: 1,
+  paused: 2,
+  stopped: 3,
+  error: 4,
+};
 
 function compare(a: SandboxInfo, b: SandboxInfo, key: SortKey): number {
   switch (key) {
@@ -71,7 +77,7 @@ export function visibleWindow(
 }
 
 export function countByStatus(items: readonly SandboxInfo[]): Record<SandboxInfo['status'], number> {
-  const counts = { creating: 0, running: 0, stopped: 0, error: 0 };
+  const counts = { creating: 0, running: 0, paused: 0, stopped: 0, error: 0 };
   for (const info of items) counts[info.status] += 1;
   return counts;
 }

@@ -26,6 +26,7 @@ export function Overview({ items }: { items: SandboxInfo[] | undefined }) {
         {counts === undefined ? null : (
           <p class="muted">
             {counts.running} running · {counts.stopped} stopped · {counts.error} error
+            {counts.paused > 0 ? ` · ${counts.paused} paused` : ''}
             {counts.creating > 0 ? ` · ${counts.creating} creating` : ''}
           </p>
         )}

@@ -44,6 +44,15 @@ export const ROUTE_SPECS: RouteSpec[] = [
     errors: [],
   },
   {
+    method: 'get',
+    path: '/metrics',
+    summary:
+      'Prometheus metrics (text exposition format): sandboxes by status, creates, destroys, execs, file bytes, warm pool, memory pressure, per-sandbox CPU and memory, HTTP requests. Needs the API key unless metrics.public',
+    tag: 'meta',
+    responses: { 200: { description: 'text/plain; version=0.0.4' } },
+    errors: [],
+  },
+  {
     method: 'post',
     path: '/api/v1/sandboxes',
     summary: 'Create a sandbox (send at least {})',
@@ -91,6 +100,34 @@ export const ROUTE_SPECS: RouteSpec[] = [
     tag: 'sandboxes',
     responses: ok('StatusResponse'),
     errors: [404],
+  },
+  {
+    method: 'post',
+    path: `${SANDBOX}/pause`,
+    summary:
+      'Freeze every process of a running sandbox (memory kept, no CPU); pausing a paused one is fine. Exec and file calls resume it (sandbox.auto_resume) or answer 409',
+    tag: 'sandboxes',
+    responses: ok('Sandbox'),
+    errors: [404, 409],
+  },
+  {
+    method: 'post',
+    path: `${SANDBOX}/resume`,
+    summary: 'Continue a paused sandbox where it was; resuming a running one is fine',
+    tag: 'sandboxes',
+    responses: ok('Sandbox'),
+    errors: [404, 409],
+  },
+  {
+    method: 'post',
+    path: `${SANDBOX}/fork`,
+    summary:
+      'Copy a running sandbox count times (files, tmpfs contents, configuration; not processes, host ports or S3 sync); each copy has its own id and address',
+    tag: 'sandboxes',
+    body: 'ForkRequest',
+    bodyOptional: true,
+    responses: { 201: { description: 'Created', schema: 'ForkResponse' } },
+    errors: [400, 404, 409, 429, 503],
   },
   {
     method: 'post',

@@ -22,6 +22,8 @@ import {
   ExecStreamServerMessage,
   ExtendTimeoutRequest,
   FileInfo,
+  ForkRequest,
+  ForkResponse,
   S3ExportRequest,
   S3ExportResponse,
   S3ImportRequest,
@@ -45,6 +47,7 @@ import type { z } from 'zod';
 export const REQUEST_SCHEMAS: Record<string, z.ZodType> = {
   CreateSandboxRequest,
   ExtendTimeoutRequest,
+  ForkRequest,
   ExecRequest,
   ExecStreamRequest,
   ExecStreamClientMessage,
@@ -61,6 +64,7 @@ export const REQUEST_SCHEMAS: Record<string, z.ZodType> = {
 
 export const RESPONSE_SCHEMAS: Record<string, z.ZodType> = {
   Sandbox,
+  ForkResponse,
   StatusResponse,
   ExecResponse,
   ExecStreamServerMessage,

@@ -1,5 +1,5 @@
-/** Sandbox lifecycle: create, list, get, destroy, stop, start, and Burrow's lifetime reset. */
-import { CreateSandboxRequest, ExtendTimeoutRequest } from '@burrow/protocol';
+/** Sandbox lifecycle: create, list, get, destroy, stop, start, and Burrow's pause, resume, fork and lifetime reset. */
+import { CreateSandboxRequest, ExtendTimeoutRequest, ForkRequest } from '@burrow/protocol';
 import type { FastifyInstance } from 'fastify';
 import { readBody } from '../body.js';
 import type { ApiContext } from '../context.js';
@@ -49,6 +49,24 @@ export function sandboxRoutes(app: FastifyInstance, { engine }: ApiContext): voi
       return { status: 'running' };
     },
   );
+
+  app.post<{ Params: IdParams }>(
+    '/api/v1/sandboxes/:id/pause',
+    { config: { ignoreBody: true } },
+    async (request) => sandboxToWire(await engine.pause(request.params.id)),
+  );
+
+  app.post<{ Params: IdParams }>(
+    '/api/v1/sandboxes/:id/resume',
+    { config: { ignoreBody: true } },
+    async (request) => sandboxToWire(await engine.resume(request.params.id)),
+  );
+
+  app.post<{ Params: IdParams }>('/api/v1/sandboxes/:id/fork', async (request, reply) => {
+    const body = readBody(ForkRequest, request.body, { allowEmpty: true });
+    const copies = await engine.fork(request.params.id, body.count ?? 1);
+    return reply.code(201).send({ sandboxes: copies.map((copy) => sandboxToWire(copy)) });
+  });
 
   app.post<{ Params: IdParams }>('/api/v1/sandboxes/:id/timeout', (request) => {
     const body = readBody(ExtendTimeoutRequest, request.body, { allowEmpty: false });

@@ -1,11 +1,12 @@
 /** Starts the API on a real loopback port over an in-memory runtime and store, for the API tests. */
 import type { FastifyInstance } from 'fastify';
 import WebSocket from 'ws';
-import { Engine, type EngineLimits } from '../../engine/engine.js';
+import { Engine, type EngineLimits, type EngineOptions } from '../../engine/engine.js';
 import type { SandboxPolicy } from '../../engine/admission.js';
 import type { Clock } from '../../engine/clock.js';
 import type { S3Sync } from '../../engine/s3-sync.js';
 import { silentLogger } from '../../logger.js';
+import { PrometheusMetrics } from '../../metrics/prometheus.js';
 import { FakeRuntime } from '../../runtime/fake/fake-runtime.js';
 import { SqliteStore } from '../../store/sqlite/sqlite-store.js';
 import { buildApp, type ApiOptions } from '../app.js';
@@ -23,6 +24,10 @@ export interface HarnessOptions extends Partial<Omit<ApiOptions, 'engine'>> {
   limits?: Partial<EngineLimits>;
   /** Builds the engine's S3 storage over the harness's runtime and store. */
   s3?: (deps: { runtime: FakeRuntime; store: SqliteStore }) => S3Sync;
+  /** More engine options (lifetimes, admission gate). */
+  engine?: Partial<EngineOptions>;
+  /** `GET /metrics` without a key. */
+  metricsPublic?: boolean;
 }
 
 export interface Harness {
@@ -31,6 +36,7 @@ export interface Harness {
   engine: Engine;
   runtime: FakeRuntime;
   store: SqliteStore;
+  metrics: PrometheusMetrics;
   /** fetch with the API key (unless `headers` override it). */
   call(path: string, init?: RequestInit): Promise<Response>;
   /** A fresh running sandbox's id. */
@@ -40,7 +46,17 @@ export interface Harness {
 }
 
 export async function startApi(harnessOptions: HarnessOptions = {}): Promise<Harness> {
-  const { maxSandboxes, policy, clock, s3, limits, ...options } = harnessOptions;
+  const {
+    maxSandboxes,
+    policy,
+    clock,
+    s3,
+    limits,
+    engine: engineOptions,
+    metricsPublic,
+    ...options
+  } = harnessOptions;
+  const metrics = new PrometheusMetrics({ sandboxRefreshMs: 0 });
   const runtime = new FakeRuntime();
   const store = new SqliteStore(':memory:');
   const engine = new Engine({
@@ -52,7 +68,10 @@ export async function startApi(harnessOptions: HarnessOptions = {}): Promise<Har
     ...(clock === undefined ? {} : { clock }),
     ...(limits === undefined ? {} : { limits }),
     ...(s3 === undefined ? {} : { s3: s3({ runtime, store }) }),
+    metrics,
+    ...engineOptions,
   });
+  metrics.attach(engine, runtime);
   const app = await buildApp({
     engine,
     logger: false,
@@ -62,6 +81,12 @@ export async function startApi(harnessOptions: HarnessOptions = {}): Promise<Har
     trustProxy: false,
     version: { version: '9.9.9', commit: 'abc123', buildDate: '2026-01-01' },
     ping: () => Promise.resolve(),
+    metrics: {
+      public: metricsPublic === true,
+      contentType: metrics.contentType,
+      text: () => metrics.text(),
+      request: (...args) => metrics.request(...args),
+    },
     resources: () =>
       Promise.resolve({
         host: { cpu_cores: 4, memory_free: 1, memory_total: 2, memory_used: 1 },
@@ -82,6 +107,7 @@ export async function startApi(harnessOptions: HarnessOptions = {}): Promise<Har
     engine,
     runtime,
     store,
+    metrics,
     call,
     sandbox: async () => (await engine.create({})).id,
     ws: (path, headers = { 'x-api-key': API_KEY }) =>

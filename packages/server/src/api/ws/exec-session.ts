@@ -57,6 +57,17 @@ interface Early {
   binary: boolean;
 }
 
+/**
+ * Den answers every failure to start the process (sandbox missing, not running, engine error) with `failed to
+ * start command`; Burrow's message starts with that text and says why after a colon, keeping its own code.
+ */
+function startFailure(error: unknown): unknown {
+  if (!isBurrowError(error) || error.code === 'INTERNAL') return error;
+  return new BurrowError(error.code, `failed to start command: ${error.message}`, error.details, {
+    cause: error,
+  });
+}
+
 export interface ExecSessionOptions {
   socket: WebSocket;
   sandboxId: string;
@@ -145,7 +156,11 @@ export class ExecSession {
       const execOptions = streamExecOptions(message);
       this.stdinOpen = execOptions.openStdin === true;
       this.pty = execOptions.pty !== undefined;
-      stream = await this.options.engine.execStream(this.options.sandboxId, execOptions);
+      stream = await this.options.engine
+        .execStream(this.options.sandboxId, execOptions)
+        .catch((error: unknown) => {
+          throw startFailure(error);
+        });
     } catch (error) {
       this.fail(error);
       return;

@@ -19,6 +19,7 @@ import { listLimit } from '../listing.js';
 import { sandboxPathBytes } from '../paths.js';
 import type {
   CreateOptions,
+  ForkOptions,
   ExecOptions,
   ExecResult,
   ExecStream,
@@ -45,6 +46,7 @@ import type {
   SandboxConfig,
   SandboxInfo,
   SandboxLimits,
+  SandboxMemory,
   SandboxPath,
   SandboxStats,
   SnapshotInfo,
@@ -54,10 +56,12 @@ import type {
 import { DEFAULT_TMPFS } from '../../storage/tmpfs.js';
 import { silentLogger, type Logger } from '../../logger.js';
 import { AgentAccess } from './access/agent-access.js';
+import { guardPaused } from './access/paused-guard.js';
 import { EngineAccess } from './access/engine-access.js';
 import { ExecConnector } from './access/exec-connector.js';
 import type { SandboxAccess } from './access/sandbox-access.js';
 import { SocketConnector } from './access/socket-connector.js';
+import { Cgroups, type CgroupOptions } from './cgroups.js';
 import { containerSpec, type ImageDefaults } from './create-spec.js';
 import { dockerMessage, dockerStatus, fromDockerError } from './docker-errors.js';
 import { dockerEvents } from './events.js';
@@ -96,6 +100,8 @@ export interface DockerRuntimeOptions {
   /** `DOCKER_HOST` as config.ts read it: a remote engine cannot mount the agent binary. */
   dockerHost?: string;
   logger?: Logger;
+  /** Where the host's cgroup filesystem and /proc are (tests point them at fake trees). */
+  cgroups?: CgroupOptions;
 }
 
 export class DockerRuntime implements Runtime {
@@ -108,6 +114,10 @@ export class DockerRuntime implements Runtime {
   private readonly users = new Map<string, string>();
   private readonly instance: string;
   private readonly snapshots: DockerSnapshots;
+  /** Reads sandboxes' memory cgroups and sets soft limits there (the pressure monitor's view). */
+  private readonly memoryCgroups: Cgroups;
+  /** Sandboxes seen paused (by this runtime's pause, or by inspect): in-sandbox calls are refused at once. */
+  private readonly paused = new Set<string>();
   private diskQuotaSupport: Promise<boolean> | undefined;
   private readonly isolation: Isolations;
   private readonly cgroups = new CgroupLimits();
@@ -121,7 +131,8 @@ export class DockerRuntime implements Runtime {
   ) {
     this.docker = options.docker ?? new Dockerode();
     this.isolation = new Isolations(this.docker, options.gvisor);
-    this.access = this.makeAccess(transport, agentBinary);
+    this.access = guardPaused(this.makeAccess(transport, agentBinary), this.paused);
+    this.memoryCgroups = new Cgroups(options.cgroups);
     this.networks = new ManagedNetworks(this.docker, options.networkPrefix ?? 'burrow');
     this.defaultTmpfs = options.defaultTmpfs ?? DEFAULT_TMPFS;
     this.logger = options.logger ?? silentLogger;
@@ -329,9 +340,25 @@ export class DockerRuntime implements Runtime {
     }
   }
 
+  /**
+   * A frozen container cannot act on a stop signal, and runsc leaves its sandbox behind (the next start fails with
+   * "id already in use") when a paused container is killed: thaw it first.
+   */
+  private async thawForShutdown(container: Dockerode.Container, paused: boolean): Promise<void> {
+    if (!paused) return;
+    await container.unpause().catch(() => undefined);
+  }
+
   async stop(id: string, timeoutMs = 10_000): Promise<void> {
+    const container = this.docker.getContainer(containerName(id));
+    const paused = await container.inspect().then(
+      (inspect) => inspect.State.Paused,
+      () => false,
+    );
+    await this.thawForShutdown(container, paused);
+    this.paused.delete(id);
     try {
-      await this.docker.getContainer(containerName(id)).stop({ t: Math.max(0, Math.ceil(timeoutMs / 1000)) });
+      await container.stop({ t: Math.max(0, Math.ceil(timeoutMs / 1000)) });
     } catch (error) {
       if (dockerStatus(error) === 304) return;
       throw fromDockerError(error, `stopping sandbox ${id}`, 'SANDBOX_NOT_FOUND', 'sandbox not found');
@@ -339,15 +366,75 @@ export class DockerRuntime implements Runtime {
   }
 
   async remove(id: string): Promise<void> {
+    const container = this.docker.getContainer(containerName(id));
+    const inspect = await container.inspect().catch(() => undefined);
+    const image = inspect?.Image;
+    await this.thawForShutdown(container, inspect?.State.Paused === true);
     try {
-      await this.docker.getContainer(containerName(id)).remove({ force: true, v: true });
+      await container.remove({ force: true, v: true });
     } catch (error) {
       const status = dockerStatus(error);
       // 404: already gone. 409: removal already in progress elsewhere.
       if (status !== 404 && status !== 409) throw fromDockerError(error, `removing sandbox ${id}`);
     }
     this.users.delete(id);
+    this.paused.delete(id);
     await this.access.release(id);
+    // A fork's (or a removed snapshot's) untagged image goes with the last sandbox using it.
+    if (image !== undefined) await this.snapshots.removeIfUnused(image);
+  }
+
+  async pause(id: string): Promise<void> {
+    const inspect = await this.inspect(id);
+    if (inspect.State.Paused) {
+      this.paused.add(id);
+      return;
+    }
+    if (!inspect.State.Running) {
+      throw new BurrowError(
+        'SANDBOX_NOT_RUNNING',
+        `sandbox ${id} is not running: only a running sandbox can be paused`,
+      );
+    }
+    // Marked first, so that no call reaches a frozen agent.
+    this.paused.add(id);
+    try {
+      await this.docker.getContainer(inspect.Id).pause();
+    } catch (error) {
+      this.paused.delete(id);
+      if (dockerStatus(error) === 409 && /already paused/i.test(dockerMessage(error))) {
+        this.paused.add(id);
+        return;
+      }
+      throw fromDockerError(error, `pausing sandbox ${id}`, 'SANDBOX_NOT_FOUND', 'sandbox not found');
+    }
+  }
+
+  async resume(id: string): Promise<void> {
+    const inspect = await this.inspect(id);
+    if (!inspect.State.Paused) {
+      this.paused.delete(id);
+      if (inspect.State.Running) return;
+      throw new BurrowError(
+        'SANDBOX_NOT_RUNNING',
+        `sandbox ${id} is not paused but stopped: start it instead`,
+      );
+    }
+    try {
+      await this.docker.getContainer(inspect.Id).unpause();
+    } catch (error) {
+      if (!(dockerStatus(error) === 409 && /not paused/i.test(dockerMessage(error)))) {
+        throw fromDockerError(error, `resuming sandbox ${id}`, 'SANDBOX_NOT_FOUND', 'sandbox not found');
+      }
+    }
+    this.paused.delete(id);
+  }
+
+  /** Keeps the paused set true to what inspect saw (a pause made outside Burrow, or before a restart). */
+  private observed(info: SandboxInfo): SandboxInfo {
+    if (info.status === 'paused') this.paused.add(info.id);
+    else this.paused.delete(info.id);
+    return info;
   }
 
   private async inspect(id: string): Promise<Dockerode.ContainerInspectInfo> {
@@ -365,7 +452,7 @@ export class DockerRuntime implements Runtime {
   }
 
   async info(id: string): Promise<SandboxInfo> {
-    return infoFromInspect(await this.inspect(id));
+    return this.observed(infoFromInspect(await this.inspect(id)));
   }
 
   async list(): Promise<SandboxInfo[]> {
@@ -381,7 +468,7 @@ export class DockerRuntime implements Runtime {
     const infos = await Promise.all(
       containers.map(async (container) => {
         try {
-          return infoFromInspect(await this.docker.getContainer(container.Id).inspect());
+          return this.observed(infoFromInspect(await this.docker.getContainer(container.Id).inspect()));
         } catch (error) {
           if (dockerStatus(error) === 404) return undefined; // removed meanwhile
           throw fromDockerError(error, 'listing sandboxes');
@@ -474,6 +561,15 @@ export class DockerRuntime implements Runtime {
 
   restore(snapshotId: string, options: RestoreOptions = {}): Promise<string> {
     return this.snapshots.restore(snapshotId, options);
+  }
+
+  fork(id: string, ids: readonly string[], options: ForkOptions = {}): Promise<void> {
+    if (this.paused.has(id)) {
+      return Promise.reject(
+        new BurrowError('SANDBOX_NOT_RUNNING', `sandbox ${id} is paused: resume it first`),
+      );
+    }
+    return this.snapshots.fork(id, ids, options);
   }
 
   listSnapshots(sandboxId?: string): Promise<SnapshotInfo[]> {
@@ -598,6 +694,71 @@ export class DockerRuntime implements Runtime {
   async connectPort(id: string, port: number, options: ConnectOptions = {}): Promise<Duplex> {
     options.signal?.throwIfAborted();
     return this.access.connectPort(id, checkPort(port), checkConnectHost(options.host));
+  }
+
+  async updateMemorySoftLimit(id: string, bytes: number): Promise<void> {
+    if (!Number.isInteger(bytes) || bytes < 0) {
+      throw new BurrowError(
+        'VALIDATION_FAILED',
+        'soft memory limit must be a whole number of bytes, 0 to remove it',
+      );
+    }
+    if (bytes > 0 && bytes < 6 * 1024 * 1024) {
+      throw new BurrowError(
+        'VALIDATION_FAILED',
+        'soft memory limit must be at least 6 MiB (Docker refuses less)',
+      );
+    }
+    const inspect = await this.inspect(id);
+    const hard = inspect.HostConfig.Memory ?? 0;
+    // A soft limit above the hard one means nothing (and the engine refuses it).
+    const soft = hard > 0 && bytes > hard ? hard : bytes;
+    if (this.memoryCgroups.version === 'v2') {
+      const dir = await this.memoryCgroups.memoryDir(inspect.Id, inspect.State.Pid);
+      if (dir === undefined) {
+        throw new BurrowError(
+          'NOT_SUPPORTED',
+          `cannot reach the cgroup of sandbox ${id} on this host (a remote engine?): soft memory limits need a local cgroup v2 filesystem`,
+        );
+      }
+      await this.memoryCgroups.writeHigh(dir, soft).catch((error: unknown) => {
+        throw new BurrowError('INTERNAL', `could not set memory.high of sandbox ${id}`, undefined, {
+          cause: error,
+        });
+      });
+      return;
+    }
+    // cgroup v1: the engine's MemoryReservation is the soft limit; -1 lifts it (0 would mean "unchanged").
+    try {
+      await this.docker.getContainer(inspect.Id).update({ MemoryReservation: soft === 0 ? -1 : soft });
+    } catch (error) {
+      // runsc has no update command: the soft limit goes straight into the container's cgroup, which holds it.
+      const dir = await this.memoryCgroups.memoryDir(inspect.Id, inspect.State.Pid);
+      if (
+        dir !== undefined &&
+        (await this.memoryCgroups.writeSoftLimit(dir, soft).then(
+          () => true,
+          () => false,
+        ))
+      )
+        return;
+      throw fromDockerError(
+        error,
+        `updating the soft memory limit of sandbox ${id}`,
+        'SANDBOX_NOT_FOUND',
+        'sandbox not found',
+      );
+    }
+  }
+
+  async memory(id: string): Promise<SandboxMemory> {
+    const inspect = await this.inspect(id);
+    const dir = await this.memoryCgroups.memoryDir(inspect.Id, inspect.State.Pid);
+    if (dir !== undefined) return this.memoryCgroups.read(dir);
+    // No cgroup filesystem here (remote engine): the engine's figures, without stall signals.
+    const reservation = inspect.HostConfig.MemoryReservation ?? 0;
+    const stats = await this.stats(id);
+    return { usage: stats.memoryUsage, softLimit: reservation > 0 ? reservation : 0 };
   }
 
   events(signal: AbortSignal): AsyncIterable<RuntimeEvent> {

@@ -17,6 +17,10 @@ async function toRuntimeEvent(docker: Dockerode, event: DockerEvent): Promise<Ru
   switch (event.Action) {
     case 'start':
       return { type: 'started', id };
+    case 'pause':
+      return { type: 'paused', id };
+    case 'unpause':
+      return { type: 'resumed', id };
     case 'die': {
       const exitCode = Number(event.Actor?.Attributes?.exitCode ?? '0');
       let oomKilled = false;
@@ -54,7 +58,7 @@ export async function* dockerEvents(
     filters: {
       type: ['container'],
       label: [MANAGED_FILTER, instanceFilter(instance)],
-      event: ['start', 'die', 'destroy'],
+      event: ['start', 'die', 'destroy', 'pause', 'unpause'],
     },
     abortSignal: signal,
   } as Dockerode.GetEventsOptions)) as NodeJS.ReadableStream & { destroy(): void };

@@ -3,11 +3,14 @@ import type { PortMapping, SandboxConfig, SandboxInfo, SandboxStatus } from '../
 import { RESERVED_LABEL_PREFIX } from '../sandbox-config.js';
 import { LABEL } from './labels.js';
 
-/** The true status of a container: a dead or OOM-killed main process is `error`, any other exit `stopped`. */
+/**
+ * The true status of a container: frozen by the engine's pause is `paused`, a dead or OOM-killed main process
+ * `error`, any other exit `stopped`.
+ */
 export function statusOf(state: Dockerode.ContainerInspectInfo['State'] | undefined): SandboxStatus {
   if (state === undefined) return 'error';
   if (state.OOMKilled || state.Dead || state.Status === 'dead') return 'error';
-  if (state.Running && !state.Paused) return 'running';
+  if (state.Running) return state.Paused ? 'paused' : 'running';
   if (state.Status === 'created') return 'creating';
   if (state.Error !== undefined && state.Error !== '') return 'error';
   return 'stopped';

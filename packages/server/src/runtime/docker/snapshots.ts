@@ -13,6 +13,7 @@ import type Dockerode from 'dockerode';
 import { BurrowError } from '@burrow/protocol';
 import { newSandboxId, newSnapshotId, SNAPSHOT_ID_PATTERN } from '../../ids.js';
 import type {
+  ForkOptions,
   RestoreOptions,
   SandboxConfig,
   SnapshotInfo,
@@ -206,8 +207,63 @@ export class DockerSnapshots {
     return image;
   }
 
+  /**
+   * Copies a running sandbox: a snapshot taken for the purpose (the container is paused only while its layer is
+   * committed), one restore per id, in parallel, then the snapshot's name and tmpfs archives are removed. The
+   * image lives on untagged while a copy uses it and goes with the last one (removeIfUnused).
+   */
+  async fork(sandboxId: string, ids: readonly string[], options: ForkOptions = {}): Promise<void> {
+    const inspect = await this.deps.inspect(sandboxId);
+    if (!inspect.State.Running || inspect.State.Paused) {
+      throw new BurrowError(
+        'SANDBOX_NOT_RUNNING',
+        `sandbox ${sandboxId} is ${inspect.State.Paused ? 'paused' : 'not running'}: only a running sandbox can be forked`,
+      );
+    }
+    const snapshot = await this.create(sandboxId, `fork of ${sandboxId}`);
+    const made: string[] = [];
+    try {
+      const image = await this.find(snapshot.id);
+      const results = await Promise.allSettled(
+        ids.map(async (id) => {
+          await this.restoreImage(snapshot.id, image, { id }, options.config);
+          made.push(id);
+        }),
+      );
+      const failure = results.find((result) => result.status === 'rejected');
+      if (failure !== undefined) throw failure.reason;
+    } catch (error) {
+      await Promise.all(made.map((id) => this.deps.remove(id).catch(() => undefined)));
+      throw error;
+    } finally {
+      await this.remove(snapshot.id).catch(() => undefined);
+    }
+  }
+
+  /** Removes an untagged snapshot image (a fork's, or a removed snapshot's) once no container uses it. */
+  async removeIfUnused(imageId: string): Promise<void> {
+    try {
+      const image = await this.deps.docker.getImage(imageId).inspect();
+      const labels = image.Config?.Labels ?? {};
+      if (labels[LABEL.snapshot] !== 'true' || labels[LABEL.instance] !== this.deps.instance) return;
+      if ((image.RepoTags ?? []).length > 0) return;
+      await this.deps.docker.getImage(imageId).remove();
+    } catch {
+      // Gone already, or still used by another sandbox: the last one removes it.
+    }
+  }
+
   async restore(snapshotId: string, options: RestoreOptions = {}): Promise<string> {
-    const image = await this.find(snapshotId);
+    return this.restoreImage(snapshotId, await this.find(snapshotId), options);
+  }
+
+  /** A new sandbox from a snapshot's image; `override` replaces the configuration the snapshot recorded. */
+  private async restoreImage(
+    snapshotId: string,
+    image: Dockerode.ImageInfo,
+    options: RestoreOptions,
+    override?: SandboxConfig,
+  ): Promise<string> {
     const labels = image.Labels ?? {};
     const info = infoFromImage(image);
     const defaults = parseLabel<ImageDefaults>(labels, LABEL.imageDefaults, {
@@ -229,7 +285,7 @@ export class DockerSnapshots {
       );
     }
     const id = options.id ?? newSandboxId();
-    await this.deps.create(id, { ...info.config, image: snapshotTag(snapshotId) }, defaults);
+    await this.deps.create(id, { ...(override ?? info.config), image: snapshotTag(snapshotId) }, defaults);
     try {
       await this.deps.start(id);
       let bytes = 0;

@@ -35,6 +35,7 @@ import {
   type FileInfo,
   type FileRead,
   type CreateOptions,
+  type ForkOptions,
   type RestoreOptions,
   type SnapshotOptions,
   type Runtime,
@@ -42,6 +43,7 @@ import {
   type SandboxConfig,
   type SandboxInfo,
   type SandboxLimits,
+  type SandboxMemory,
   type SandboxPath,
   type SandboxStats,
   type SnapshotInfo,
@@ -70,6 +72,10 @@ interface FakeSandbox {
   processes: number;
   /** Warm-pool key of an idle pool member. */
   pool?: string;
+  /** Frozen by `pause`. */
+  paused?: boolean;
+  /** Soft memory limit (`updateMemorySoftLimit`), 0 when none. */
+  softLimit?: number;
 }
 
 interface FakeSnapshot {
@@ -152,6 +158,8 @@ export class FakeRuntime implements Runtime {
     const sandbox = this.get(id);
     if (!sandbox.running)
       throw new BurrowError('SANDBOX_NOT_RUNNING', `sandbox ${id} is stopped: start it first`);
+    if (sandbox.paused === true)
+      throw new BurrowError('SANDBOX_NOT_RUNNING', `sandbox ${id} is paused: resume it first`);
     return sandbox;
   }
 
@@ -212,6 +220,7 @@ export class FakeRuntime implements Runtime {
     const sandbox = this.get(id);
     if (!sandbox.running) return;
     sandbox.running = false;
+    delete sandbox.paused;
     sandbox.exitCode = 143;
     this.processes.forget(id);
     this.watchers.end(id);
@@ -230,6 +239,34 @@ export class FakeRuntime implements Runtime {
     if (this.sandboxes.delete(id)) this.emit({ type: 'removed', id });
   }
 
+  async pause(id: string): Promise<void> {
+    await Promise.resolve();
+    const sandbox = this.get(id);
+    if (!sandbox.running) {
+      throw new BurrowError(
+        'SANDBOX_NOT_RUNNING',
+        `sandbox ${id} is not running: only a running sandbox can be paused`,
+      );
+    }
+    if (sandbox.paused === true) return;
+    sandbox.paused = true;
+    this.emit({ type: 'paused', id });
+  }
+
+  async resume(id: string): Promise<void> {
+    await Promise.resolve();
+    const sandbox = this.get(id);
+    if (!sandbox.running) {
+      throw new BurrowError(
+        'SANDBOX_NOT_RUNNING',
+        `sandbox ${id} is not paused but stopped: start it instead`,
+      );
+    }
+    if (sandbox.paused !== true) return;
+    delete sandbox.paused;
+    this.emit({ type: 'resumed', id });
+  }
+
   /** Simulates the sandbox's main process dying on its own (crash, OOM kill). */
   simulateDeath(id: string, exitCode: number, oomKilled = false): void {
     const sandbox = this.get(id);
@@ -245,7 +282,7 @@ export class FakeRuntime implements Runtime {
       id: sandbox.id,
       name: `burrow-${sandbox.id}`,
       image: sandbox.config.image,
-      status: sandbox.running ? 'running' : 'stopped',
+      status: sandbox.running ? (sandbox.paused === true ? 'paused' : 'running') : 'stopped',
       createdAt: sandbox.createdAt,
       ports: sandbox.config.ports ?? [],
       labels: sandbox.config.labels ?? {},
@@ -615,6 +652,23 @@ export class FakeRuntime implements Runtime {
     return id;
   }
 
+  async fork(id: string, ids: readonly string[], options: ForkOptions = {}): Promise<void> {
+    await Promise.resolve();
+    const sandbox = this.running(id);
+    const made: string[] = [];
+    try {
+      for (const copy of ids) {
+        // Like a container's tmpfs and writable layer: the files are copied, processes are not.
+        await this.createWith(copy, options.config ?? sandbox.config, cloneFiles(sandbox.files));
+        made.push(copy);
+        await this.start(copy);
+      }
+    } catch (error) {
+      for (const copy of made) await this.remove(copy);
+      throw error;
+    }
+  }
+
   async listSnapshots(sandboxId?: string): Promise<SnapshotInfo[]> {
     await Promise.resolve();
     return [...this.snapshots.values()]
@@ -679,6 +733,24 @@ export class FakeRuntime implements Runtime {
       Object.entries(limits).filter(([, value]) => value !== undefined),
     ) as SandboxLimits;
     sandbox.config = { ...sandbox.config, ...defined };
+  }
+
+  async updateMemorySoftLimit(id: string, bytes: number): Promise<void> {
+    await Promise.resolve();
+    if (!Number.isInteger(bytes) || bytes < 0) {
+      throw new BurrowError(
+        'VALIDATION_FAILED',
+        'soft memory limit must be a whole number of bytes, 0 to remove it',
+      );
+    }
+    const sandbox = this.get(id);
+    const hard = sandbox.config.memory ?? 0;
+    sandbox.softLimit = hard > 0 && bytes > hard ? hard : bytes;
+  }
+
+  async memory(id: string): Promise<SandboxMemory> {
+    const stats = await this.stats(id);
+    return { usage: stats.memoryUsage, softLimit: this.get(id).softLimit ?? 0 };
   }
 
   async *events(signal: AbortSignal): AsyncIterable<RuntimeEvent> {

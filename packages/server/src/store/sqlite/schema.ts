@@ -27,6 +27,9 @@ const MIGRATIONS: string[] = [
      report TEXT NOT NULL
    );
    CREATE INDEX syncs_by_sandbox ON syncs (sandbox_id);`,
+  // Activity-aware lifetimes and pause.
+  `ALTER TABLE sandboxes ADD COLUMN last_activity_at INTEGER;
+   ALTER TABLE sandboxes ADD COLUMN paused_at INTEGER;`,
 ];
 
 export function migrate(db: Database.Database): void {

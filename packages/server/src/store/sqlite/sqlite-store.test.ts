@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import Database from 'better-sqlite3';
 import { isBurrowError } from '@burrow/protocol';
 import type { SandboxRecord } from '../store.js';
 import { SqliteStore } from './sqlite-store.js';
@@ -48,6 +49,39 @@ describe('SqliteStore', () => {
     expect(reopened.getSandbox('b')).toMatchObject({ status: 'stopped', error: 'boom' });
     expect(reopened.listSandboxes().map((entry) => entry.id)).toEqual(['a', 'b']);
     reopened.close();
+  });
+
+  it('keeps a paused sandbox with its last activity and pause time', () => {
+    const path = tempPath();
+    const store = new SqliteStore(path);
+    const paused = record('p', {
+      status: 'paused',
+      lastActivityAt: new Date('2026-01-02T03:10:00.000Z'),
+      pausedAt: new Date('2026-01-02T03:20:00.000Z'),
+    });
+    store.insertSandbox(paused);
+    store.close();
+    const reopened = new SqliteStore(path);
+    expect(reopened.getSandbox('p')).toEqual(paused);
+    reopened.updateSandbox(record('p'));
+    expect(reopened.getSandbox('p')).toEqual(record('p'));
+    reopened.close();
+  });
+
+  it('migrates a version-1 file (before pause and activity) without losing its sandboxes', () => {
+    const path = tempPath();
+    const store = new SqliteStore(path);
+    store.insertSandbox(record('old'));
+    store.close();
+    const db = new Database(path);
+    db.exec(
+      'ALTER TABLE sandboxes DROP COLUMN paused_at; ALTER TABLE sandboxes DROP COLUMN last_activity_at;',
+    );
+    db.pragma('user_version = 1');
+    db.close();
+    const migrated = new SqliteStore(path);
+    expect(migrated.getSandbox('old')).toEqual(record('old'));
+    migrated.close();
   });
 
   it('stores a sandbox without expiry', () => {

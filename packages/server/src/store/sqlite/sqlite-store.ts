@@ -18,6 +18,8 @@ interface SandboxRow {
   created_at: number;
   expires_at: number | null;
   error: string | null;
+  last_activity_at: number | null;
+  paused_at: number | null;
 }
 
 interface SnapshotRow {
@@ -46,6 +48,8 @@ function toSandbox(row: SandboxRow): SandboxRecord {
   };
   if (row.expires_at !== null) record.expiresAt = new Date(row.expires_at);
   if (row.error !== null) record.error = row.error;
+  if (row.last_activity_at !== null) record.lastActivityAt = new Date(row.last_activity_at);
+  if (row.paused_at !== null) record.pausedAt = new Date(row.paused_at);
   return record;
 }
 
@@ -58,6 +62,8 @@ function sandboxParams(record: SandboxRecord) {
     created_at: record.createdAt.getTime(),
     expires_at: record.expiresAt?.getTime() ?? null,
     error: record.error ?? null,
+    last_activity_at: record.lastActivityAt?.getTime() ?? null,
+    paused_at: record.pausedAt?.getTime() ?? null,
   };
 }
 
@@ -103,8 +109,9 @@ export class SqliteStore implements SandboxStore {
     try {
       this.db
         .prepare(
-          `INSERT INTO sandboxes (id, image, status, config, created_at, expires_at, error)
-           VALUES (@id, @image, @status, @config, @created_at, @expires_at, @error)`,
+          `INSERT INTO sandboxes
+             (id, image, status, config, created_at, expires_at, error, last_activity_at, paused_at)
+           VALUES (@id, @image, @status, @config, @created_at, @expires_at, @error, @last_activity_at, @paused_at)`,
         )
         .run(sandboxParams(record));
     } catch (error) {
@@ -119,7 +126,8 @@ export class SqliteStore implements SandboxStore {
     const result = this.db
       .prepare(
         `UPDATE sandboxes SET image = @image, status = @status, config = @config, created_at = @created_at,
-           expires_at = @expires_at, error = @error WHERE id = @id`,
+           expires_at = @expires_at, error = @error, last_activity_at = @last_activity_at, paused_at = @paused_at
+         WHERE id = @id`,
       )
       .run(sandboxParams(record));
     if (result.changes === 0) throw new BurrowError('SANDBOX_NOT_FOUND', 'sandbox not found');
