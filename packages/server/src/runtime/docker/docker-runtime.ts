@@ -65,7 +65,7 @@ import { Cgroups, type CgroupOptions } from './cgroups.js';
 import { containerSpec, type ImageDefaults } from './create-spec.js';
 import { dockerMessage, dockerStatus, fromDockerError } from './docker-errors.js';
 import { dockerEvents } from './events.js';
-import { ensureImage } from './images.js';
+import { ImageDefaultsCache } from './images.js';
 import { containerName, instanceFilter, LABEL, MANAGED_FILTER } from './labels.js';
 import { ManagedNetworks } from './networks.js';
 import { CgroupLimits } from './cgroup-limits.js';
@@ -121,6 +121,7 @@ export class DockerRuntime implements Runtime {
   private diskQuotaSupport: Promise<boolean> | undefined;
   private readonly isolation: Isolations;
   private readonly cgroups = new CgroupLimits();
+  private readonly imageDefaults: ImageDefaultsCache;
   /** The agents' channels (socket transport only). */
   private channels: AgentChannels | undefined;
 
@@ -131,6 +132,7 @@ export class DockerRuntime implements Runtime {
   ) {
     this.docker = options.docker ?? new Dockerode();
     this.isolation = new Isolations(this.docker, options.gvisor);
+    this.imageDefaults = new ImageDefaultsCache(this.docker);
     this.access = guardPaused(this.makeAccess(transport, agentBinary), this.paused);
     this.memoryCgroups = new Cgroups(options.cgroups);
     this.networks = new ManagedNetworks(this.docker, options.networkPrefix ?? 'burrow');
@@ -236,7 +238,7 @@ export class DockerRuntime implements Runtime {
   // ---------------------------------------------------------------- lifecycle
 
   async create(id: string, config: SandboxConfig, options: CreateOptions = {}): Promise<void> {
-    const defaults = await ensureImage(this.docker, config.image, options.onProgress);
+    const defaults = await this.imageDefaults.get(config.image, options.onProgress);
     await this.createContainer(id, config, defaults, options.pool);
   }
 
@@ -285,6 +287,7 @@ export class DockerRuntime implements Runtime {
         });
       }
       if (dockerStatus(error) === 404) {
+        this.imageDefaults.forget(config.image);
         throw new BurrowError(
           'IMAGE_NOT_FOUND',
           `image "${config.image}" was removed while the sandbox was being created`,

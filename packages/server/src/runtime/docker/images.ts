@@ -89,3 +89,29 @@ export async function ensureImage(
     throw new BurrowError('IMAGE_NOT_FOUND', `image "${image}" is missing after pulling it`);
   return defaultsOf(pulled);
 }
+
+/** How long an image's defaults are reused without asking the engine again (a burst of creates asks once). */
+const DEFAULTS_TTL_MS = 5_000;
+
+/** ensureImage, remembered briefly per image reference; a failure is not remembered. */
+export class ImageDefaultsCache {
+  private readonly entries = new Map<string, { at: number; defaults: Promise<ImageDefaults> }>();
+
+  constructor(private readonly docker: Dockerode) {}
+
+  get(image: string, onProgress?: (progress: PullProgress) => void): Promise<ImageDefaults> {
+    const now = Date.now();
+    const entry = this.entries.get(image);
+    if (entry !== undefined && now - entry.at < DEFAULTS_TTL_MS) return entry.defaults;
+    const defaults = ensureImage(this.docker, image, onProgress);
+    this.entries.set(image, { at: now, defaults });
+    defaults.catch(() => this.entries.delete(image));
+    if (this.entries.size > 256) this.entries.delete(this.entries.keys().next().value as string);
+    return defaults;
+  }
+
+  /** The engine said the image is gone: ask again next time. */
+  forget(image: string): void {
+    this.entries.delete(image);
+  }
+}

@@ -71,7 +71,8 @@ export class SocketConnector implements AgentConnector {
     const deadline = Date.now() + AGENT_READY_TIMEOUT_MS;
     for (;;) {
       try {
-        await new AgentClient(() => this.options.channels.open(id, 300)).ping();
+        // The agent connects as soon as it runs; the engine is asked whether the sandbox died only once a second.
+        await new AgentClient(() => this.options.channels.open(id, 1000)).ping();
         return;
       } catch (error) {
         if (!(error instanceof BurrowError) || error.code !== 'AGENT_UNREACHABLE') throw error;
