@@ -472,6 +472,11 @@ static void simple_request(int fd, char type, struct reader *r) {
       if (p->pty) buf_put(&p->input, "\x04", 1); /* a terminal's end of input is Ctrl-D */
       else p->input_eof = 1;
     }
+    if (p->input_eof && p->input_off == p->input.len) {
+      /* Nothing waiting to be written: end of input now (the loop polls stdin only while input waits). */
+      close(p->in_fd);
+      p->in_fd = -1;
+    }
     done_into(&out);
     return answer(fd, &out);
   }

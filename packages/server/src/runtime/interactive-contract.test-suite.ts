@@ -242,6 +242,11 @@ export function runInteractiveContract(name: string, makeTarget: () => Promise<I
         const rest = await collectUntilExit(reader);
         expect(rest.exit).toMatchObject({ exitCode: 0 });
         expect(rest.stdout).toContain('def\n');
+        // End of input alone, with nothing queued, closes stdin too.
+        const second = await runtime.startProcess(id, { cmd: ['cat'], stdin: true });
+        const secondReader = await runtime.attachProcess(id, second.id);
+        await runtime.sendProcessInput(id, second.id, Buffer.alloc(0), { eof: true });
+        expect((await collectUntilExit(secondReader)).exit).toMatchObject({ exitCode: 0 });
         const withoutStdin = await runtime.startProcess(id, { cmd: ['sleep', '30'] });
         await expectCode(runtime.sendProcessInput(id, withoutStdin.id, Buffer.from('x')), 'CONFLICT');
         await runtime.killProcess(id, withoutStdin.id);
