@@ -56,7 +56,7 @@ describe('E2B control plane', () => {
       const record = e2b.engine.list().find((view) => view.id === body.sandboxID);
       expect(record?.config.labels).toMatchObject({ 'e2b.template': 'base', 'e2b.metadata.suite': 'cp' });
       expect(record?.config.writableRootfs).toBe(true);
-      expect(record?.expiresAt!.getTime() - record!.createdAt.getTime()).toBe(120_000);
+      expect(record!.expiresAt!.getTime() - record!.createdAt.getTime()).toBe(120_000);
     }
     const custom = await call('POST', '/v2/sandboxes', { templateID: 'custom' });
     expect(custom.status).toBe(201);

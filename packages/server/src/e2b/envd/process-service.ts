@@ -37,7 +37,10 @@ function selectorText(selector: ProcessSelector | undefined): string {
   return 'no process';
 }
 
-/** The process a selector names: a running one first, else the latest that had that pid or tag. */
+/**
+ * The running process a selector names. An exited one is not found, as on E2B (whose envd forgets a process when
+ * it exits): a kill after the end is `false`, input after the end an error.
+ */
 export async function findProcess(
   engine: Engine,
   sandboxId: string,
@@ -47,12 +50,12 @@ export async function findProcess(
   if (choice?.case !== 'pid' && choice?.case !== 'tag') {
     throw new ConnectError('process: give a pid or a tag', Code.InvalidArgument);
   }
-  const matches = (await engine.processes.list(sandboxId))
-    .filter((info) => (choice.case === 'pid' ? info.pid === choice.value : info.tag === choice.value))
-    .sort((a, b) => Number(b.running) - Number(a.running) || b.startedAt.getTime() - a.startedAt.getTime());
-  const found = matches[0];
-  if (found === undefined)
-    throw new ConnectError(`process with ${selectorText(selector)} not found`, Code.NotFound);
+  const found = (await engine.processes.list(sandboxId)).find(
+    (info) => info.running && (choice.case === 'pid' ? info.pid === choice.value : info.tag === choice.value),
+  );
+  if (found === undefined) {
+    throw new ConnectError(`no running process with ${selectorText(selector)}`, Code.NotFound);
+  }
   return found;
 }
 
