@@ -16,7 +16,7 @@ import { ApiKeyAuth } from './api/auth.js';
 import { hasDashboard } from './api/routes/dashboard.js';
 import { checkBindSafety, describeConfig, hostEnvironment, type Config } from './config.js';
 import { assertReadyToServe } from './doctor/doctor.js';
-import { E2bEndpoint, TemplateImages } from './e2b/index.js';
+import { CODE_INTERPRETER_IMAGE, E2bEndpoint, TemplateImages } from './e2b/index.js';
 import { admit, type SandboxPolicy } from './engine/admission.js';
 import { withinDeadline } from './engine/deadline.js';
 import { Engine } from './engine/engine.js';
@@ -172,6 +172,21 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       image: config.sandbox.default_image,
       logger: imageLogger,
       context: config.sandbox.default_image_context,
+      progress: options.progress ?? logProgress(imageLogger),
+    });
+  }
+
+  const templates = new TemplateImages(config.sandbox.default_image, config.e2b.templates);
+  if (
+    config.e2b.enabled &&
+    config.e2b.build_images &&
+    templates.entries().some(([, image]) => image === CODE_INTERPRETER_IMAGE)
+  ) {
+    const imageLogger = logger.child({ component: 'image' });
+    await ensureDefaultImage({
+      image: CODE_INTERPRETER_IMAGE,
+      recipe: 'code-interpreter',
+      logger: imageLogger,
       progress: options.progress ?? logProgress(imageLogger),
     });
   }
@@ -334,7 +349,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       logger: logger.child({ component: 'e2b' }),
       keys: { enabled: keys !== undefined, verify: (key) => keys?.verify(key) ?? false },
       secret: e2bSecret(config.data_dir),
-      templates: new TemplateImages(config.sandbox.default_image, config.e2b.templates),
+      templates,
       host: config.e2b.host,
       port: config.e2b.port,
       domain: config.e2b.domain,

@@ -17,14 +17,25 @@ import type { Logger } from '../../logger.js';
 import type { ExecStream } from '../../runtime/runtime.js';
 import { answerError, refuseUpgrade, type PortProxy } from './port-proxy.js';
 
-/** Copies stdin to the port and the port to stdout; exits 3 when nothing listens. */
+/**
+ * Copies stdin to the port and the port to stdout. A refused connection is retried for `argv[2]` seconds (a
+ * server that starts with the sandbox may not listen yet); then it exits 3.
+ */
 export const RELAY_SCRIPT = `
-import socket, sys, threading
-try:
-    s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
-except OSError as e:
-    sys.stderr.write("connect: %s\\n" % e)
-    sys.exit(3)
+import socket, sys, threading, time
+deadline = time.monotonic() + float(sys.argv[2])
+while True:
+    try:
+        s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
+        break
+    except ConnectionRefusedError as e:
+        if time.monotonic() >= deadline:
+            sys.stderr.write("connect: %s\\n" % e)
+            sys.exit(3)
+        time.sleep(0.1)
+    except OSError as e:
+        sys.stderr.write("connect: %s\\n" % e)
+        sys.exit(3)
 s.settimeout(None)
 def up():
     src = sys.stdin.buffer.raw
@@ -48,6 +59,8 @@ while True:
 `;
 
 const MAX_STDERR_BYTES = 4096;
+/** How long a relay waits for the port to open (the code interpreter starts with its sandbox). */
+const CONNECT_WAIT_SECONDS = 30;
 /** Headers that belong to the hop between the client and Burrow, or to Burrow's routing. */
 const DROPPED_HEADERS = new Set([
   'connection',
@@ -156,7 +169,7 @@ export function execRelayProxy(options: ExecRelayOptions): PortProxy {
   const open = async (sandboxId: string, port: number): Promise<RelaySocket> =>
     new RelaySocket(
       await engine.execStream(sandboxId, {
-        cmd: ['python3', '-c', RELAY_SCRIPT, String(port)],
+        cmd: ['python3', '-c', RELAY_SCRIPT, String(port), String(CONNECT_WAIT_SECONDS)],
         openStdin: true,
       }),
     );
