@@ -227,6 +227,15 @@ export class E2bEndpoint {
         server.off('error', reject);
         resolve();
       });
+    }).catch(async (error: unknown) => {
+      await envd.close();
+      await control.close();
+      const code = (error as { code?: unknown }).code;
+      throw new BurrowError(
+        code === 'EADDRINUSE' ? 'CONFLICT' : 'RUNTIME_UNAVAILABLE',
+        `the E2B endpoint cannot listen on ${options.host}:${options.port} (${String(code ?? error)}): ` +
+          'set e2b.port (BURROW_E2B__PORT) to a free port, or e2b.host to an address of this machine',
+      );
     });
     const bound = (server.address() as AddressInfo).port;
     if (domain === '') domain = `localhost:${bound}`;

@@ -19,6 +19,8 @@ export async function* withKeepalive<T>(
   });
   try {
     for (;;) {
+      // Checked first: items already waiting would otherwise win the race below forever.
+      if (signal.aborted) return;
       pending ??= iterator.next();
       let timer: NodeJS.Timeout | undefined;
       const tick = new Promise<'tick'>((resolve) => {
