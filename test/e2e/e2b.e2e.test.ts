@@ -136,6 +136,12 @@ describe('terminals', () => {
     await sandbox.pty.resize(terminal.pid, { cols: 100, rows: 30 });
     await sandbox.pty.sendInput(terminal.pid, new TextEncoder().encode('stty size\n'));
     await until(() => screen.text().includes('30 100'), 'the new size');
+    // A second client on the same terminal sees what it prints from now on.
+    const second = collector();
+    const attached = await sandbox.pty.connect(terminal.pid, { onData: second.push });
+    await sandbox.pty.sendInput(terminal.pid, new TextEncoder().encode('echo again-$((6*7))\n'));
+    await until(() => second.text().includes('again-42'), 'the connected terminal output');
+    await attached.disconnect();
     expect(await sandbox.pty.kill(terminal.pid)).toBe(true);
     await expect(terminal.wait()).rejects.toBeInstanceOf(CommandExitError);
   });
@@ -154,6 +160,11 @@ describe('files', () => {
     expect([...(await sandbox.files.read('/tmp/e2e/sub/bytes.bin', { format: 'bytes' }))]).toEqual([
       0, 1, 2, 254, 255,
     ]);
+    expect(await (await sandbox.files.read('/tmp/e2e/one.txt', { format: 'blob' })).text()).toBe(
+      'first file',
+    );
+    const stream = await sandbox.files.read('/tmp/e2e/one.txt', { format: 'stream' });
+    expect(await new Response(stream).text()).toBe('first file');
 
     const listed = await sandbox.files.list('/tmp/e2e');
     expect(listed.map((entry) => [entry.name, entry.type]).sort()).toEqual([
@@ -261,22 +272,27 @@ describe('sandboxes', () => {
     await expect(Sandbox.getInfo(sandbox.sandboxId, { apiKey: 'e2b_00' })).rejects.toThrow(/invalid API key/);
   });
 
-  it('routes getHost() URLs to the port proxy, which says preview URLs are not there yet', async () => {
+  it('routes getHost() URLs to the port proxy, with the traffic token auth asks for', async () => {
     const host = sandbox.getHost(8000);
-    expect(host).toBe(`8000-${sandbox.sandboxId}.localhost:${new URL(e2b.exports.E2B_API_URL ?? '').port}`);
     const url = new URL(e2b.exports.E2B_API_URL ?? '');
-    const answer = await new Promise<{ status: number; body: string }>((resolve, reject) => {
-      const outgoing = httpRequest(
-        { host: url.hostname, port: url.port, path: '/', headers: { host } },
-        (response) => {
-          let body = '';
-          response.on('data', (chunk: Buffer) => (body += chunk.toString()));
-          response.on('end', () => resolve({ status: response.statusCode ?? 0, body }));
-        },
-      );
-      outgoing.on('error', reject);
-      outgoing.end();
-    });
+    expect(host).toBe(`8000-${sandbox.sandboxId}.localhost:${url.port}`);
+    const fetchHost = (headers: Record<string, string>) =>
+      new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const outgoing = httpRequest(
+          { host: url.hostname, port: url.port, path: '/', headers: { host, ...headers } },
+          (response) => {
+            let body = '';
+            response.on('data', (chunk: Buffer) => (body += chunk.toString()));
+            response.on('end', () => resolve({ status: response.statusCode ?? 0, body }));
+          },
+        );
+        outgoing.on('error', reject);
+        outgoing.end();
+      });
+    // Auth is on, so the sandbox's ports are not public: the SDK got a traffic token.
+    expect(sandbox.trafficAccessToken).toMatch(/^[0-9a-f]{64}$/);
+    expect((await fetchHost({})).status).toBe(403);
+    const answer = await fetchHost({ 'e2b-traffic-access-token': sandbox.trafficAccessToken ?? '' });
     expect(answer.status).toBe(501);
     expect(answer.body).toMatch(/port 8000 .*preview URLs are not available/);
   });

@@ -152,17 +152,18 @@ export class E2bEndpoint {
       }
       return undefined;
     };
+    /** A sandbox port other than envd's: open to all only without auth and unless the sandbox said otherwise. */
     const checkTraffic = (request: IncomingMessage, view: SandboxView) => {
-      if (publicTraffic(view)) return;
-      const token = header(request, 'e2b-traffic-access-token');
-      if (token === undefined || !tokens.verifyTraffic(view.id, token)) {
-        throw new BurrowError(
-          'FORBIDDEN',
-          'this sandbox takes no public traffic: send E2B-Traffic-Access-Token',
-        );
-      }
+      if (publicTraffic(view, options.keys.enabled)) return;
+      const traffic = header(request, 'e2b-traffic-access-token');
+      const access = header(request, 'x-access-token');
+      if (traffic !== undefined && tokens.verifyTraffic(view.id, traffic)) return;
+      if (access !== undefined && tokens.verify(view.id, access)) return;
+      throw new BurrowError(
+        'FORBIDDEN',
+        "this sandbox's ports need a token: send E2B-Traffic-Access-Token (the sandbox's trafficAccessToken)",
+      );
     };
-
     const server = createServer((request: IncomingMessage, response: ServerResponse) => {
       try {
         const target = explicitTarget(request) ?? byToken(request);

@@ -50,7 +50,8 @@ describe('E2B control plane', () => {
         clientID: 'burrow',
         envdVersion: '0.5.7',
         domain: e2b.endpoint.domain,
-        trafficAccessToken: null,
+        // Auth is on: sandbox ports take requests with a token only.
+        trafficAccessToken: e2b.tokens.trafficTokenFor(String(body.sandboxID)),
       });
       expect(body.envdAccessToken).toBe(e2b.tokens.tokenFor(String(body.sandboxID)));
       const record = e2b.engine.list().find((view) => view.id === body.sandboxID);

@@ -46,7 +46,7 @@ function presentedKey(request: FastifyRequest): string | undefined {
 export async function buildControlPlane(options: ControlPlaneOptions): Promise<FastifyInstance> {
   const { engine, tokens, templates } = options;
   const now = options.now ?? (() => new Date());
-  const wire = (): WireContext => ({ tokens, domain: options.domain() });
+  const wire = (): WireContext => ({ tokens, domain: options.domain(), authEnabled: options.keys.enabled });
   const app = Fastify({ logger: false, bodyLimit: 1024 * 1024 });
 
   app.setErrorHandler((error, request, reply) => {

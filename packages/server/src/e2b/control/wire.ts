@@ -37,8 +37,12 @@ export function templateOf(view: SandboxView): string {
   return view.config.labels?.[LABEL_TEMPLATE] ?? view.image;
 }
 
-export function publicTraffic(view: SandboxView): boolean {
-  return view.config.labels?.[LABEL_PUBLIC_TRAFFIC] !== 'false';
+/**
+ * Whether a sandbox's ports (all but envd's) take requests without a token. Never on a server with auth on: there
+ * every sandbox gets a traffic token, which E2B's SDKs then send (`E2B-Traffic-Access-Token`).
+ */
+export function publicTraffic(view: SandboxView, authEnabled: boolean): boolean {
+  return !authEnabled && view.config.labels?.[LABEL_PUBLIC_TRAFFIC] !== 'false';
 }
 
 /** E2B's states are `running` and `paused`; Burrow's other states are reported as they are. */
@@ -58,6 +62,8 @@ export function memoryMbOf(view: SandboxView): number {
 
 export interface WireContext {
   tokens: AccessTokens;
+  /** The server asks for API keys (then sandbox ports need a token too). */
+  authEnabled: boolean;
   /** The `<domain>` of `<port>-<id>.<domain>` hosts. */
   domain: string;
 }
@@ -72,7 +78,9 @@ export function sandboxToWire(view: SandboxView, context: WireContext) {
     clientID: CLIENT_ID,
     envdVersion: ENVD_VERSION,
     envdAccessToken: context.tokens.tokenFor(view.id),
-    trafficAccessToken: publicTraffic(view) ? null : context.tokens.trafficTokenFor(view.id),
+    trafficAccessToken: publicTraffic(view, context.authEnabled)
+      ? null
+      : context.tokens.trafficTokenFor(view.id),
     domain: context.domain,
   };
 }
@@ -112,7 +120,7 @@ export function detailToWire(view: SandboxView, context: WireContext) {
     envdAccessToken: context.tokens.tokenFor(view.id),
     domain: context.domain,
     allowInternetAccess: view.config.networkMode === 'bridge',
-    network: { allowPublicTraffic: publicTraffic(view) },
+    network: { allowPublicTraffic: publicTraffic(view, context.authEnabled) },
   };
 }
 

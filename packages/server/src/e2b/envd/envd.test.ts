@@ -125,6 +125,20 @@ describe('envd routing and access', () => {
     expect(badPort.status).toBe(400);
   });
 
+  it('keeps the ports of a sandbox without public traffic for requests with its traffic token', async () => {
+    const closed = (await e2b.engine.create({ labels: { 'e2b.public_traffic': 'false' } })).id;
+    const port = { 'e2b-sandbox-id': closed, 'e2b-sandbox-port': '3000' };
+    const refused = await fetch(`${e2b.url}/`, { headers: port });
+    expect(refused.status).toBe(403);
+    expect(await refused.json()).toMatchObject({
+      message: expect.stringMatching(/E2B-Traffic-Access-Token/),
+    });
+    const wrong = { ...port, 'e2b-traffic-access-token': e2b.tokens.trafficTokenFor(sandboxId) };
+    expect((await fetch(`${e2b.url}/`, { headers: wrong })).status).toBe(403);
+    const right = { ...port, 'e2b-traffic-access-token': e2b.tokens.trafficTokenFor(closed) };
+    expect((await fetch(`${e2b.url}/`, { headers: right })).status).toBe(501);
+  });
+
   it('answers other ports with a clear 501 until preview URLs exist', async () => {
     const answer = await fetch(`${e2b.url}/`, {
       headers: { 'e2b-sandbox-id': sandboxId, 'e2b-sandbox-port': '3000' },
