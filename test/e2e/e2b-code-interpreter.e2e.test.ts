@@ -1,7 +1,8 @@
 /**
  * `@e2b/code-interpreter` against `burrow serve --e2b`: its default template runs Burrow's code interpreter image
  * (built here with `burrow image build code-interpreter` when it is missing: minutes, once), and `runCode` reaches
- * the image's server on port 49999 through the relay run inside the sandbox.
+ * the image's server on port 49999 through the relay run inside the sandbox (with auth on: the SDK sends the
+ * sandbox's traffic token, as port 49999 then asks for it).
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
@@ -23,8 +24,9 @@ beforeAll(async () => {
     maxBuffer: 64 * 1024 * 1024,
   });
   expect(built.stdout).toBe('burrow/code-interpreter:latest is ready\n');
-  e2b = await startE2bServer();
-  e2b.useExports('');
+  // With auth on, port 49999 takes only requests with the sandbox's traffic token, which the SDK sends.
+  e2b = await startE2bServer({ apiKey: 'e2e-code-key' });
+  e2b.useExports('e2e-code-key');
   sandbox = await Sandbox.create({ timeoutMs: 600_000 });
 }, 1_200_000);
 afterAll(async () => {
