@@ -59,6 +59,24 @@ describe('E2B control plane', () => {
       expect(record?.config.writableRootfs).toBe(true);
       expect(record!.expiresAt!.getTime() - record!.createdAt.getTime()).toBe(120_000);
     }
+    const options = await call('POST', '/v2/sandboxes', {
+      templateID: 'base',
+      envVars: { A: 'b' },
+      volumeMounts: [{ name: 'shared-data', path: '/data' }],
+      network: { allowPublicTraffic: false },
+      allow_internet_access: true,
+    });
+    expect(options.status).toBe(201);
+    const made = e2b.engine
+      .list()
+      .find((view) => view.id === (options.body as { sandboxID: string }).sandboxID);
+    expect(made?.config).toMatchObject({
+      env: { A: 'b' },
+      storage: { volumes: [{ name: 'shared-data', mountPath: '/data', readOnly: false }] },
+      labels: { 'e2b.public_traffic': 'false' },
+      // Internet access follows the server's default network mode (internal here), never more open.
+      networkMode: 'internal',
+    });
     const custom = await call('POST', '/v2/sandboxes', { templateID: 'custom' });
     expect(custom.status).toBe(201);
     expect(
@@ -137,6 +155,9 @@ describe('E2B control plane', () => {
       if (token === null) break;
     }
     expect(seen).toEqual([...mine].reverse());
+    const byTemplate = await call('GET', `/v2/sandboxes?metadata=${metadata}&template=base&limit=100`);
+    expect((byTemplate.body as unknown[]).length).toBe(5);
+    expect((await call('GET', `/v2/sandboxes?metadata=${metadata}&template=custom`)).body).toEqual([]);
     const paused = await call('GET', `/v2/sandboxes?metadata=${metadata}&state=paused`);
     expect(paused.body).toEqual([]);
     const old = await call('GET', `/sandboxes?metadata=${metadata}`);
