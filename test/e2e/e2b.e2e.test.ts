@@ -265,8 +265,41 @@ describe('sandboxes', () => {
     expect(await Sandbox.list({ query: { metadata: { tag } } }).nextItems()).toEqual([]);
   });
 
-  it('says pause is not available, and takes the e2b_<hex> form of the key', async () => {
-    await expect(sandbox.pause()).rejects.toThrow(/pausing is not available/);
+  it('pauses and resumes: memory and files kept, connect resumes, a second pause is false', async () => {
+    const kept = await Sandbox.create();
+    try {
+      await kept.commands.run('echo on-disk > /tmp/kept.txt');
+      const counter = await kept.commands.run(
+        'i=0; while :; do i=$((i+1)); echo $i > /tmp/count; sleep 0.1; done',
+        {
+          background: true,
+          timeoutMs: 0,
+        },
+      );
+      await until(async () => Number(await kept.files.read('/tmp/count')) > 2, 'the counter to run');
+      expect(await kept.pause()).toBe(true);
+      expect(await kept.pause()).toBe(false);
+      expect((await kept.getInfo()).state).toBe('paused');
+      expect(await kept.isRunning()).toBe(false);
+      expect(
+        (await Sandbox.list({ query: { state: ['paused'] } }).nextItems()).map((item) => item.sandboxId),
+      ).toContain(kept.sandboxId);
+      const resumed = await Sandbox.connect(kept.sandboxId);
+      expect((await resumed.getInfo()).state).toBe('running');
+      expect(await resumed.files.read('/tmp/kept.txt')).toBe('on-disk\n');
+      // The loop was frozen, not restarted: its count goes on from where it was.
+      const before = Number(await resumed.files.read('/tmp/count'));
+      await until(
+        async () => Number(await resumed.files.read('/tmp/count')) > before,
+        'the counter to go on',
+      );
+      expect((await resumed.commands.list()).map((process) => process.pid)).toContain(counter.pid);
+    } finally {
+      await kept.kill();
+    }
+  });
+
+  it('takes the e2b_<hex> form of the key', async () => {
     const hexKey = `e2b_${Buffer.from(KEY).toString('hex')}`;
     expect((await Sandbox.getInfo(sandbox.sandboxId, { apiKey: hexKey })).sandboxId).toBe(sandbox.sandboxId);
     await expect(Sandbox.getInfo(sandbox.sandboxId, { apiKey: 'e2b_00' })).rejects.toThrow(/invalid API key/);

@@ -119,11 +119,17 @@ export class E2bEndpoint {
       new Set([CODE_INTERPRETER_PORT]),
       options.previewProxy ?? unavailablePreviewProxy,
     );
-    /** The running sandbox a request is for; E2B's proxy answers 502 otherwise, which its SDKs read as "not running". */
-    const running = (id: string): SandboxView | string => {
+    /**
+     * The sandbox a request is for, running or paused (a call into a paused one resumes it when the server's
+     * `auto_resume` is on, else the engine refuses it); E2B's proxy answers 502 otherwise, which its SDKs read as
+     * "not running". envd's /health answers for a paused sandbox as E2B's does: not running.
+     */
+    const running = (id: string, request: IncomingMessage): SandboxView | string => {
       const view = engine.list().find((record) => record.id === id);
       if (view === undefined) return `sandbox ${id.slice(0, 64)} not found`;
-      return view.status === 'running' ? view : `sandbox ${id} is ${view.status}, not running`;
+      if (view.status === 'running') return view;
+      if (view.status === 'paused' && !(request.url ?? '').startsWith('/health')) return view;
+      return `sandbox ${id} is ${view.status}, not running`;
     };
     /** A request carrying a sandbox's token (or a /files signature made from it) but no id goes to that envd. */
     const byToken = (request: IncomingMessage): SandboxTarget | undefined => {
@@ -171,7 +177,7 @@ export class E2bEndpoint {
           control.routing(request, response);
           return;
         }
-        const view = running(target.sandboxId);
+        const view = running(target.sandboxId, request);
         if (typeof view === 'string') {
           answerError(response, 502, view);
           return;
@@ -208,7 +214,7 @@ export class E2bEndpoint {
           );
           return;
         }
-        const view = running(target.sandboxId);
+        const view = running(target.sandboxId, request);
         if (typeof view === 'string') {
           refuseUpgrade(socket, 502, 'Bad Gateway', view);
           return;

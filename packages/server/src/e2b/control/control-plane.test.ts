@@ -97,7 +97,7 @@ describe('E2B control plane', () => {
   it('refuses what it cannot do, unknown templates and malformed bodies with 4xx and a message', async () => {
     const cases: [unknown, number, RegExp][] = [
       [{ templateID: 'nope' }, 404, /template "nope" is not known/],
-      [{ templateID: 'base', autoPause: true }, 400, /autoPause: pausing is not available/],
+      [{ templateID: 'base', autoPause: true }, 400, /autoPause: pausing when the timeout passes/],
       [{ templateID: 'base', network: { denyOut: ['0.0.0.0/0'] } }, 400, /network\.denyOut/],
       [{ templateID: 'base', mcp: { server: {} } }, 400, /mcp/],
       [{ templateID: 'base', timeout: 'soon' }, 400, /timeout/],
@@ -166,7 +166,7 @@ describe('E2B control plane', () => {
     expect((await call('GET', '/v2/sandboxes?limit=0')).status).toBe(400);
   });
 
-  it('sets the timeout, connects (200 running, timeout only grows) and answers pause honestly', async () => {
+  it('sets the timeout and connects to a running sandbox (200, the timeout only grows)', async () => {
     const { sandboxID } = await create({ timeout: 60 });
     const expiry = () =>
       e2b.engine
@@ -182,11 +182,28 @@ describe('E2B control plane', () => {
     expect((await call('POST', `/sandboxes/${sandboxID}/connect`, { timeout: 3600 })).status).toBe(200);
     expect(expiry()).toBeGreaterThan(Date.now() + 3_590_000);
     expect((await call('POST', `/sandboxes/${sandboxID}/timeout`, { timeout: 0 })).status).toBe(400);
-    const paused = await call('POST', `/sandboxes/${sandboxID}/pause`, {});
-    expect(paused).toMatchObject({
-      status: 501,
-      body: { code: 501, message: expect.stringMatching(/pausing is not available/) },
+  });
+
+  it('pauses (204, then 409), lists and shows it paused, and connect resumes it (201)', async () => {
+    const { sandboxID } = await create({ metadata: { pausing: 'yes' } });
+    expect((await call('POST', `/sandboxes/${sandboxID}/pause`, {})).status).toBe(204);
+    expect(e2b.engine.list().find((view) => view.id === sandboxID)?.status).toBe('paused');
+    expect(await call('POST', `/sandboxes/${sandboxID}/pause`, {})).toMatchObject({
+      status: 409,
+      body: { code: 409, message: expect.stringMatching(/already paused/) },
     });
+    expect((await call('GET', `/sandboxes/${sandboxID}`)).body).toMatchObject({ state: 'paused' });
+    const metadata = encodeURIComponent(new URLSearchParams({ pausing: 'yes' }).toString());
+    const listed = await call('GET', `/v2/sandboxes?metadata=${metadata}&state=paused`);
+    expect((listed.body as { sandboxID: string }[]).map((item) => item.sandboxID)).toEqual([sandboxID]);
+    expect((await call('GET', `/v2/sandboxes?metadata=${metadata}&state=running`)).body).toEqual([]);
+    const resumed = await call('POST', `/v2/sandboxes/${sandboxID}/connect`, { timeout: 60 });
+    expect(resumed).toMatchObject({ status: 201, body: { sandboxID } });
+    expect(e2b.engine.list().find((view) => view.id === sandboxID)?.status).toBe('running');
+    // The first API's resume: a running sandbox is a conflict there.
+    expect((await call('POST', `/sandboxes/${sandboxID}/resume`, {})).status).toBe(409);
+    expect((await call('POST', `/sandboxes/${sandboxID}/pause`, {})).status).toBe(204);
+    expect((await call('POST', `/sandboxes/${sandboxID}/resume`, {})).status).toBe(201);
     expect((await call('POST', '/sandboxes/nope/pause', {})).status).toBe(404);
   });
 

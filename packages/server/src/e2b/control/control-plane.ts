@@ -143,6 +143,10 @@ export async function buildControlPlane(options: ControlPlaneOptions): Promise<F
     if (timeoutMs > left) engine.extendTimeout(view.id, timeoutMs);
   };
 
+  /**
+   * Running: 200, and the lifetime grows to the timeout asked for. Paused: resumed with its memory, 201. Stopped
+   * (its memory gone): started again from its disk only when the client accepts that (E2B's `onResume: 'reboot'`).
+   */
   const connect = async (request: FastifyRequest<{ Params: IdParams }>, reply: FastifyReply) => {
     const body = parseBody(ConnectSchema, request.body);
     const view = find(request.params.id);
@@ -151,13 +155,16 @@ export async function buildControlPlane(options: ControlPlaneOptions): Promise<F
       extendAtLeast(view, timeoutMs);
       return reply.status(200).send(sandboxToWire(find(view.id), wire()));
     }
-    if (body.memory !== false) {
+    if (view.status === 'paused') {
+      await engine.resume(view.id);
+    } else if (body.memory === false) {
+      await engine.start(view.id);
+    } else {
       throw new BurrowError(
         'CONFLICT',
         `sandbox ${view.id} is ${view.status}, not paused: its memory is gone. Connect with onResume 'reboot' to start it again from its disk (tmpfs contents such as /tmp are lost), or create a new sandbox`,
       );
     }
-    await engine.start(view.id);
     if (timeoutMs > 0) engine.extendTimeout(view.id, timeoutMs);
     return reply.status(201).send(sandboxToWire(find(view.id), wire()));
   };
@@ -169,12 +176,18 @@ export async function buildControlPlane(options: ControlPlaneOptions): Promise<F
     return connect(request, reply);
   });
 
-  app.post<{ Params: IdParams }>('/sandboxes/:id/pause', async (request) => {
-    find(request.params.id);
-    throw new BurrowError(
-      'NOT_SUPPORTED',
-      'pausing is not available on this server yet: keep the sandbox running (setTimeout) or kill it',
-    );
+  // Burrow's pause keeps memory and disk (the processes are frozen); E2B's filesystem-only pause gets that too.
+  app.post<{ Params: IdParams }>('/sandboxes/:id/pause', async (request, reply) => {
+    const view = find(request.params.id);
+    if (view.status === 'paused') throw new BurrowError('CONFLICT', `sandbox ${view.id} is already paused`);
+    if (view.status !== 'running') {
+      throw new BurrowError(
+        'CONFLICT',
+        `sandbox ${view.id} is ${view.status}: only a running sandbox can be paused`,
+      );
+    }
+    await engine.pause(view.id, 'E2B pause');
+    return reply.status(204).send();
   });
 
   app.get<{ Params: IdParams }>('/sandboxes/:id/metrics', async (request) => {

@@ -80,7 +80,7 @@ export function createInput(body: NewSandbox, context: CreateContext): CreateSan
   if (body.autoPause === true || body.autoResume?.enabled === true) {
     refuse(
       'autoPause',
-      'pausing is not available on this server: a sandbox is killed when its timeout passes',
+      'pausing when the timeout passes is not available per sandbox: a sandbox is killed then (the server can pause idle sandboxes: sandbox.idle_action_after)',
     );
   }
   if (present(body.mcp)) refuse('mcp', 'MCP gateways are not available on this server');

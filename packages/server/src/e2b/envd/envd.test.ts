@@ -139,6 +139,16 @@ describe('envd routing and access', () => {
     expect((await fetch(`${e2b.url}/`, { headers: right })).status).toBe(501);
   });
 
+  it('says a paused sandbox is not running on /health, and resumes it for a call', async () => {
+    const paused = (await e2b.engine.create({})).id;
+    await e2b.engine.pause(paused);
+    const health = await fetch(`${e2b.url}/health`, { headers: { 'e2b-sandbox-id': paused } });
+    expect(health.status).toBe(502);
+    const client = clients({ 'e2b-sandbox-id': paused, 'x-access-token': e2b.tokens.tokenFor(paused) });
+    expect((await client.process.list({})).processes).toEqual([]);
+    expect(e2b.engine.list().find((view) => view.id === paused)?.status).toBe('running');
+  });
+
   it('answers other ports with a clear 501 until preview URLs exist', async () => {
     const answer = await fetch(`${e2b.url}/`, {
       headers: { 'e2b-sandbox-id': sandboxId, 'e2b-sandbox-port': '3000' },
