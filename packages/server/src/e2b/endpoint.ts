@@ -16,7 +16,7 @@ import { AccessTokens, e2bFormOf, type FileOperation, type KeyCheck } from './ac
 import { buildControlPlane } from './control/control-plane.js';
 import { publicTraffic } from './control/wire.js';
 import { createEnvd, type Envd } from './envd/envd-handler.js';
-import { execRelayProxy } from './ports/exec-relay.js';
+import { runtimePortProxy } from './ports/runtime-port.js';
 import {
   answerError,
   portRouter,
@@ -44,6 +44,8 @@ export interface E2bEndpointOptions {
   maxFileBytes: number;
   /** Every sandbox port but envd's and the code interpreter's (the preview proxy); default: answers 501. */
   previewProxy?: PortProxy;
+  /** How long a request to the code interpreter's port waits for it to open (default 30 s). */
+  portWaitMs?: number;
 }
 
 interface SandboxTarget {
@@ -115,7 +117,11 @@ export class E2bEndpoint {
       shutdownSignal: shutdown.signal,
     });
     const ports = portRouter(
-      execRelayProxy({ engine, logger }),
+      runtimePortProxy({
+        engine,
+        logger,
+        ...(options.portWaitMs === undefined ? {} : { waitMs: options.portWaitMs }),
+      }),
       new Set([CODE_INTERPRETER_PORT]),
       options.previewProxy ?? unavailablePreviewProxy,
     );

@@ -149,6 +149,39 @@ describe('envd routing and access', () => {
     expect(e2b.engine.list().find((view) => view.id === paused)?.status).toBe('running');
   });
 
+  it("reaches the code interpreter's port through the runtime, and says when nothing listens there", async () => {
+    const served = (await e2b.engine.create({})).id;
+    const headers = {
+      'e2b-sandbox-id': served,
+      'e2b-sandbox-port': '49999',
+      'content-type': 'application/json',
+    };
+    const refused = await fetch(`${e2b.url}/contexts`, { headers });
+    expect(refused.status).toBe(502);
+    expect(await refused.json()).toMatchObject({
+      message: expect.stringMatching(/port 49999.*nothing listens/),
+    });
+    e2b.runtime.ports.serve(served, 49999, (connection) => {
+      let request = '';
+      connection.on('data', (chunk: Buffer) => {
+        request += chunk.toString();
+        if (!request.includes('\r\n\r\n')) return;
+        const seen = JSON.stringify({
+          line: request.split('\r\n')[0],
+          host: /\r\nhost: ([^\r]*)/i.exec(request)?.[1],
+        });
+        connection.end(
+          `HTTP/1.1 200 OK\r\ncontent-type: application/x-ndjson\r\nconnection: close\r\n\r\n${seen}\n`,
+        );
+      });
+    });
+    const answer = await fetch(`${e2b.url}/contexts?x=1`, { headers });
+    expect(answer.status).toBe(200);
+    expect(answer.headers.get('content-type')).toBe('application/x-ndjson');
+    // The request arrives as sent, for the port inside (Burrow's routing headers are not passed on).
+    expect(await answer.json()).toEqual({ line: 'GET /contexts?x=1 HTTP/1.1', host: '127.0.0.1:49999' });
+  });
+
   it('answers other ports with a clear 501 until preview URLs exist', async () => {
     const answer = await fetch(`${e2b.url}/`, {
       headers: { 'e2b-sandbox-id': sandboxId, 'e2b-sandbox-port': '3000' },

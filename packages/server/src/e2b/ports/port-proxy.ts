@@ -1,8 +1,8 @@
 /**
  * Traffic for a sandbox port other than envd's (`sandbox.getHost(port)` URLs, the code interpreter's 49999). One
  * call per request or upgrade: the preview proxy of the networking work implements this for every port; until it
- * exists, other ports answer a clear error, and the code interpreter's port goes through a relay run inside the
- * sandbox (exec-relay.ts).
+ * exists, other ports answer a clear error, and the code interpreter's port goes through the runtime's
+ * connection into the sandbox (runtime-port.ts).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -59,9 +59,9 @@ export const unavailablePreviewProxy: PortProxy = {
   },
 };
 
-/** Sends `ports` to `relay` and every other port to `preview`. */
-export function portRouter(relay: PortProxy, ports: ReadonlySet<number>, preview: PortProxy): PortProxy {
-  const pick = (port: number) => (ports.has(port) ? relay : preview);
+/** Sends `ports` to `direct` and every other port to `preview`. */
+export function portRouter(direct: PortProxy, ports: ReadonlySet<number>, preview: PortProxy): PortProxy {
+  const pick = (port: number) => (ports.has(port) ? direct : preview);
   return {
     forward: (sandboxId, port, request, response) => pick(port).forward(sandboxId, port, request, response),
     upgrade: (sandboxId, port, request, socket, head) =>

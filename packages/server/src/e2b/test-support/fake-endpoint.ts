@@ -36,6 +36,7 @@ export async function startFakeEndpoint(
     port: 0,
     writableRootfs: true,
     maxFileBytes: 1024 * 1024,
+    portWaitMs: 300,
     ...options,
   });
   return {
