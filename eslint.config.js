@@ -51,7 +51,15 @@ function layer(folder, patterns) {
 }
 
 export default tseslint.config(
-  { ignores: ['**/dist/**', '**/node_modules/**', 'coverage/**', 'bench/results/**'] },
+  {
+    ignores: [
+      '**/dist/**',
+      '**/node_modules/**',
+      'coverage/**',
+      'bench/results/**',
+      'packages/server/src/e2b/gen/**',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -88,6 +96,8 @@ export default tseslint.config(
     rules: { 'no-restricted-imports': ['error', { patterns: [CONCRETE] }] },
   },
   layer('api', [CONCRETE, ROOT, RUNTIME_INTERNALS, STORE_INTERNALS, STORAGE]),
+  // The E2B-compatible endpoint is an adapter beside the api: the engine (and the runtime's types), nothing else.
+  layer('e2b', [CONCRETE, ROOT, API, RUNTIME_INTERNALS, STORE_INTERNALS, STORAGE]),
   layer('engine', [CONCRETE, ROOT, API, RUNTIME_INTERNALS, STORE_INTERNALS, STORAGE_INTERNALS]),
   // A backend may use its own internals (relative imports within runtime/) and the storage policy, nothing above.
   layer('runtime', [ROOT, API, ENGINE, STORE, STORAGE_INTERNALS]),

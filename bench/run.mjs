@@ -1,9 +1,12 @@
 #!/usr/bin/env node
 /**
- * `npm run bench [-- --quick] [--image <ref>] [--density <n>] [--burst <n>] [--pool <n>] [--only <steps>] [--out <dir>]`
+ * `npm run bench [-- --quick] [--image <ref>] [--e2b-image <ref>] [--density <n>] [--burst <n>] [--pool <n>]
+ *   [--only <steps>] [--out <dir>]`
  *
  * Starts a real `burrow serve` (loopback, free port, throwaway data directory, a warm pool of the bench image) and
- * measures it against the Docker CLI and the raw Engine API doing the same jobs, interleaved in one run. Writes
+ * measures it against the Docker CLI and the raw Engine API doing the same jobs, interleaved in one run, and E2B's
+ * SDK against Burrow's own through the server's E2B endpoint (`--e2b-image`, default burrow-test/debian:latest:
+ * E2B's commands need bash). Writes
  * `<out>/latest.json` and `<out>/latest.md` (default out: bench/results). Everything it creates in Docker is labelled
  * and swept at the end, also after a failure or Ctrl-C. Benchmarks are not tests: nothing here asserts a timing.
  *
@@ -22,6 +25,7 @@ import { describeMachine, rssOf } from './lib/machine.mjs';
 import { markdown, targets } from './lib/report.mjs';
 import * as interactive from './lib/interactive.mjs';
 import * as scenario from './lib/scenarios.mjs';
+import { e2bExec, e2bTti, sdkSystems, useE2bEndpoint } from './lib/e2b.mjs';
 import { burrowClient, startBurrow } from './lib/server.mjs';
 import { apiSystem, burrowSystem, cliSystem, MiB, run } from './lib/systems.mjs';
 
@@ -30,6 +34,7 @@ const { values: args } = parseArgs({
   options: {
     quick: { type: 'boolean', default: false },
     image: { type: 'string', default: 'burrow-test/busybox:latest' },
+    'e2b-image': { type: 'string', default: 'burrow-test/debian:latest' },
     density: { type: 'string' },
     burst: { type: 'string' },
     pool: { type: 'string', default: '4' },
@@ -50,6 +55,7 @@ const STEPS = [
   'pty_echo',
   'attach_replay',
   'pty_throughput',
+  'e2b',
 ];
 /** `--only density,burst`: run just these steps. */
 const ONLY = args.only === undefined ? undefined : new Set(args.only.split(','));
@@ -70,6 +76,8 @@ const PLAN = args.quick
       echo: 15,
       replay: 3,
       ptyRuns: 2,
+      e2bTti: 3,
+      e2bExec: 15,
     }
   : {
       tti: 15,
@@ -83,6 +91,8 @@ const PLAN = args.quick
       echo: 50,
       replay: 10,
       ptyRuns: 5,
+      e2bTti: 10,
+      e2bExec: 50,
     };
 if (args.burst !== undefined) PLAN.burst = Number(args.burst);
 if (args.density !== undefined) PLAN.density = Number(args.density);
@@ -124,7 +134,18 @@ async function main() {
   log(
     `bench ${args.quick ? '(quick) ' : ''}on ${machine.cpus} CPUs, ${(machine.memory_bytes / 1024 ** 3).toFixed(1)} GiB, Docker ${machine.docker_server}`,
   );
-  server = await startBurrow({ root, image: args.image, warmPoolSize: Number(args.pool), networkId });
+  await run('docker', ['image', 'inspect', args['e2b-image']]).catch(() => {
+    throw new Error(
+      `image ${args['e2b-image']} is not available locally: run "bash images/build-test-images.sh"`,
+    );
+  });
+  server = await startBurrow({
+    root,
+    image: args.image,
+    warmPoolSize: Number(args.pool),
+    networkId,
+    e2bImage: args['e2b-image'],
+  });
   const client = burrowClient(server.url);
   const transport = /"transport":"(\w+)"/.exec(readFileSync(server.log, 'utf8'))?.[1];
   const systems = {
@@ -145,7 +166,18 @@ async function main() {
     log(`- ${title}`);
     const at = performance.now();
     const outcome = await work();
-    if (key === 'files') {
+    if (key === 'e2b') {
+      scenarios.e2b_exec = {
+        title: "commands.run('echo hi')",
+        image: args['e2b-image'],
+        systems: outcome.exec,
+      };
+      scenarios.e2b_tti = {
+        title: 'create to first command',
+        image: args['e2b-image'],
+        systems: outcome.tti,
+      };
+    } else if (key === 'files') {
       scenarios.file_write_100mb = { title: 'write a 100 MB file', bytes: 100 * MiB, systems: outcome.write };
       scenarios.file_read_100mb = { title: 'read a 100 MB file', bytes: 100 * MiB, systems: outcome.read };
     } else if (key === 'fork') {
@@ -211,6 +243,15 @@ async function main() {
       'output throughput through a terminal, 10 MB',
       () => interactive.ptyThroughput(context, PLAN.ptyRuns, 10 * MiB, log),
       { bytes: 10 * MiB },
+    );
+    await step(
+      'e2b',
+      "E2B's SDK against Burrow's: commands.run('echo hi'), create to first command",
+      async () => {
+        useE2bEndpoint(server.e2bUrl);
+        const sdks = sdkSystems(server.url, args['e2b-image']);
+        return { exec: await e2bExec(sdks, PLAN.e2bExec, log), tti: await e2bTti(sdks, PLAN.e2bTti, log) };
+      },
     );
   } finally {
     clearInterval(sampler);

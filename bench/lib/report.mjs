@@ -91,6 +91,22 @@ function timingRows(results) {
     undefined,
     (entry) => `wall ${ms(entry.wallMs)}, p95/p50 ${ratio(entry.summary.p95, entry.summary.median)}`,
   );
+  const vsBurrowSdk = (systems) => (entry, name) =>
+    name === 'burrow-sdk'
+      ? 'reference'
+      : `${ratio(entry.summary.median, systems?.['burrow-sdk']?.summary.median)} Burrow SDK`;
+  add(
+    `E2B SDK \`commands.run('echo hi')\` (image ${scenarios.e2b_exec?.image ?? '?'})`,
+    scenarios.e2b_exec?.systems,
+    undefined,
+    vsBurrowSdk(scenarios.e2b_exec?.systems),
+  );
+  add(
+    'E2B SDK `Sandbox.create()` to first command (cold)',
+    scenarios.e2b_tti?.systems,
+    undefined,
+    vsBurrowSdk(scenarios.e2b_tti?.systems),
+  );
   return rows;
 }
 

@@ -18,14 +18,16 @@ function freePort() {
 }
 
 /**
- * Starts the server and waits for /api/v1/health. `env` adds BURROW_* settings. Resolves with its URL, pid,
+ * Starts the server (with its E2B endpoint, whose `base` template is `e2bImage`) and waits for /api/v1/health.
+ * `env` adds BURROW_* settings. Resolves with its URL, the E2B endpoint's URL, pid,
  * data directory, instance id (the burrow.instance label of everything it creates) and a `stop()`.
  */
-export async function startBurrow({ root, image, warmPoolSize, networkId, env = {} }) {
+export async function startBurrow({ root, image, warmPoolSize, networkId, e2bImage, env = {} }) {
   const bin = join(root, 'packages/cli/dist/bin.js');
   if (!existsSync(bin)) throw new Error(`${bin} is missing: run "npm run build" first`);
   const dataDir = await mkdtemp(join(tmpdir(), 'burrow-bench-'));
   const port = await freePort();
+  const e2bPort = await freePort();
   const log = join(dataDir, 'server.log');
   const out = createWriteStream(log);
   const child = spawn(process.execPath, [bin, 'serve', '--port', String(port), '--data-dir', dataDir], {
@@ -41,6 +43,11 @@ export async function startBurrow({ root, image, warmPoolSize, networkId, env = 
       BURROW_DESTROY_ON_EXIT: 'true',
       BURROW_LOG__FORMAT: 'json',
       BURROW_LOG__LEVEL: 'info',
+      // The E2B endpoint, its base template on an image with bash (E2B's commands run through it).
+      BURROW_E2B__ENABLED: 'true',
+      BURROW_E2B__PORT: String(e2bPort),
+      BURROW_E2B__BUILD_IMAGES: 'false',
+      BURROW_E2B__TEMPLATES: `base=${e2bImage ?? image}`,
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -72,6 +79,7 @@ export async function startBurrow({ root, image, warmPoolSize, networkId, env = 
   const instance = readFileSync(join(dataDir, 'instance'), 'utf8').trim();
   return {
     url,
+    e2bUrl: `http://127.0.0.1:${e2bPort}`,
     pid: child.pid,
     dataDir,
     instance,

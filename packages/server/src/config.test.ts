@@ -161,6 +161,24 @@ describe('loadConfig', () => {
     expect(keyed.auth.api_keys).toEqual(['a', 'b']);
     expect(JSON.stringify(describeConfig(keyed))).not.toMatch(/"a"|"b"/);
   });
+
+  it('reads the E2B endpoint settings, templates as a map or name=image pairs, and guards its address too', () => {
+    const config = loadConfig({
+      env: {
+        BURROW_E2B__ENABLED: 'true',
+        BURROW_E2B__PORT: '0',
+        BURROW_E2B__TEMPLATES: 'base=burrow-test/debian:latest, py=python:3.12',
+      },
+    });
+    expect(config.e2b).toMatchObject({ enabled: true, host: '127.0.0.1', port: 0, writable_rootfs: true });
+    expect(config.e2b.templates).toEqual({ base: 'burrow-test/debian:latest', py: 'python:3.12' });
+    expect(() => loadConfig({ env: { BURROW_E2B__TEMPLATES: 'base' } })).toThrow(/template=image/);
+    const exposed = loadConfig({ env: { BURROW_E2B__ENABLED: 'true', BURROW_E2B__HOST: '0.0.0.0' } });
+    expect(() => checkBindSafety(exposed)).toThrow(/e2b\.host/);
+    // A disabled endpoint listens nowhere, so its address does not matter.
+    const disabled = loadConfig({ env: { BURROW_E2B__HOST: '0.0.0.0' } });
+    expect(() => checkBindSafety(disabled)).not.toThrow();
+  });
 });
 
 describe('durations that drive timers or deadlines', () => {

@@ -103,6 +103,22 @@ const portRange = z
     return { min, max };
   });
 
+/** `template=image` pairs: a map in a file, or `base=img,code-interpreter-v1=img2` from the environment. */
+const templateMap = z.union([z.record(z.string(), z.string()), z.string()]).transform((value, context) => {
+  if (typeof value !== 'string') return value;
+  const map: Record<string, string> = {};
+  for (const pair of value.split(',').map((item) => item.trim())) {
+    if (pair === '') continue;
+    const at = pair.indexOf('=');
+    if (at <= 0 || at === pair.length - 1) {
+      context.addIssue({ code: 'custom', message: `"${pair}" is not template=image` });
+      return z.NEVER;
+    }
+    map[pair.slice(0, at).trim()] = pair.slice(at + 1).trim();
+  }
+  return map;
+});
+
 const tmpfsEntry = z
   .object({ path: z.string(), size: z.string(), options: z.string().optional() })
   .transform(({ options, ...mount }) => (options === undefined ? mount : { ...mount, options }));
@@ -268,6 +284,23 @@ export const ConfigSchema = z
         max_transfer_bytes: size.default(5 * 1024 ** 3),
         /** Time budget of one `hooks` download or upload. */
         sync_timeout: timerDuration.default(5 * 60_000),
+      })
+      .strict()
+      .prefault({}),
+    e2b: z
+      .object({
+        /** Serve the E2B-compatible endpoint (control plane and sandbox traffic) on its own listener. */
+        enabled: bool.default(false),
+        host: z.string().default('127.0.0.1'),
+        port: int.pipe(z.number().int().min(0).max(65535)).default(8081),
+        /** The domain of `<port>-<id>.<domain>` sandbox hosts; '' = `localhost:<port>`. */
+        domain: z.string().default(''),
+        /** E2B template id -> image; `base` and `code-interpreter-v1` have defaults (docs/e2b.md). */
+        templates: templateMap.default({}),
+        /** E2B sandboxes are writable machines; Burrow's read-only root filesystem is kept when false. */
+        writable_rootfs: bool.default(true),
+        /** Build Burrow's images that templates map to (the code interpreter) when they are missing. */
+        build_images: bool.default(true),
       })
       .strict()
       .prefault({}),
@@ -460,12 +493,17 @@ const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
 
 /** Refuses to expose an unauthenticated API beyond this machine. */
 export function checkBindSafety(config: Config): void {
-  if (config.auth.enabled || LOOPBACK.test(config.server.host)) return;
-  throw new BurrowError(
-    'POLICY_VIOLATION',
-    `refusing to listen on ${config.server.host} with authentication off: anyone who reaches this address could run ` +
-      'commands in every sandbox. Enable auth (--api-key <key>, or auth.enabled + auth.api_keys) or bind 127.0.0.1.',
-  );
+  if (config.auth.enabled) return;
+  const exposed = [['server.host', config.server.host]];
+  if (config.e2b.enabled) exposed.push(['e2b.host', config.e2b.host]);
+  for (const [key, host] of exposed) {
+    if (LOOPBACK.test(host ?? '')) continue;
+    throw new BurrowError(
+      'POLICY_VIOLATION',
+      `refusing to listen on ${host} (${key}) with authentication off: anyone who reaches this address could run ` +
+        'commands in every sandbox. Enable auth (--api-key <key>, or auth.enabled + auth.api_keys) or bind 127.0.0.1.',
+    );
+  }
 }
 
 /** The configuration with secrets masked, for the startup log. */

@@ -29,6 +29,9 @@ describe('server layers', () => {
     ['storage/s3/x.ts', "import { FakeRuntime as probe } from '../../runtime/fake/fake-runtime.js';"],
     ['storage/s3/x.ts', "import { Engine as probe } from '../../engine/engine.js';"],
     ['s3-setup.ts', "import { DockerRuntime as probe } from './runtime/docker/docker-runtime.js';"],
+    ['e2b/x.ts', "import { buildApp as probe } from '../api/app.js';"],
+    ['e2b/envd/x.ts', "import { AgentClient as probe } from '../../runtime/agent/agent-client.js';"],
+    ['e2b/x.ts', "import { SqliteStore as probe } from '../store/sqlite/sqlite-store.js';"],
   ])('%s may not: %s', async (file, code) => {
     expect(await rulesFor(file, code)).toContain('no-restricted-imports');
   });
@@ -40,6 +43,7 @@ describe('server layers', () => {
     ['engine/x.ts', "import { S3Hooks as probe } from '../storage/s3/index.js';"],
     ['runtime/docker/x.ts', "import { AgentClient as probe } from '../agent/agent-client.js';"],
     ['api/x.test.ts', "import { FakeRuntime as probe } from '../runtime/fake/fake-runtime.js';"],
+    ['e2b/envd/x.ts', "import type { Engine as probe } from '../../engine/engine.js';"],
   ])('%s may: %s', async (file, code) => {
     expect(await rulesFor(file, code)).toEqual([]);
   });

@@ -12,9 +12,11 @@ import type { FastifyInstance } from 'fastify';
 import { pino, type Logger as PinoLogger } from 'pino';
 import { PinoPretty } from 'pino-pretty';
 import { buildApp } from './api/app.js';
+import { ApiKeyAuth } from './api/auth.js';
 import { hasDashboard } from './api/routes/dashboard.js';
 import { checkBindSafety, describeConfig, hostEnvironment, type Config } from './config.js';
 import { assertReadyToServe } from './doctor/doctor.js';
+import { CODE_INTERPRETER_IMAGE, E2bEndpoint, TemplateImages } from './e2b/index.js';
 import { admit, type SandboxPolicy } from './engine/admission.js';
 import { withinDeadline } from './engine/deadline.js';
 import { Engine } from './engine/engine.js';
@@ -52,6 +54,8 @@ export interface RunningServer {
   logger: Logger;
   /** What a person needs to start using it (the ready block of `burrow serve`). */
   ready: ReadyFacts;
+  /** The E2B-compatible endpoint, when `e2b.enabled`. */
+  e2b: E2bEndpoint | undefined;
   /** Stops serving; sandboxes keep running unless `destroy_on_exit` (or `destroySandboxes`) says otherwise. */
   close(options?: { destroySandboxes?: boolean }): Promise<void>;
 }
@@ -106,6 +110,20 @@ function dashboardDir(): string | undefined {
   }
 }
 
+/** The secret E2B access tokens are derived from; kept in the data directory so tokens survive a restart. */
+function e2bSecret(dataDir: string): Buffer {
+  const file = join(dataDir, 'e2b-secret');
+  try {
+    const secret = Buffer.from(readFileSync(file, 'utf8').trim(), 'hex');
+    if (secret.length >= 32) return secret;
+  } catch {
+    // made below
+  }
+  const secret = randomBytes(32);
+  writeFileSync(file, `${secret.toString('hex')}\n`, { mode: 0o600 });
+  return secret;
+}
+
 /** A stable name for this data directory, stamped on every resource it creates. */
 function instanceId(dataDir: string): string {
   const file = join(dataDir, 'instance');
@@ -154,6 +172,21 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       image: config.sandbox.default_image,
       logger: imageLogger,
       context: config.sandbox.default_image_context,
+      progress: options.progress ?? logProgress(imageLogger),
+    });
+  }
+
+  const templates = new TemplateImages(config.sandbox.default_image, config.e2b.templates);
+  if (
+    config.e2b.enabled &&
+    config.e2b.build_images &&
+    templates.entries().some(([, image]) => image === CODE_INTERPRETER_IMAGE)
+  ) {
+    const imageLogger = logger.child({ component: 'image' });
+    await ensureDefaultImage({
+      image: CODE_INTERPRETER_IMAGE,
+      recipe: 'code-interpreter',
+      logger: imageLogger,
       progress: options.progress ?? logProgress(imageLogger),
     });
   }
@@ -306,6 +339,27 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   logger.info({ url, dashboard: dashboardUrl, version: BURROW_VERSION }, 'burrow server started');
   if (dashboardUrl === undefined)
     logger.warn({}, 'the dashboard is not built (npm run build builds packages/web): / answers 404');
+  let e2b: E2bEndpoint | undefined;
+  if (config.e2b.enabled) {
+    const keys = config.auth.enabled
+      ? new ApiKeyAuth({ enabled: true, apiKeys: config.auth.api_keys })
+      : undefined;
+    e2b = await E2bEndpoint.start({
+      engine,
+      logger: logger.child({ component: 'e2b' }),
+      keys: { enabled: keys !== undefined, verify: (key) => keys?.verify(key) ?? false },
+      secret: e2bSecret(config.data_dir),
+      templates,
+      host: config.e2b.host,
+      port: config.e2b.port,
+      domain: config.e2b.domain,
+      writableRootfs: config.e2b.writable_rootfs,
+      maxFileBytes: config.server.max_file_bytes,
+    }).catch(async (error: unknown) => {
+      await app.close();
+      throw error;
+    });
+  }
   const ready: ReadyFacts = {
     version: BURROW_VERSION,
     url: apiUrl,
@@ -313,6 +367,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     auth: { enabled: config.auth.enabled, keys: config.auth.api_keys.length },
     tryCommand: tryCommand(apiUrl),
     ...(dashboardUrl === undefined ? {} : { dashboardUrl }),
+    ...(e2b === undefined ? {} : { e2bExports: e2b.exports(config.auth.enabled) }),
   };
 
   let closing: Promise<void> | undefined;
@@ -323,6 +378,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
         logger.error({ step: what, deadlineMs: ms }, 'a shutdown step did not finish in time: moving on');
     };
     closing ??= (async () => {
+      if (e2b !== undefined) await step('closing the E2B endpoint', e2b.close(), SHUTDOWN_STEP_MS);
       const closingApp = app.close();
       if (!(await withinDeadline(closingApp, SHUTDOWN_STEP_MS)).done) {
         // Requests still running (a long exec, a transfer) are cut; their processes are killed on disconnect.
@@ -347,7 +403,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     })();
     return closing;
   };
-  return { url, dashboardUrl, engine, app, logger, ready, close };
+  return { url, dashboardUrl, engine, app, logger, ready, e2b, close };
 }
 
 export async function serve(config: Config, options: StartOptions = {}): Promise<void> {

@@ -1,15 +1,20 @@
-import type { Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import { printJson } from '../client.js';
 import { formatBytes, formatDuration, formatTable } from '../parse.js';
 
-/** The server's DEFAULT_IMAGE, repeated so that `--help` does not load the server package. */
+/** The server's DEFAULT_IMAGE and CODE_INTERPRETER_IMAGE, repeated so that `--help` does not load the server. */
 const DEFAULT_IMAGE = 'burrow/default:latest';
+const CODE_INTERPRETER_IMAGE = 'burrow/code-interpreter:latest';
 
 export function registerImage(program: Command): void {
   const image = program.command('image').description('build and list the sandbox images Burrow makes');
   image
     .command('build')
-    .description(`build the default sandbox image (${DEFAULT_IMAGE}) from images/default/Dockerfile`)
+    .argument(
+      '[name]',
+      `which image: default (${DEFAULT_IMAGE}) or code-interpreter (${CODE_INTERPRETER_IMAGE})`,
+    )
+    .description(`build one of Burrow's images (default: ${DEFAULT_IMAGE} from images/default/Dockerfile)`)
     .option('--force', 'rebuild even if the image exists')
     .option('--verbose', "print the build's own output instead of the progress line")
     .addHelpText(
@@ -17,25 +22,38 @@ export function registerImage(program: Command): void {
       `
 It builds FROM debian:bookworm-slim when a registry answers, otherwise FROM a Debian base made locally with
 debootstrap (needs root and the debootstrap package). With sandbox.default_image_context set, it builds
-sandbox.default_image from that directory's Dockerfile instead. On a terminal one line shows the step, the
-package apt is on and the time; elsewhere a line every 15 s.
+sandbox.default_image from that directory's Dockerfile instead. code-interpreter is the image of E2B's
+code-interpreter-v1 template (images/code-interpreter: Python, Jupyter kernels, numpy, pandas, matplotlib; about
+four minutes). On a terminal one line shows the step, the package apt is on and the time; elsewhere a line every
+15 s.
 
-Example:
-  burrow image build --force`,
+Examples:
+  burrow image build --force
+  burrow image build code-interpreter`,
     )
-    .action(async (flags: { force?: boolean; verbose?: boolean }) => {
+    .action(async (name: string | undefined, flags: { force?: boolean; verbose?: boolean }) => {
+      const which = name ?? 'default';
+      if (which !== 'default' && which !== 'code-interpreter') {
+        throw new InvalidArgumentError(`unknown image "${which}": use default or code-interpreter`);
+      }
       const { createLogger, ensureDefaultImage, loadConfig } = await import('@burrow/server');
       const { terminalProgress } = await import('../terminal-progress.js');
       const config = loadConfig();
       const logger = createLogger(config, process.stderr);
-      const context = config.sandbox.default_image_context;
-      const target = context === '' ? DEFAULT_IMAGE : config.sandbox.default_image;
+      const context = which === 'default' ? config.sandbox.default_image_context : '';
+      const target =
+        which === 'code-interpreter'
+          ? CODE_INTERPRETER_IMAGE
+          : context === ''
+            ? DEFAULT_IMAGE
+            : config.sandbox.default_image;
       const progress = flags.verbose === true ? undefined : terminalProgress();
       await ensureDefaultImage({
         image: target,
         logger,
         force: flags.force === true,
         context,
+        ...(which === 'code-interpreter' ? { recipe: 'code-interpreter' } : {}),
         ...(progress === undefined ? {} : { progress }),
         ...(flags.verbose === true ? { onOutput: (line: string) => process.stdout.write(`${line}\n`) } : {}),
       });

@@ -33,4 +33,9 @@ describe('burrow serve flags', () => {
   it("does not take a client's BURROW_API_KEY as a server key", async () => {
     expect((await serveTree([], { BURROW_API_KEY: 'client-key' })).auth).toBeUndefined();
   });
+
+  it('turns the E2B-compatible endpoint on with --e2b', async () => {
+    expect((await serveTree(['--e2b'])).e2b).toEqual({ enabled: true });
+    expect((await serveTree([])).e2b).toBeUndefined();
+  });
 });

@@ -7,6 +7,7 @@ interface ServeFlags {
   config?: string;
   apiKey?: string[];
   destroyOnExit?: boolean;
+  e2b?: boolean;
 }
 
 /** Turns serve's flags into a partial configuration tree (flags win over env and file). */
@@ -20,6 +21,7 @@ export function serveFlags(flags: ServeFlags): Record<string, unknown> {
   if (flags.apiKey !== undefined && flags.apiKey.length > 0)
     tree.auth = { enabled: true, api_keys: flags.apiKey };
   if (flags.destroyOnExit === true) tree.destroy_on_exit = true;
+  if (flags.e2b === true) tree.e2b = { enabled: true };
   return tree;
 }
 
@@ -47,6 +49,7 @@ export function registerServe(program: Command): void {
     .option('--config <file>', 'YAML config file (Den key layout; a den.yaml works)')
     .option('--api-key <key...>', 'require this API key (turns auth on); repeat for several keys')
     .option('--destroy-on-exit', 'destroy all sandboxes when the server stops (default: leave them running)')
+    .option('--e2b', "also serve the E2B-compatible endpoint (127.0.0.1:8081; E2B's SDKs work against it)")
     .addHelpText(
       'after',
       `
@@ -60,7 +63,8 @@ Environment: BURROW_<SECTION>__<KEY> sets any config key, e.g. BURROW_SERVER__PO
 Before it starts it runs the required checks of "burrow doctor" (Docker, agent, data directory, port) and stops
 with their lines when one fails. The first start builds the default image (progress on a terminal, a log line every
 15 s elsewhere). When ready it prints the API address, whether auth is on, the MCP line for Claude Code and a
-command to try (with log.format json: the same facts as fields of the "burrow ready" line).`,
+command to try (with log.format json: the same facts as fields of the "burrow ready" line). With --e2b it also
+prints the export lines that point E2B's SDKs at this server (docs/e2b.md).`,
     )
     .action(async (flags: ServeFlags, command: Command) => {
       // Loaded here, not at the top: client verbs should not pay for Fastify, Docker and SQLite at startup.

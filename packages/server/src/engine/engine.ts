@@ -2,6 +2,7 @@
  * The engine: Burrow's use cases over a Runtime and a SandboxStore. It owns admission (defaults, policy,
  * `max_sandboxes`), lifetimes, the truth of each sandbox's status, and the records that survive restarts.
  */
+import type { Duplex } from 'node:stream';
 import { BurrowError, isBurrowError } from '@burrow/protocol';
 import { newSandboxId } from '../ids.js';
 import type { Logger } from '../logger.js';
@@ -674,6 +675,11 @@ export class Engine {
 
   removeFile(id: string, path: SandboxPath): Promise<void> {
     return this.inSandbox(id, () => this.runtime.removeFile(id, path));
+  }
+
+  /** A connection to a port inside a running sandbox (preview URLs and published ports ride on it). */
+  connectPort(id: string, port: number): Promise<Duplex> {
+    return this.inSandbox(id, () => this.runtime.connectPort(id, port));
   }
 
   // ---------------------------------------------------------------- S3 (s3-sync.ts)

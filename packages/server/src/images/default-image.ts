@@ -5,7 +5,7 @@
  * The build reports which step of how many, the package apt is on, and the time, to a progress display.
  */
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import Dockerode from 'dockerode';
@@ -40,6 +40,8 @@ export interface DefaultImageOptions {
   force?: boolean;
   /** A directory with a Dockerfile to build instead of images/default (built as it is, without a BASE choice). */
   context?: string;
+  /** Another of Burrow's own images: the folder under images/ (e.g. `code-interpreter`), built like the default. */
+  recipe?: string;
   /** Shows the build's progress (default: log lines at an interval). */
   progress?: ProgressFactory;
   /** Each raw line of build output (for `burrow image build --verbose`). */
@@ -137,7 +139,8 @@ function build(
       reject(new Error(`${message}\n${tail.map((line) => `  | ${line}`).join('\n')}`));
     docker
       .buildImage(
-        { context: input.context, src: ['Dockerfile'] },
+        // Every file of the folder (a recipe may copy more than its Dockerfile into the image).
+        { context: input.context, src: readdirSync(input.context).filter((name) => !name.startsWith('.')) },
         { t: image, buildargs: input.buildargs, rm: true, forcerm: true },
       )
       .then((stream) => {
@@ -164,11 +167,12 @@ export async function ensureDefaultImage(options: DefaultImageOptions): Promise<
   const docker = options.docker ?? new Dockerode();
   if (!options.force && (await inspectImage(docker, options.image)) !== undefined) return;
   const custom = options.context !== undefined && options.context !== '';
-  const context = custom ? options.context! : `${IMAGES_DIR}/default`;
+  const recipe = options.recipe ?? 'default';
+  const context = custom ? options.context! : `${IMAGES_DIR}/${recipe}`;
   if (!existsSync(`${context}/Dockerfile`)) {
     throw new BurrowError(
       'IMAGE_NOT_FOUND',
-      `image "${options.image}" is missing and there is no Dockerfile to build it from in ${context || 'images/default'}`,
+      `image "${options.image}" is missing and there is no Dockerfile to build it from in ${custom ? context : `images/${recipe}`}`,
     );
   }
   const started = Date.now();
