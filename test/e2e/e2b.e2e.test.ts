@@ -113,6 +113,13 @@ describe('commands', () => {
     await expect(sandbox.commands.sendStdin(handle.pid, 'late')).rejects.toThrow(/no running process/);
   });
 
+  it("ends a command's input with closeStdin", async () => {
+    const handle = await sandbox.commands.run('cat', { background: true, stdin: true });
+    await sandbox.commands.sendStdin(handle.pid, 'all of it\n');
+    await sandbox.commands.closeStdin(handle.pid);
+    expect((await handle.wait()).stdout).toBe('all of it\n');
+  });
+
   it('kills a command when its timeoutMs passes', async () => {
     const started = Date.now();
     await expect(sandbox.commands.run('sleep 30', { timeoutMs: 1500 })).rejects.toThrow();
