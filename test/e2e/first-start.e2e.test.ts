@@ -81,9 +81,7 @@ it('shows a changing progress line while the default image builds, then the read
   const block = last.slice(last.indexOf('Burrow 0.1.0 is ready on'));
   expect(block).toMatch(/\n {2}API +http:\/\/127\.0\.0\.1:\d+\/api\/v1 /);
   expect(block).toMatch(/\n {2}Auth +off: /);
-  expect(block).toMatch(
-    /\n {2}MCP +claude mcp add --transport http burrow http:\/\/127\.0\.0\.1:\d+\/mcp\n/,
-  );
+  expect(block).toMatch(/\n {2}MCP +claude mcp add --transport http burrow http:\/\/127\.0\.0\.1:\d+\/mcp\n/);
   expect(block).toMatch(
     /\n {2}Try +BURROW_URL=http:\/\/127\.0\.0\.1:\d+ node \/\S+\/examples\/quickstart\.mjs\n/,
   );
