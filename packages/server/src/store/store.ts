@@ -52,6 +52,13 @@ export interface SandboxStore {
   listSnapshots(sandboxId?: string): SnapshotRecord[];
   deleteSnapshot(id: string): void;
 
+  /**
+   * Secrets the server keeps for a sandbox and never hands out (its preview-token key, its egress CA's private key).
+   * Setting one for a sandbox that is not stored fails; they are deleted with the sandbox.
+   */
+  setSandboxSecret(sandboxId: string, name: string, value: string): void;
+  getSandboxSecret(sandboxId: string, name: string): string | undefined;
+
   addSync(record: SyncRecord): void;
   listSyncs(sandboxId: string): SyncRecord[];
 

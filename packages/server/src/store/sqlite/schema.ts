@@ -30,6 +30,13 @@ const MIGRATIONS: string[] = [
   // Activity-aware lifetimes and pause.
   `ALTER TABLE sandboxes ADD COLUMN last_activity_at INTEGER;
    ALTER TABLE sandboxes ADD COLUMN paused_at INTEGER;`,
+  // Server-held secrets of a sandbox (preview-token key, egress CA key).
+  `CREATE TABLE sandbox_secrets (
+     sandbox_id TEXT NOT NULL REFERENCES sandboxes (id) ON DELETE CASCADE,
+     name TEXT NOT NULL,
+     value TEXT NOT NULL,
+     PRIMARY KEY (sandbox_id, name)
+   );`,
 ];
 
 export function migrate(db: Database.Database): void {

@@ -148,4 +148,21 @@ describe('SqliteStore', () => {
       ['upload', { objects: 4 }],
     ]);
   });
+
+  it('keeps server-held secrets per sandbox, replaces them, and deletes them with the sandbox', () => {
+    const store = new SqliteStore(':memory:');
+    store.insertSandbox(record('a'));
+    store.insertSandbox(record('b'));
+    store.setSandboxSecret('a', 'token-key', 'one');
+    store.setSandboxSecret('a', 'token-key', 'two');
+    store.setSandboxSecret('b', 'token-key', 'other');
+    expect(store.getSandboxSecret('a', 'token-key')).toBe('two');
+    expect(store.getSandboxSecret('a', 'missing')).toBeUndefined();
+    expect(() => store.setSandboxSecret('nope', 'token-key', 'x')).toThrow(
+      expect.objectContaining({ code: 'SANDBOX_NOT_FOUND' }),
+    );
+    store.deleteSandbox('a');
+    expect(store.getSandboxSecret('a', 'token-key')).toBeUndefined();
+    expect(store.getSandboxSecret('b', 'token-key')).toBe('other');
+  });
 });

@@ -181,6 +181,29 @@ export class SqliteStore implements SandboxStore {
     this.db.prepare('DELETE FROM snapshots WHERE id = ?').run(id);
   }
 
+  setSandboxSecret(sandboxId: string, name: string, value: string): void {
+    try {
+      this.db
+        .prepare(
+          `INSERT INTO sandbox_secrets (sandbox_id, name, value) VALUES (?, ?, ?)
+           ON CONFLICT (sandbox_id, name) DO UPDATE SET value = excluded.value`,
+        )
+        .run(sandboxId, name, value);
+    } catch (error) {
+      if ((error as { code?: string }).code === 'SQLITE_CONSTRAINT_FOREIGNKEY') {
+        throw new BurrowError('SANDBOX_NOT_FOUND', 'sandbox not found');
+      }
+      throw error;
+    }
+  }
+
+  getSandboxSecret(sandboxId: string, name: string): string | undefined {
+    const row = this.db
+      .prepare('SELECT value FROM sandbox_secrets WHERE sandbox_id = ? AND name = ?')
+      .get(sandboxId, name) as { value: string } | undefined;
+    return row?.value;
+  }
+
   addSync(record: SyncRecord): void {
     this.db
       .prepare('INSERT INTO syncs (sandbox_id, direction, started_at, report) VALUES (?, ?, ?, ?)')
