@@ -12,6 +12,8 @@ export const ERROR_STATUS = {
   SSRF_BLOCKED: 400,
   UNAUTHORIZED: 401,
   FORBIDDEN: 403,
+  /** The egress proxy refused a destination (the sandbox's policy, or a blocked address range). */
+  EGRESS_DENIED: 403,
   PERMISSION_DENIED: 403,
   READ_ONLY: 403,
   S3_ACCESS_DENIED: 403,
@@ -22,6 +24,8 @@ export const ERROR_STATUS = {
   IMAGE_NOT_FOUND: 404,
   ROUTE_NOT_FOUND: 404,
   S3_NOT_FOUND: 404,
+  /** No published port matches. */
+  PORT_NOT_PUBLISHED: 404,
   METHOD_NOT_ALLOWED: 405,
   SANDBOX_NOT_RUNNING: 409,
   ALREADY_EXISTS: 409,

@@ -8,3 +8,4 @@ export * from './stats.js';
 export * from './s3.js';
 export * from './meta.js';
 export * from './websocket.js';
+export * from './network.js';

@@ -21,6 +21,10 @@ export const BURROW_FEATURES = [
   'idle_policy',
   'memory_pressure',
   'metrics',
+  'preview_urls',
+  'dynamic_ports',
+  'egress_policy',
+  'egress_secrets',
 ] as const;
 /**
  * Terminals (exec with pty), background processes and file watching: advertised only where the server's path into

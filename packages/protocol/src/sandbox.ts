@@ -57,6 +57,31 @@ export const StorageConfig = z.object({
   s3: optional(S3SyncConfig),
 });
 
+export const EgressPolicy = z.object({
+  allow: optional(z.array(z.string())).describe(
+    'Destinations the sandbox may reach: names ("example.com"), wildcards ("*.example.com", "*" for any name), addresses or CIDRs ("203.0.113.0/24")',
+  ),
+  deny: optional(z.array(z.string())).describe(
+    'Destinations refused even when allowed (same forms); deny wins over allow',
+  ),
+});
+export type EgressPolicy = z.input<typeof EgressPolicy>;
+
+export const EgressSecret = z.object({
+  host: z.string().describe('The host name the header is added for, e.g. "api.example.com" (exact name)'),
+  header: z.string().describe('Header name, e.g. "Authorization"'),
+  value: z.string().describe('Header value; kept by the server, never visible inside the sandbox'),
+});
+export type EgressSecret = z.input<typeof EgressSecret>;
+
+/** A secret as the API shows it: where it applies, never its value. */
+export const EgressSecretView = z.object({ host: z.string(), header: z.string() });
+
+export const EgressPolicyView = z.object({
+  allow: z.array(z.string()),
+  deny: z.array(z.string()),
+});
+
 export const CreateSandboxRequest = z.object({
   image: optional(z.string()),
   env: optional(z.record(z.string(), z.string())),
@@ -83,6 +108,15 @@ export const CreateSandboxRequest = z.object({
   ),
   runtime: optional(z.string()).describe(
     'Isolation: "runc" (a container) or "gvisor" (a second, user-space kernel); the server default when absent',
+  ),
+  egress: optional(EgressPolicy).describe(
+    'Egress policy (network_mode "bridge"): the sandbox reaches only these destinations, through the egress proxy; the server default policy when absent',
+  ),
+  secrets: optional(z.array(EgressSecret)).describe(
+    'Headers the egress proxy adds to requests to a host (HTTPS intercepted for these hosts only); needs an egress policy allowing the host',
+  ),
+  public_ports: optional(z.array(int)).describe(
+    'Sandbox ports whose preview URLs need no token (when auth is on)',
   ),
 });
 export type CreateSandboxRequest = z.input<typeof CreateSandboxRequest>;
@@ -137,6 +171,12 @@ export const Sandbox = z.object({
     .optional()
     .describe('RFC 3339: last exec, file, attach or proxy use; absent until the first'),
   paused_at: z.string().optional().describe('RFC 3339: when a paused sandbox was paused'),
+  egress: EgressPolicyView.optional().describe('Its egress policy, when it has one (GET /sandboxes/{id})'),
+  secrets: z
+    .array(EgressSecretView)
+    .optional()
+    .describe('Hosts and headers of its egress secrets (never their values)'),
+  public_ports: z.array(int).optional().describe('Ports whose previews need no token'),
 });
 export type Sandbox = z.infer<typeof Sandbox>;
 

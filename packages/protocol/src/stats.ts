@@ -12,6 +12,9 @@ export const SandboxStats = z.object({
   disk_write: int,
   pid_count: int,
   timestamp: z.string(),
+  egress_refused: int
+    .optional()
+    .describe('Connections its egress policy refused since the server started (Burrow addition)'),
 });
 export type SandboxStats = z.infer<typeof SandboxStats>;
 
