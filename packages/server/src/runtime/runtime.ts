@@ -99,6 +99,10 @@ export interface SandboxConfig {
    * (the engine's, which may change while the sandbox runs). Absent: the network mode's own egress.
    */
   egress?: EgressPolicy;
+  /** Headers the egress proxy adds to requests to a host; never passed into the sandbox nor onto its labels. */
+  secrets?: EgressSecret[];
+  /** Sandbox ports whose preview URLs need no token. */
+  publicPorts?: number[];
   storage?: StorageConfig;
   /**
    * Internal, set only by the engine (never from a request): the host directory holding this sandbox's S3 FUSE
@@ -117,6 +121,13 @@ export interface S3FuseBind {
 export interface EgressPolicy {
   allow: string[];
   deny: string[];
+}
+
+/** A header the egress proxy adds to each request to `host` (an exact name), HTTPS included. */
+export interface EgressSecret {
+  host: string;
+  header: string;
+  value: string;
 }
 
 /** The port inside a proxy-only sandbox where the agent takes proxy connections (HTTP_PROXY). */

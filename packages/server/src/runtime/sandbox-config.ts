@@ -16,9 +16,12 @@ export function checkCallerLabels(labels: Record<string, string> = {}): void {
   }
 }
 
-/** The configuration as recorded on the container: everything but secrets and the engine's internal host bind. */
+/**
+ * The configuration as recorded on the container: everything but secrets (S3 keys, egress secrets: a restored
+ * sandbox gets those from its original's record, or not at all) and the engine's internal host bind.
+ */
 export function publicConfig(config: SandboxConfig): SandboxConfig {
-  const { s3FuseBind: _bind, ...rest } = config;
+  const { s3FuseBind: _bind, secrets: _secrets, ...rest } = config;
   const storage = rest.storage;
   if (storage?.s3 === undefined) return rest;
   const { accessKey: _accessKey, secretKey: _secretKey, ...s3 } = storage.s3;

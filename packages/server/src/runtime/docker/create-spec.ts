@@ -58,17 +58,6 @@ export interface SpecContext {
   pool?: string;
 }
 
-function portSpec(config: SandboxConfig) {
-  const exposed: Record<string, object> = {};
-  const bindings: Record<string, { HostIp: string; HostPort: string }[]> = {};
-  for (const port of config.ports ?? []) {
-    const key = `${port.sandboxPort}/tcp`;
-    exposed[key] = {};
-    bindings[key] = [...(bindings[key] ?? []), { HostIp: '127.0.0.1', HostPort: String(port.hostPort) }];
-  }
-  return { exposed, bindings };
-}
-
 /**
  * The engine's S3 FUSE bind (SandboxConfig.s3FuseBind): the host directory s3fs mounts the bucket on, bound at the
  * sandbox's `storage.s3.mount_path`. Slave propagation lets a re-mount on the host (after s3fs died or the server
@@ -118,12 +107,6 @@ export function containerSpec(
 ): Dockerode.ContainerCreateOptions {
   checkCallerLabels(config.labels);
   const networkMode = config.networkMode ?? 'internal';
-  if (networkMode === 'none' && (config.ports ?? []).length > 0) {
-    throw new BurrowError(
-      'VALIDATION_FAILED',
-      'ports: network_mode=none cannot publish ports (the sandbox has no network)',
-    );
-  }
   const fuseBind = s3FuseBindMount(config);
   const tmpfs: Record<string, string> = {};
   for (const mount of mergeTmpfs(context.defaultTmpfs, config.storage?.tmpfs)) {
@@ -176,8 +159,6 @@ export function containerSpec(
   const proxied = config.egress !== undefined && context.agent?.egressPort !== undefined;
   const proxyEnv = proxied ? proxyEnvironment(context.agent?.egressPort ?? 0) : [];
 
-  const { exposed, bindings } = portSpec(config);
-  const publish = networkMode === 'bridge';
   const memory = config.memory ?? 0;
   const labels: Record<string, string> = {
     ...config.labels,
@@ -208,7 +189,9 @@ export function containerSpec(
     // No swap beyond the memory limit, so the limit means what it says.
     MemorySwap: memory > 0 ? memory : 0,
     NetworkMode: networkMode === 'none' || proxied ? 'none' : context.networkName,
-    PortBindings: publish ? bindings : {},
+    // Ports are never published by Docker: Burrow's server publishes `config.ports` through a connection the agent
+    // makes inside the sandbox (proxy/port-publisher.ts), the same in every network mode and isolation runtime.
+    PortBindings: {},
     LogConfig: { Type: 'json-file', Config: { 'max-size': '10m', 'max-file': '1' } },
     RestartPolicy: { Name: 'no' },
   };
@@ -226,7 +209,7 @@ export function containerSpec(
     // A terminal on stdin keeps shell-command images (CMD ["bash"]) alive.
     Tty: true,
     OpenStdin: true,
-    ExposedPorts: publish ? exposed : {},
+    ExposedPorts: {},
     HostConfig: hostConfig,
   };
   if (user !== undefined) spec.User = user;

@@ -259,15 +259,13 @@ describe('DockerRuntime networks and ports', () => {
     expect(network.Labels['burrow.managed']).toBe('true');
   });
 
-  it('publishes ports on 127.0.0.1 in bridge mode', async () => {
+  it('records ports but has Docker publish nothing (the server publishes them through the agent)', async () => {
     const id = await sandbox({
       networkMode: 'bridge',
       ports: [{ sandboxPort: 8000, hostPort: 18_457, protocol: 'tcp' }],
     });
     const details = await inspect(id);
-    expect(details.HostConfig.PortBindings).toEqual({
-      '8000/tcp': [{ HostIp: '127.0.0.1', HostPort: '18457' }],
-    });
+    expect(details.HostConfig.PortBindings ?? {}).toEqual({});
     expect((await runtime.info(id)).ports).toEqual([
       { sandboxPort: 8000, hostPort: 18_457, protocol: 'tcp' },
     ]);
@@ -302,15 +300,12 @@ describe('DockerRuntime networks and ports', () => {
     expect(Object.keys((await inspect(second)).NetworkSettings.Networks)).toEqual([name]);
   });
 
-  it('refuses ports in network mode none', async () => {
-    await expectCode(
-      runtime.create(newSandboxId(), {
-        image: BUSYBOX_IMAGE,
-        networkMode: 'none',
-        ports: [{ sandboxPort: 1, hostPort: 2, protocol: 'tcp' }],
-      }),
-      'VALIDATION_FAILED',
-    );
+  it('accepts ports in network mode none (they ride on the agent, not on a network)', async () => {
+    const id = await sandbox({
+      networkMode: 'none',
+      ports: [{ sandboxPort: 1, hostPort: 2, protocol: 'tcp' }],
+    });
+    expect((await runtime.info(id)).ports).toEqual([{ sandboxPort: 1, hostPort: 2, protocol: 'tcp' }]);
   });
 });
 

@@ -67,6 +67,7 @@ import { dockerMessage, dockerStatus, fromDockerError } from './docker-errors.js
 import { dockerEvents } from './events.js';
 import { ImageDefaultsCache } from './images.js';
 import { containerName, instanceFilter, LABEL, MANAGED_FILTER } from './labels.js';
+import type { BridgeFirewall } from './bridge-firewall.js';
 import { ManagedNetworks } from './networks.js';
 import { CgroupLimits } from './cgroup-limits.js';
 import { Isolations, type GvisorRuntimes } from './isolation.js';
@@ -99,6 +100,8 @@ export interface DockerRuntimeOptions {
   egress?: EgressHandler;
   /** `DOCKER_HOST` as config.ts read it: a remote engine cannot mount the agent binary. */
   dockerHost?: string;
+  /** Filters the bridge network (no metadata, internal ranges or host addresses); none: bridge egress unfiltered. */
+  bridgeFirewall?: BridgeFirewall;
   logger?: Logger;
   /** Where the host's cgroup filesystem and /proc are (tests point them at fake trees). */
   cgroups?: CgroupOptions;
@@ -135,7 +138,11 @@ export class DockerRuntime implements Runtime {
     this.imageDefaults = new ImageDefaultsCache(this.docker);
     this.access = guardPaused(this.makeAccess(transport, agentBinary), this.paused);
     this.memoryCgroups = new Cgroups(options.cgroups);
-    this.networks = new ManagedNetworks(this.docker, options.networkPrefix ?? 'burrow');
+    this.networks = new ManagedNetworks(
+      this.docker,
+      options.networkPrefix ?? 'burrow',
+      options.bridgeFirewall,
+    );
     this.defaultTmpfs = options.defaultTmpfs ?? DEFAULT_TMPFS;
     this.logger = options.logger ?? silentLogger;
     this.instance = options.instance ?? 'default';
@@ -191,7 +198,9 @@ export class DockerRuntime implements Runtime {
         { transport, reason },
         "the Engine API path is active: exec and files run through docker exec of the image's own shell and tools, without the burrow-agent",
       );
-      return new DockerRuntime(options, binary, 'engine');
+      const runtime = new DockerRuntime(options, binary, 'engine');
+      await runtime.networks.reconcileFirewall();
+      return runtime;
     }
     await mkdir(join(options.stateDir, 'bin'), { recursive: true, mode: 0o755 });
     const staging = `${binary}.${process.pid}.tmp`;
@@ -199,6 +208,7 @@ export class DockerRuntime implements Runtime {
     await chmod(staging, 0o755);
     await rename(staging, binary);
     const runtime = new DockerRuntime(options, binary, transport);
+    await runtime.networks.reconcileFirewall();
     await runtime.listenForRunning();
     return runtime;
   }

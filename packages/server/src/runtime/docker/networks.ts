@@ -1,6 +1,11 @@
-/** The managed networks behind `internal` and `bridge` mode: created on first use, labelled, inter-container traffic off. */
+/**
+ * The managed networks behind `internal` and `bridge` mode: created on first use, labelled, inter-container traffic
+ * off; a bridge network also gets its firewall rules (bridge-firewall.ts), installed with it and removed with it.
+ */
 import type Dockerode from 'dockerode';
+import type { BridgeFirewall } from './bridge-firewall.js';
 import type { NetworkMode } from '../runtime.js';
+import { isBurrowError } from '@burrow/protocol';
 import { dockerStatus, fromDockerError } from './docker-errors.js';
 import { LABEL } from './labels.js';
 
@@ -10,7 +15,44 @@ export class ManagedNetworks {
   constructor(
     private readonly docker: Dockerode,
     private readonly prefix: string,
+    private readonly firewall?: BridgeFirewall,
   ) {}
+
+  private owns(name: string): boolean {
+    return name === this.nameFor('internal') || name === this.nameFor('bridge');
+  }
+
+  /** The bridge interface of a network (Docker names it `br-<id>` unless the network says otherwise). */
+  private async bridgeOf(name: string): Promise<string> {
+    const details = (await this.docker.getNetwork(name).inspect()) as {
+      Id: string;
+      Options?: Record<string, string>;
+    };
+    return details.Options?.['com.docker.network.bridge.name'] ?? `br-${details.Id.slice(0, 12)}`;
+  }
+
+  private async filter(name: string, mode: Exclude<NetworkMode, 'none'>): Promise<void> {
+    if (mode !== 'bridge' || this.firewall === undefined) return;
+    await this.firewall.install({ name, bridge: await this.bridgeOf(name) });
+  }
+
+  /**
+   * At start: refreshes the rules of this installation's bridge network when it exists (the allowed ranges may have
+   * changed) and removes the rules of its networks that are gone.
+   */
+  async reconcileFirewall(): Promise<void> {
+    if (this.firewall === undefined) return;
+    const bridge = this.nameFor('bridge');
+    const exists = await this.docker
+      .getNetwork(bridge)
+      .inspect()
+      .then(
+        () => true,
+        () => false,
+      );
+    await this.firewall.remove((name) => this.owns(name) && !(exists && name === bridge));
+    if (exists) await this.ensure(bridge, 'bridge');
+  }
 
   /** The default network name for a mode. */
   nameFor(mode: Exclude<NetworkMode, 'none'>): string {
@@ -36,8 +78,10 @@ export class ManagedNetworks {
   private async create(name: string, mode: Exclude<NetworkMode, 'none'>): Promise<void> {
     try {
       await this.docker.getNetwork(name).inspect();
+      await this.filter(name, mode);
       return;
     } catch (error) {
+      if (isBurrowError(error)) throw error;
       if (dockerStatus(error) !== 404) throw fromDockerError(error, `inspecting network ${name}`);
     }
     try {
@@ -52,9 +96,9 @@ export class ManagedNetworks {
       });
     } catch (error) {
       // Another process created it first.
-      if (dockerStatus(error) === 409) return;
-      throw fromDockerError(error, `creating network ${name}`);
+      if (dockerStatus(error) !== 409) throw fromDockerError(error, `creating network ${name}`);
     }
+    await this.filter(name, mode);
   }
 
   /**
@@ -74,6 +118,7 @@ export class ManagedNetworks {
         .getNetwork(network.Id)
         .remove()
         .catch(() => undefined);
+      await this.firewall?.remove((name) => name === network.Name);
     }
   }
 }
