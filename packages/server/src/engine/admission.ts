@@ -3,8 +3,10 @@
  * Everything refused here is a 400 whose message says what to change.
  */
 import { BurrowError } from '@burrow/protocol';
+import { checkEgress, checkPublicPorts } from '../proxy/egress-admission.js';
 import {
   ISOLATION_RUNTIMES,
+  type EgressPolicy,
   type IsolationRuntime,
   type NetworkMode,
   type PortMapping,
@@ -38,6 +40,8 @@ export interface SandboxPolicy {
   defaultRuntime?: IsolationRuntime;
   /** Isolation runtimes a create may ask for (`sandbox.allowed_runtimes`). */
   allowedRuntimes?: readonly IsolationRuntime[];
+  /** The egress policy of a bridge-mode sandbox that gives none (`network.egress_allow` / `egress_deny`). */
+  defaultEgress?: EgressPolicy;
   /** Operator ceilings a request cannot lift (`sandbox.max_*`); the defaults are within them. */
   maxPidLimit: number;
   /** Bytes; 0 = none. With a maximum, "unlimited" (0) means the maximum. */
@@ -92,6 +96,9 @@ export interface CreateSandboxInput {
   pidLimit?: number;
   diskLimit?: number;
   runtime?: string;
+  egress?: { allow?: string[]; deny?: string[] };
+  secrets?: { host: string; header: string; value: string }[];
+  publicPorts?: number[];
 }
 
 /** Isolation order: a sandbox may ask for its server's default mode or a more isolated one. */
@@ -115,9 +122,9 @@ export function resolveNetworkMode(requested: string | undefined, serverDefault:
   return requested;
 }
 
+/** Ports ride on a connection the agent makes inside the sandbox, so they work in every network mode. */
 export function checkPorts(
   ports: CreateSandboxInput['ports'] = [],
-  mode: NetworkMode,
   range: PortRange = { min: 1, max: 65535 },
 ): PortMapping[] {
   const seen = new Set<number>();
@@ -156,12 +163,6 @@ export function checkPorts(
     seen.add(port.hostPort);
     return { sandboxPort: port.sandboxPort, hostPort: port.hostPort, protocol: 'tcp' as const };
   });
-  if (mode === 'none' && normalised.length > 0) {
-    throw new BurrowError(
-      'VALIDATION_FAILED',
-      'ports: network_mode=none cannot publish ports (the sandbox has no network)',
-    );
-  }
   return normalised;
 }
 
@@ -287,7 +288,7 @@ export function admit(
 ): { config: SandboxConfig; timeoutMs: number } {
   checkCallerLabels(input.labels);
   const networkMode = resolveNetworkMode(input.networkMode, policy.defaultNetworkMode);
-  const ports = checkPorts(input.ports, networkMode, policy.hostPortRange);
+  const ports = checkPorts(input.ports, policy.hostPortRange);
   const memory = withinMaximum(
     input.memory !== undefined && input.memory > 0 ? input.memory : policy.defaultMemory,
     policy.maxMemory,
@@ -329,6 +330,11 @@ export function admit(
     config.workdir = sandboxPathString(input.workdir, 'workdir');
   if (input.cmd !== undefined) config.cmd = input.cmd;
   if (input.diskLimit !== undefined && input.diskLimit > 0) config.diskLimit = input.diskLimit;
+  const egress = checkEgress(input, networkMode, policy.defaultEgress);
+  if (egress.policy !== undefined) config.egress = egress.policy;
+  if (egress.secrets.length > 0) config.secrets = egress.secrets;
+  const publicPorts = checkPublicPorts(input.publicPorts);
+  if (publicPorts.length > 0) config.publicPorts = publicPorts;
   const storage = checkStorage(input.storage, policy);
   if (storage !== undefined) config.storage = storage;
   const timeoutMs =

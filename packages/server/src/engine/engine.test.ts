@@ -95,7 +95,14 @@ describe('Engine admission', () => {
       'VALIDATION_FAILED',
     );
     expect(
-      await codeOf(engine.create({ networkMode: 'none', ports: [{ sandboxPort: 80, hostPort: 80 }] })),
+      await codeOf(
+        engine.create({
+          ports: [
+            { sandboxPort: 80, hostPort: 80 },
+            { sandboxPort: 81, hostPort: 80 },
+          ],
+        }),
+      ),
     ).toBe('VALIDATION_FAILED');
     expect(await codeOf(engine.create({ storage: { tmpfs: [{ path: '/tmp', size: '5g' }] } }))).toBe(
       'POLICY_VIOLATION',

@@ -781,7 +781,9 @@ export class Engine {
         },
       );
       const info = await this.runtime.info(id);
-      let config = withSecretsOf(info.config ?? { image: info.image }, original?.config);
+      // Host ports belong to the original (still holding them); a restored sandbox publishes its own anew.
+      const { ports: _ports, ...restored } = info.config ?? { image: info.image };
+      let config = withSecretsOf(restored, original?.config);
       if (original !== undefined)
         config = await carryRequestSettings(this.runtime, id, config, original.config);
       const record: SandboxRecord = { ...placeholder, image: config.image, config, status: 'running' };
