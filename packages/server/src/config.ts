@@ -8,6 +8,7 @@ import { isAbsolute, join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { BurrowError } from '@burrow/protocol';
+import { checkPolicy, isHostName, parseCidr } from './proxy/egress-policy.js';
 import { DEFAULT_TMPFS, parseTmpfsSize } from './storage/tmpfs.js';
 
 /** A tmpfs size in bytes; a malformed one counts 0 here (it is reported when the mount is used). */
@@ -274,6 +275,39 @@ export const ConfigSchema = z
       })
       .strict()
       .prefault({}),
+    network: z
+      .object({
+        /** Host-based preview URLs: http://<port>-<id>.<preview_domain>:<server port>/. */
+        preview_domain: z
+          .string()
+          .regex(
+            /^(?=.{1,200}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/i,
+            {
+              message: 'give a domain name, e.g. localhost or preview.example.com',
+            },
+          )
+          .default('localhost'),
+        /** Scheme of preview URLs (https behind a TLS-terminating reverse proxy). */
+        preview_scheme: z.enum(['http', 'https']).default('http'),
+        /** Port in host-based preview URLs; 0 = the server's own. */
+        preview_port: int.pipe(z.number().int().min(0).max(65535)).default(0),
+        /** Lifetime of a preview token when the caller names none. */
+        preview_token_ttl: duration.default(3_600_000),
+        /** The server's default egress policy, for bridge-mode sandboxes that give none. */
+        egress_allow: stringList.default([]),
+        /** Destinations no sandbox reaches through the egress proxy, whatever its policy allows. */
+        egress_deny: stringList.default([]),
+        /** Internal ranges (CIDRs) sandboxes may reach: through the egress proxy and in bridge mode. */
+        allow_private: stringList.default([]),
+        /** Fixed answers of the egress proxy's resolver, "name=address" (internal names, split horizon). */
+        egress_hosts: stringList.default([]),
+        /** A PEM file of CA certificates the egress proxy trusts for upstream HTTPS besides the system's. */
+        egress_ca_file: z.string().default(''),
+        /** iptables rules on Burrow's bridge network: no metadata, internal ranges or host addresses. */
+        bridge_firewall: bool.default(true),
+      })
+      .strict()
+      .prefault({}),
     s3: z
       .object({
         endpoint: z.string().default(''),
@@ -460,6 +494,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
       `  - sandbox.default_timeout: ${config.sandbox.default_timeout / 1000} s is above sandbox.max_timeout (${config.sandbox.max_timeout / 1000} s)`,
     );
   }
+  problems.push(...networkProblems(config));
   if (problems.length > 0)
     throw new BurrowError('VALIDATION_FAILED', `invalid configuration:\n${problems.join('\n')}`);
   config.data_dir = resolve(config.data_dir);
@@ -487,6 +522,32 @@ export function hostEnvironment(env: NodeJS.ProcessEnv = process.env): HostEnvir
     commit: env.BURROW_COMMIT ?? 'unknown',
     buildDate: env.BURROW_BUILD_DATE ?? 'unknown',
   };
+}
+
+/** Entries of the network section that parse as strings but mean nothing (bad CIDRs, names, host pairs). */
+function networkProblems(config: Config): string[] {
+  const problems: string[] = [];
+  const { network } = config;
+  for (const [key, list] of [
+    ['egress_allow', network.egress_allow],
+    ['egress_deny', network.egress_deny],
+  ] as const) {
+    try {
+      checkPolicy({ allow: list }, `network.${key}`);
+    } catch (error) {
+      problems.push(`  - ${(error as Error).message.replace(/\.allow:/, ':')}`);
+    }
+  }
+  for (const range of network.allow_private) {
+    if (parseCidr(range) === undefined)
+      problems.push(`  - network.allow_private: "${range}" is not a CIDR (e.g. 10.0.0.0/8 or 127.0.0.1/32)`);
+  }
+  for (const entry of network.egress_hosts) {
+    const [name = '', address = ''] = entry.split('=');
+    if (!isHostName(name.toLowerCase()) || parseCidr(address) === undefined || address.includes('/'))
+      problems.push(`  - network.egress_hosts: "${entry}" is not name=address (e.g. api.internal=10.0.0.5)`);
+  }
+  return problems;
 }
 
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;

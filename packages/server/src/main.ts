@@ -9,8 +9,10 @@ import { cpus, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
+import { BurrowError } from '@burrow/protocol';
 import { pino, type Logger as PinoLogger } from 'pino';
 import { PinoPretty } from 'pino-pretty';
+import { lookup } from 'node:dns/promises';
 import { buildApp } from './api/app.js';
 import { ApiKeyAuth } from './api/auth.js';
 import { hasDashboard } from './api/routes/dashboard.js';
@@ -35,6 +37,17 @@ import { logProgress, type ProgressFactory } from './progress/progress.js';
 import { loopbackUrl, mountMcp } from './mcp-endpoint.js';
 import { readyLogFields, renderReadyBlock, type ReadyFacts } from './ready.js';
 import { PrometheusMetrics } from './metrics/prometheus.js';
+import { AddressGuard } from './proxy/address-guard.js';
+import { CertificateFactory } from './proxy/egress-ca.js';
+import { EgressInterceptor } from './proxy/egress-intercept.js';
+import { checkPolicy, parseCidr, type Cidr } from './proxy/egress-policy.js';
+import { EgressProxy, type Resolver } from './proxy/egress-proxy.js';
+import { PortPublisher } from './proxy/port-publisher.js';
+import { PreviewAccess } from './proxy/preview-access.js';
+import { PreviewProxy } from './proxy/preview-proxy.js';
+import { PreviewRoutes } from './proxy/preview-target.js';
+import { SandboxNetwork } from './proxy/sandbox-network.js';
+import { BridgeFirewall } from './runtime/docker/bridge-firewall.js';
 import { DockerRuntime } from './runtime/docker/docker-runtime.js';
 import type { SandboxInfo } from './runtime/runtime.js';
 import { resourcesReport } from './resources-report.js';
@@ -78,6 +91,10 @@ export function createLogger(config: Config, destination?: NodeJS.WritableStream
       '*.accessKey',
       'req.headers["x-api-key"]',
       'req.headers.authorization',
+      'req.headers.cookie',
+      'req.headers["x-burrow-preview-token"]',
+      '*.token',
+      '*.secrets[*].value',
     ],
     censor: '***',
   };
@@ -148,12 +165,30 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   const instance = instanceId(config.data_dir);
   const store = new SqliteStore(config.store.path);
   const transport = config.runtime.agent_transport === 'auto' ? undefined : config.runtime.agent_transport;
+  // The egress proxy reads each sandbox's policy from `network` (made below, once the engine exists).
+  const late: { network?: SandboxNetwork } = {};
+  const egress = egressProxy(config, logger.child({ component: 'egress' }), {
+    lookup: (id) => late.network?.egressOf(id),
+    context: (id, host) => {
+      if (late.network === undefined) throw new Error('the server is still starting');
+      return late.network.context(id, host);
+    },
+  });
   const runtime = await DockerRuntime.open({
     stateDir: join(config.data_dir, 'runtime'),
     instance,
     networkPrefix: config.runtime.network_id,
     defaultTmpfs: config.sandbox.default_tmpfs,
     logger: logger.child({ component: 'runtime' }),
+    egress: (id, connection) => egress.proxy.handle(id, connection),
+    ...(config.network.bridge_firewall
+      ? {
+          bridgeFirewall: new BridgeFirewall({
+            allowRanges: config.network.allow_private,
+            logger: logger.child({ component: 'firewall' }),
+          }),
+        }
+      : {}),
     ...(transport === undefined ? {} : { transport }),
     ...(host.dockerHost === undefined ? {} : { dockerHost: host.dockerHost }),
   });
@@ -213,6 +248,9 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     maxPidLimit: config.sandbox.max_pid_limit,
     maxTmpfsBytes: config.sandbox.max_tmpfs_total,
     hostPortRange: config.sandbox.host_port_range,
+    ...(config.network.egress_allow.length === 0
+      ? {}
+      : { defaultEgress: checkPolicy({ allow: config.network.egress_allow }, 'network.egress_allow') }),
   };
   // The monitor acts on the engine, and the engine and the warm pool ask the monitor: created once both exist.
   const held: { monitor?: PressureMonitor } = {};
@@ -236,7 +274,30 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     store,
     ...(await s3Storage(config, logger.child({ component: 's3' }), host.path)),
   });
-  const engine = new Engine({
+  const networkLogger = logger.child({ component: 'network' });
+  const publisher = new PortPublisher({
+    connect: (id, port) => engine.connectPort(id, port),
+    logger: networkLogger,
+  });
+  const previewRoutes = new PreviewRoutes({
+    domain: config.network.preview_domain,
+    scheme: config.network.preview_scheme,
+    port: config.network.preview_port,
+  });
+  const sandboxNetwork = new SandboxNetwork({
+    store,
+    runtime,
+    publisher,
+    certificates: new CertificateFactory(),
+    routes: previewRoutes,
+    serverDeny: checkPolicy({ deny: config.network.egress_deny }, 'network').deny,
+    authEnabled: config.auth.enabled,
+    defaultTokenTtlMs: config.network.preview_token_ttl,
+    refusals: egress.proxy,
+    logger: networkLogger,
+  });
+  late.network = sandboxNetwork;
+  const engine: Engine = new Engine({
     runtime,
     store,
     maxSandboxes: config.sandbox.max_sandboxes,
@@ -262,6 +323,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     },
     admissionGate: () => held.monitor?.checkCanCreate(),
     metrics,
+    hooks: [sandboxNetwork],
   });
   const resource = config.resource;
   const pressure = new PressureMonitor({
@@ -288,6 +350,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     isForeign: (info) => info.pool !== undefined && poolLeftovers.push(info) > 0,
   });
   await warmPool.start(poolLeftovers);
+  await sandboxNetwork.restore(store.listSandboxes());
   await s3.reconcileMounts(store.listSandboxes());
   const watcher = new StatusWatcher(engine, runtime, logger.child({ component: 'status' }));
   watcher.start();
@@ -296,6 +359,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   reaper.start();
 
   const dashboard = dashboardDir();
+  const apiKeys = new ApiKeyAuth({ enabled: config.auth.enabled, apiKeys: config.auth.api_keys });
   const app = await buildApp({
     engine,
     logger,
@@ -325,6 +389,18 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       text: () => metrics.text(),
       request: (method, route, status, seconds) => metrics.request(method, route, status, seconds),
     },
+    network: sandboxNetwork,
+    preview: new PreviewProxy({
+      routes: previewRoutes,
+      access: new PreviewAccess({
+        authEnabled: config.auth.enabled,
+        verifyApiKey: (key) => apiKeys.verify(key),
+        tokenKey: (id) => sandboxNetwork.tokenKey(id),
+        isPublic: (id, port) => sandboxNetwork.isPublic(id, port),
+      }),
+      connect: (id, port) => engine.connectPort(id, port),
+      logger: logger.child({ component: 'preview' }),
+    }),
   });
   let apiUrl = '';
   mountMcp(app, () => apiUrl);
@@ -397,6 +473,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
           logger.error({ sandboxes: left }, 'sandboxes not destroyed on exit: the next start finds them');
         await runtime.pruneNetworks().catch(() => undefined);
       }
+      await publisher.close();
+      egress.close();
       runtime.close();
       store.close();
       logger.info({}, 'burrow server stopped');
@@ -406,6 +484,62 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   return { url, dashboardUrl, engine, app, logger, ready, e2b, close };
 }
 
+/** The egress proxy with its resolver, address guard and HTTPS interceptor, as the configuration says. */
+function egressProxy(
+  config: Config,
+  logger: Logger,
+  sandboxes: {
+    lookup: ConstructorParameters<typeof EgressProxy>[0]['lookup'];
+    context: ConstructorParameters<typeof EgressInterceptor>[0]['context'];
+  },
+) {
+  const fixed = new Map(
+    config.network.egress_hosts.map((entry) => {
+      const [name = '', address = ''] = entry.split('=');
+      return [name.toLowerCase(), address] as const;
+    }),
+  );
+  const resolver: Resolver = async (host) => {
+    const answer = fixed.get(host);
+    if (answer !== undefined) return [answer];
+    return (await lookup(host, { all: true, verbatim: true })).map((entry) => entry.address);
+  };
+  let upstreamCa: string[] = [];
+  if (config.network.egress_ca_file !== '') {
+    try {
+      upstreamCa = [readFileSync(config.network.egress_ca_file, 'utf8')];
+    } catch (error) {
+      throw new BurrowError(
+        'VALIDATION_FAILED',
+        `network.egress_ca_file: cannot read ${config.network.egress_ca_file}: ${(error as Error).message}`,
+      );
+    }
+  }
+  const interceptor = new EgressInterceptor({ context: sandboxes.context, upstreamCa, logger });
+  const proxy = new EgressProxy({
+    lookup: sandboxes.lookup,
+    guard: new AddressGuard({
+      allowRanges: config.network.allow_private
+        .map((range) => parseCidr(range))
+        .filter((range): range is Cidr => range !== undefined),
+    }),
+    resolver,
+    interceptor,
+    logger,
+  });
+  return {
+    proxy,
+    close: () => {
+      proxy.close();
+      interceptor.close();
+    },
+  };
+}
+
+/**
+ * `burrow serve`: checks the host as `burrow doctor` does (the required checks; a failure stops it with the
+ * doctor's lines), starts, says what to do next, and runs until SIGINT/SIGTERM.
+ */
 export async function serve(config: Config, options: StartOptions = {}): Promise<void> {
   await assertReadyToServe(config);
   const server = await startServer(config, options);

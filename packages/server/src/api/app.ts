@@ -3,6 +3,8 @@
  * not yet listening; the server adds its own routes (MCP) and calls `listen`. The dashboard's static files are
  * served when `dashboardDir` is given.
  */
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
 import websocket from '@fastify/websocket';
 import { BurrowError, type Resources } from '@burrow/protocol';
 import Fastify, {
@@ -14,7 +16,7 @@ import Fastify, {
 import type { Engine } from '../engine/engine.js';
 import { ApiKeyAuth, selectWebSocketProtocol } from './auth.js';
 import { installJsonParser } from './body.js';
-import type { ApiContext, VersionInfo } from './context.js';
+import type { ApiContext, NetworkApi, VersionInfo } from './context.js';
 import { Origins } from './cors.js';
 import { installErrorHandling, sendError } from './errors.js';
 import { installGate } from './gate.js';
@@ -34,6 +36,7 @@ import { fileRoutes } from './routes/files.js';
 import { healthRoutes } from './routes/health.js';
 import { metricsRoute, type MetricsEndpoint } from './routes/metrics.js';
 import { openApiRoute } from './routes/openapi.js';
+import { networkRoutes } from './routes/network.js';
 import { portRoutes } from './routes/ports.js';
 import { processRoutes } from './routes/processes.js';
 import { s3Routes } from './routes/s3.js';
@@ -72,6 +75,47 @@ export interface ApiOptions {
   interactive?: boolean;
   /** Serves `GET /metrics` and counts requests, when given. */
   metrics?: MetricsEndpoint;
+  /** Published ports, previews and egress policies (proxy/sandbox-network.ts). */
+  network?: NetworkApi;
+  /** Serves preview URLs (proxy/preview-proxy.ts); its requests never reach the API's routes. */
+  preview?: PreviewServer;
+}
+
+/** Requests for a sandbox's port: taken before routing, upgrades included (they are the sandbox's, not the API's). */
+export interface PreviewServer {
+  claims(request: IncomingMessage): boolean;
+  handle(request: IncomingMessage, response: ServerResponse): void;
+  upgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void;
+}
+
+/**
+ * The HTTP server: preview requests (and their upgrades) go to the preview proxy, everything else to Fastify. Upgrades
+ * are taken before the WebSocket plugin sees them, so a sandbox's own WebSocket server does the handshake.
+ */
+function serverWithPreviews(preview: PreviewServer) {
+  return (
+    handler: (request: IncomingMessage, response: ServerResponse) => void,
+    options: { keepAliveTimeout?: number; requestTimeout?: number; connectionTimeout?: number },
+  ) => {
+    const server = createServer((request, response) => {
+      if (preview.claims(request)) preview.handle(request, response);
+      else handler(request, response);
+    });
+    // What Fastify sets on a server it makes itself.
+    if (options.keepAliveTimeout !== undefined) server.keepAliveTimeout = options.keepAliveTimeout;
+    if (options.requestTimeout !== undefined) server.requestTimeout = options.requestTimeout;
+    server.setTimeout(options.connectionTimeout ?? 0);
+    const emit = server.emit.bind(server) as (event: string, ...args: unknown[]) => boolean;
+    server.emit = ((event: string, ...args: unknown[]) => {
+      const [request, socket, head] = args as [IncomingMessage, Duplex, Buffer];
+      if (event === 'upgrade' && preview.claims(request)) {
+        preview.upgrade(request, socket, head);
+        return true;
+      }
+      return emit(event, ...args);
+    }) as typeof server.emit;
+    return server;
+  };
 }
 
 export const DEFAULT_MAX_FILE_BYTES = 1024 ** 3;
@@ -108,6 +152,7 @@ export async function buildApp(options: ApiOptions): Promise<FastifyInstance> {
     // One line per request comes from request-log.ts instead of Fastify's two.
     logController: new LogController({ disableRequestLogging: true }),
     return503OnClosing: true,
+    ...(options.preview === undefined ? {} : { serverFactory: serverWithPreviews(options.preview) }),
     frameworkErrors: (error, _request, reply) => {
       sendError(reply, new BurrowError('BAD_REQUEST', `invalid request: ${error.message}`));
     },
@@ -117,6 +162,7 @@ export async function buildApp(options: ApiOptions): Promise<FastifyInstance> {
   const origins = new Origins(options.allowedOrigins);
   const context: ApiContext = {
     engine: options.engine,
+    network: options.network,
     origins,
     maxFileBytes,
     maxJsonBytes,
@@ -172,6 +218,7 @@ export async function buildApp(options: ApiOptions): Promise<FastifyInstance> {
   fileRoutes(app, context);
   s3Routes(app, context);
   portRoutes(app, context);
+  networkRoutes(app, context);
   snapshotRoutes(app, context);
   statsRoutes(app, context);
   openApiRoute(app, context);

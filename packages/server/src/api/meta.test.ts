@@ -75,8 +75,9 @@ describe('OpenAPI document', () => {
         true,
       ]);
     }
-    const documented = Object.values(doc.paths).reduce(
-      (count, methods) => count + Object.keys(methods).length,
+    const documented = Object.entries(doc.paths).reduce(
+      // The preview proxy's path is served before routing, so it is documented but not registered.
+      (count, [path, methods]) => count + (path.includes('/proxy/') ? 0 : Object.keys(methods).length),
       0,
     );
     expect(documented).toBe(routeRegistryOf(api.app).routes.length);

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ZERO_TIME } from '@burrow/protocol';
+import { freePort } from '../test-support/free-port.js';
 import { startApi, type Harness } from './test-support/harness.js';
 
 let api: Harness;
@@ -53,11 +54,12 @@ describe('sandbox lifecycle routes', () => {
   });
 
   it('echoes normalised ports, accepts Burrow fields, maps timeout seconds', async () => {
+    const hostPort = await freePort();
     const response = await api.call(
       '/api/v1/sandboxes',
       json({
         timeout: 60,
-        ports: [{ sandbox_port: 80, host_port: 18080, protocol: 'TCP' }],
+        ports: [{ sandbox_port: 80, host_port: hostPort, protocol: 'TCP' }],
         labels: { team: 'a' },
         pid_limit: 64,
         cmd: ['sleep', '1'],
@@ -74,7 +76,7 @@ describe('sandbox lifecycle routes', () => {
       'ports',
       'status',
     ]);
-    expect(body.ports).toEqual([{ sandbox_port: 80, host_port: 18080, protocol: 'tcp' }]);
+    expect(body.ports).toEqual([{ sandbox_port: 80, host_port: hostPort, protocol: 'tcp' }]);
     expect(Date.parse(body.expires_at as string) - Date.parse(body.created_at as string)).toBe(60_000);
     const record = api.engine.list().find((sandbox) => sandbox.id === body.id);
     expect(record?.config.pidLimit).toBe(64);
@@ -124,15 +126,12 @@ describe('sandbox lifecycle routes', () => {
     const bridge = await api.call('/api/v1/sandboxes', json({ network_mode: 'bridge' }));
     expect(bridge.status).toBe(400);
     expect(((await bridge.json()) as { error: string }).error).toMatch(/^network_mode: /);
-    const none = await api.call(
+    const egress = await api.call(
       '/api/v1/sandboxes',
-      json({ network_mode: 'none', ports: [{ sandbox_port: 1, host_port: 2 }] }),
+      json({ network_mode: 'none', egress: { allow: ['example.com'] } }),
     );
-    expect(none.status).toBe(400);
-    expect(await none.json()).toEqual({
-      error: 'ports: network_mode=none cannot publish ports (the sandbox has no network)',
-      code: 'VALIDATION_FAILED',
-    });
+    expect(egress.status).toBe(400);
+    expect(await egress.json()).toMatchObject({ code: 'POLICY_VIOLATION', field: 'egress' });
   });
 
   it('answers 429 at the sandbox limit', async () => {

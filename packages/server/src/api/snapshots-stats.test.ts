@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DYNAMIC_PORTS_MESSAGE } from './routes/ports.js';
 import { startApi, type Harness } from './test-support/harness.js';
 
 let api: Harness;
@@ -116,34 +115,5 @@ describe('stats and resources', () => {
       pressure: { level: 'normal', can_create: true },
       sandboxes: { active: 0 },
     });
-  });
-});
-
-describe('ports', () => {
-  it('lists [] without ports and the creation-time mappings otherwise', async () => {
-    const id = await api.sandbox();
-    const none = await api.call(`/api/v1/sandboxes/${id}/ports`);
-    expect(none.status).toBe(200);
-    expect(await none.text()).toBe('[]');
-    const created = (await (
-      await api.call('/api/v1/sandboxes', json({ ports: [{ sandbox_port: 8000, host_port: 18000 }] }))
-    ).json()) as { id: string };
-    const ports = await api.call(`/api/v1/sandboxes/${created.id}/ports`);
-    expect(await ports.json()).toEqual([{ sandbox_port: 8000, host_port: 18000, protocol: 'tcp' }]);
-    expect((await api.call('/api/v1/sandboxes/nope/ports')).status).toBe(404);
-  });
-
-  it("answers POST and DELETE with 501 and Den's exact message", async () => {
-    for (const [method, path] of [
-      ['POST', '/api/v1/sandboxes/any/ports'],
-      ['DELETE', '/api/v1/sandboxes/any/ports/8080'],
-    ] as const) {
-      const response = await api.call(path, { method, body: '{"sandbox_port":1}' });
-      expect(response.status).toBe(501);
-      expect(await response.json()).toEqual({ error: DYNAMIC_PORTS_MESSAGE, code: 'NOT_SUPPORTED' });
-    }
-    expect(DYNAMIC_PORTS_MESSAGE).toBe(
-      'dynamic port forwarding is not supported: port mappings are fixed at sandbox creation and only published in network_mode=bridge (Docker-native, no runtime proxy)',
-    );
   });
 });

@@ -63,6 +63,11 @@ export function sandboxToWire(view: SandboxView, detail = false): WireSandbox {
   if (view.lastActivityAt !== undefined) wire.last_activity_at = rfc3339(view.lastActivityAt);
   if (view.pausedAt !== undefined) wire.paused_at = rfc3339(view.pausedAt);
   if (detail) {
+    const { egress, secrets, publicPorts } = view.config;
+    if (egress !== undefined) wire.egress = { allow: egress.allow, deny: egress.deny };
+    if (secrets !== undefined && secrets.length > 0)
+      wire.secrets = secrets.map((secret) => ({ host: secret.host, header: secret.header }));
+    if (publicPorts !== undefined && publicPorts.length > 0) wire.public_ports = publicPorts;
     if (view.ip !== undefined && view.ip !== '') wire.ip = view.ip;
     if (view.config.networkMode !== undefined) wire.network_mode = view.config.networkMode;
     if (view.exitCode !== undefined) wire.exit_code = view.exitCode;
@@ -119,8 +124,8 @@ export function snapshotToWire(record: SnapshotRecord): WireSnapshotInfo {
   };
 }
 
-export function statsToWire(stats: SandboxStats): WireSandboxStats {
-  return {
+export function statsToWire(stats: SandboxStats, egressRefused?: number): WireSandboxStats {
+  const wire: WireSandboxStats = {
     cpu_percent: stats.cpuPercent,
     memory_usage: stats.memoryUsage,
     memory_limit: stats.memoryLimit,
@@ -132,6 +137,8 @@ export function statsToWire(stats: SandboxStats): WireSandboxStats {
     pid_count: stats.pidCount,
     timestamp: rfc3339(stats.timestamp),
   };
+  if (egressRefused !== undefined) wire.egress_refused = egressRefused;
+  return wire;
 }
 
 export function systemStatsToWire(stats: SystemStats): {
@@ -225,5 +232,12 @@ export function createInputFromWire(body: CreateBody): CreateSandboxInput {
   if (body.pid_limit !== undefined) input.pidLimit = body.pid_limit;
   if (body.disk_limit !== undefined) input.diskLimit = body.disk_limit;
   if (body.runtime !== undefined && body.runtime !== '') input.runtime = body.runtime;
+  if (body.egress !== undefined) {
+    input.egress = {};
+    if (body.egress.allow !== undefined) input.egress.allow = body.egress.allow;
+    if (body.egress.deny !== undefined) input.egress.deny = body.egress.deny;
+  }
+  if (body.secrets !== undefined) input.secrets = body.secrets;
+  if (body.public_ports !== undefined) input.publicPorts = body.public_ports;
   return input;
 }

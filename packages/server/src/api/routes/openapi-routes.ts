@@ -3,6 +3,7 @@
  * generated from this table (openapi.ts), and a test checks that it covers every route the app registers.
  */
 import { PROCESS_ROUTE_SPECS } from './openapi-process-routes.js';
+import { NETWORK_ROUTE_SPECS } from './openapi-network-routes.js';
 import type { ResponseSpec, RouteSpec } from './openapi-spec.js';
 
 const ok = (schema: string, description = 'OK'): Record<number, ResponseSpec> => ({
@@ -265,30 +266,7 @@ export const ROUTE_SPECS: RouteSpec[] = [
     responses: ok('[S3SyncReport]'),
     errors: [404],
   },
-  {
-    method: 'get',
-    path: `${SANDBOX}/ports`,
-    summary: 'Port mappings fixed at creation',
-    tag: 'ports',
-    responses: ok('[PortMapping]'),
-    errors: [404],
-  },
-  {
-    method: 'post',
-    path: `${SANDBOX}/ports`,
-    summary: 'Not supported: ports are fixed at creation',
-    tag: 'ports',
-    responses: {},
-    errors: [501],
-  },
-  {
-    method: 'delete',
-    path: `${SANDBOX}/ports/{port}`,
-    summary: 'Not supported: ports are fixed at creation',
-    tag: 'ports',
-    responses: {},
-    errors: [501],
-  },
+  ...NETWORK_ROUTE_SPECS,
   {
     method: 'post',
     path: `${SANDBOX}/snapshots`,

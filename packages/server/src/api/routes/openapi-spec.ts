@@ -15,6 +15,10 @@ import {
   WatchServerMessage,
   CreateSandboxRequest,
   CreateSnapshotRequest,
+  EgressPolicy,
+  EgressState,
+  PreviewSettingsRequest,
+  PreviewUrl,
   ExecRequest,
   ExecResponse,
   ExecStreamClientMessage,
@@ -60,6 +64,8 @@ export const REQUEST_SCHEMAS: Record<string, z.ZodType> = {
   SignalProcessRequest,
   ResizeProcessRequest,
   AttachClientMessage,
+  PreviewSettingsRequest,
+  EgressPolicy,
 };
 
 export const RESPONSE_SCHEMAS: Record<string, z.ZodType> = {
@@ -86,6 +92,8 @@ export const RESPONSE_SCHEMAS: Record<string, z.ZodType> = {
   ProcessOutput,
   AttachServerMessage,
   WatchServerMessage,
+  PreviewUrl,
+  EgressState,
 };
 
 /** A response: a component schema name, `[Name]` for an array of it, `bytes` for a raw body, or none. */
@@ -98,8 +106,11 @@ export interface RouteSpec {
   method: 'get' | 'post' | 'put' | 'delete';
   path: string;
   summary: string;
-  tag: 'meta' | 'sandboxes' | 'exec' | 'processes' | 'files' | 's3' | 'ports' | 'snapshots' | 'stats';
+  tag:
+    'meta' | 'sandboxes' | 'exec' | 'processes' | 'files' | 's3' | 'ports' | 'egress' | 'snapshots' | 'stats';
   open?: boolean;
+  /** Served before routing (the preview proxy), not a Fastify route. */
+  raw?: boolean;
   /** `?path=`: required, or optional with a default. */
   pathQuery?: 'required' | 'optional';
   /** Other query parameters (all optional). */

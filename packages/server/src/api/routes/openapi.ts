@@ -47,11 +47,11 @@ const ERROR_DESCRIPTIONS: Record<number, string> = {
   401: 'Missing or invalid API key',
   403: 'Forbidden (for S3: the keys were refused)',
   404: 'Not found',
-  409: 'The sandbox is not running (for processes: no stdin to write to, or no terminal to resize)',
+  409: 'Conflict: the sandbox is not running, (processes) no stdin to write to or no terminal to resize, (ports) the host port is taken',
   413: 'Body too large',
   429: 'Rate limited (see Retry-After) or sandbox limit reached',
   501: 'Not supported',
-  502: 'The S3 service failed or could not be reached',
+  502: 'The S3 service failed or could not be reached, or nothing listens on the sandbox port',
   503: 'Runtime unavailable or host under memory pressure',
 };
 

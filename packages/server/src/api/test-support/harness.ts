@@ -9,7 +9,14 @@ import { silentLogger } from '../../logger.js';
 import { PrometheusMetrics } from '../../metrics/prometheus.js';
 import { FakeRuntime } from '../../runtime/fake/fake-runtime.js';
 import { SqliteStore } from '../../store/sqlite/sqlite-store.js';
+import { ApiKeyAuth } from '../auth.js';
 import { buildApp, type ApiOptions } from '../app.js';
+import { CertificateFactory } from '../../proxy/egress-ca.js';
+import { PortPublisher } from '../../proxy/port-publisher.js';
+import { PreviewAccess } from '../../proxy/preview-access.js';
+import { PreviewProxy } from '../../proxy/preview-proxy.js';
+import { PreviewRoutes } from '../../proxy/preview-target.js';
+import { SandboxNetwork } from '../../proxy/sandbox-network.js';
 import { testPolicy as defaultTestPolicy } from '../../test-support/policy.js';
 
 export const API_KEY = 'test-key-0123456789';
@@ -28,6 +35,10 @@ export interface HarnessOptions extends Partial<Omit<ApiOptions, 'engine'>> {
   engine?: Partial<EngineOptions>;
   /** `GET /metrics` without a key. */
   metricsPublic?: boolean;
+  /** Auth of the API and of previews (default: on, with API_KEY). */
+  authEnabled?: boolean;
+  /** Refusals the egress proxy counted (default: none). */
+  refusals?: { refused(id: string): number; forget(id: string): void };
 }
 
 export interface Harness {
@@ -37,6 +48,8 @@ export interface Harness {
   runtime: FakeRuntime;
   store: SqliteStore;
   metrics: PrometheusMetrics;
+  network: SandboxNetwork;
+  publisher: PortPublisher;
   /** fetch with the API key (unless `headers` override it). */
   call(path: string, init?: RequestInit): Promise<Response>;
   /** A fresh running sandbox's id. */
@@ -54,12 +67,33 @@ export async function startApi(harnessOptions: HarnessOptions = {}): Promise<Har
     limits,
     engine: engineOptions,
     metricsPublic,
+    authEnabled = true,
+    refusals,
     ...options
   } = harnessOptions;
   const metrics = new PrometheusMetrics({ sandboxRefreshMs: 0 });
   const runtime = new FakeRuntime();
   const store = new SqliteStore(':memory:');
-  const engine = new Engine({
+  const publisher = new PortPublisher({
+    connect: (id, port) => engine.connectPort(id, port),
+    logger: silentLogger,
+  });
+  const routes = new PreviewRoutes({ domain: 'localhost', scheme: 'http', port: 0 });
+  const network = new SandboxNetwork({
+    store,
+    runtime,
+    publisher,
+    certificates: new CertificateFactory(),
+    routes,
+    serverDeny: [],
+    authEnabled,
+    defaultTokenTtlMs: 3_600_000,
+    refusals: refusals ?? { refused: () => 0, forget: () => undefined },
+    logger: silentLogger,
+    ...(clock === undefined ? {} : { now: () => clock.now() }),
+  });
+  const keys = new ApiKeyAuth({ enabled: authEnabled, apiKeys: [API_KEY] });
+  const engine: Engine = new Engine({
     runtime,
     store,
     policy: { ...testPolicy, ...policy },
@@ -68,6 +102,7 @@ export async function startApi(harnessOptions: HarnessOptions = {}): Promise<Har
     ...(clock === undefined ? {} : { clock }),
     ...(limits === undefined ? {} : { limits }),
     ...(s3 === undefined ? {} : { s3: s3({ runtime, store }) }),
+    hooks: [network],
     metrics,
     ...engineOptions,
   });
@@ -75,7 +110,20 @@ export async function startApi(harnessOptions: HarnessOptions = {}): Promise<Har
   const app = await buildApp({
     engine,
     logger: false,
-    auth: { enabled: true, apiKeys: [API_KEY] },
+    auth: { enabled: authEnabled, apiKeys: [API_KEY] },
+    network,
+    preview: new PreviewProxy({
+      routes,
+      access: new PreviewAccess({
+        authEnabled,
+        verifyApiKey: (key) => keys.verify(key),
+        tokenKey: (id) => network.tokenKey(id),
+        isPublic: (id, port) => network.isPublic(id, port),
+        ...(clock === undefined ? {} : { now: () => clock.now() }),
+      }),
+      connect: (id, port) => engine.connectPort(id, port),
+      logger: silentLogger,
+    }),
     allowedOrigins: [],
     rateLimit: { rps: 10_000, burst: 10_000 },
     trustProxy: false,
@@ -108,6 +156,8 @@ export async function startApi(harnessOptions: HarnessOptions = {}): Promise<Har
     runtime,
     store,
     metrics,
+    network,
+    publisher,
     call,
     sandbox: async () => (await engine.create({})).id,
     ws: (path, headers = { 'x-api-key': API_KEY }) =>
@@ -117,6 +167,7 @@ export async function startApi(harnessOptions: HarnessOptions = {}): Promise<Har
       const closing = app.close();
       app.server.closeAllConnections();
       await closing;
+      await publisher.close();
       store.close();
     },
   };
