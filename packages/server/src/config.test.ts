@@ -179,6 +179,39 @@ describe('loadConfig', () => {
     const disabled = loadConfig({ env: { BURROW_E2B__HOST: '0.0.0.0' } });
     expect(() => checkBindSafety(disabled)).not.toThrow();
   });
+
+  it('reads the network section from the environment and reports meaningless entries together', () => {
+    const config = loadConfig({
+      env: {
+        BURROW_NETWORK__PREVIEW_DOMAIN: 'preview.example.com',
+        BURROW_NETWORK__EGRESS_ALLOW: '*.debian.org, pypi.internal',
+        BURROW_NETWORK__ALLOW_PRIVATE: '10.20.0.0/16',
+        BURROW_NETWORK__EGRESS_HOSTS: 'pypi.internal=10.20.0.5',
+        BURROW_NETWORK__PREVIEW_TOKEN_TTL: '15m',
+      },
+    });
+    expect(config.network).toMatchObject({
+      preview_domain: 'preview.example.com',
+      preview_scheme: 'http',
+      preview_port: 0,
+      preview_token_ttl: 900_000,
+      egress_allow: ['*.debian.org', 'pypi.internal'],
+      allow_private: ['10.20.0.0/16'],
+      bridge_firewall: true,
+    });
+    expect(() =>
+      loadConfig({
+        env: {
+          BURROW_NETWORK__EGRESS_DENY: 'http://x',
+          BURROW_NETWORK__ALLOW_PRIVATE: '10.0.0.0/99',
+          BURROW_NETWORK__EGRESS_HOSTS: 'nohost',
+        },
+      }),
+    ).toThrow(/network\.egress_deny[\s\S]*allow_private[\s\S]*egress_hosts/);
+    expect(() => loadConfig({ env: { BURROW_NETWORK__PREVIEW_DOMAIN: 'bad domain' } })).toThrow(
+      /network\.preview_domain: give a domain name/,
+    );
+  });
 });
 
 describe('durations that drive timers or deadlines', () => {

@@ -28,7 +28,6 @@ const LEAF_LIFETIME_MS = 7 * DAY_MS;
 
 const OID = {
   commonName: '2.5.4.3',
-  organization: '2.5.4.10',
   basicConstraints: '2.5.29.19',
   keyUsage: '2.5.29.15',
   subjectAltName: '2.5.29.17',
@@ -45,10 +44,6 @@ function toPem(label: string, der: ArrayBuffer | Uint8Array): string {
 function distinguishedName(commonName: string): pkijs.RelativeDistinguishedNames {
   const name = new pkijs.RelativeDistinguishedNames();
   name.typesAndValues.push(
-    new pkijs.AttributeTypeAndValue({
-      type: OID.organization,
-      value: new asn1js.Utf8String({ value: 'Burrow' }),
-    }),
     new pkijs.AttributeTypeAndValue({
       type: OID.commonName,
       value: new asn1js.Utf8String({ value: commonName }),
@@ -76,7 +71,8 @@ export class CertificateFactory {
 
   private async build(options: {
     subject: string;
-    issuer: string;
+    /** The issuer's name as its own certificate spells it (a CA issues as itself). */
+    issuer: pkijs.RelativeDistinguishedNames | string;
     publicKey: webcrypto.CryptoKey;
     signingKey: webcrypto.CryptoKey;
     ca: boolean;
@@ -89,7 +85,7 @@ export class CertificateFactory {
     cert.version = 2;
     cert.serialNumber = this.serial();
     cert.subject = distinguishedName(options.subject);
-    cert.issuer = distinguishedName(options.issuer);
+    cert.issuer = typeof options.issuer === 'string' ? distinguishedName(options.issuer) : options.issuer;
     // An hour back: a sandbox's clock is the host's, but a client may compare against a slightly different one.
     cert.notBefore.value = new Date(options.now.getTime() - 3600_000);
     cert.notAfter.value = new Date(options.now.getTime() + options.lifetimeMs);
@@ -164,18 +160,14 @@ export class CertificateFactory {
 
   /** A server certificate for `host` (a name or an address), signed by `ca`. */
   async issue(ca: CaMaterial, host: string, now = new Date()): Promise<LeafMaterial> {
-    const caCert = new X509Certificate(ca.certPem);
+    const caCert = pkijs.Certificate.fromBER(new X509Certificate(ca.certPem).raw);
     const pkcs8 = createPrivateKey(ca.keyPem).export({ type: 'pkcs8', format: 'der' });
     const signingKey = await webcrypto.subtle.importKey('pkcs8', pkcs8, KEY_ALGORITHM, false, ['sign']);
     const keys = await this.keyPair();
     const ip = ipBytes(host);
     const certPem = await this.build({
       subject: host,
-      issuer:
-        caCert.subject
-          .split('\n')
-          .find((part) => part.startsWith('CN='))
-          ?.slice(3) ?? '',
+      issuer: caCert.subject,
       publicKey: keys.publicKey,
       signingKey,
       ca: false,

@@ -41,7 +41,7 @@ export class PortPublisher {
       if (existing.sandboxId === sandboxId && existing.mapping.sandboxPort === mapping.sandboxPort) return;
       throw conflict(mapping.hostPort, existing.sandboxId === sandboxId ? 'this sandbox' : 'another sandbox');
     }
-    const server = createServer({ pauseOnConnect: true }, (socket) => {
+    const server = createServer({ pauseOnConnect: true, allowHalfOpen: true }, (socket) => {
       socket.on('error', () => undefined);
       this.options.connect(sandboxId, mapping.sandboxPort).then(
         (tunnel) => {

@@ -158,7 +158,12 @@ export class SandboxNetwork {
     }
     this.update(id, (config) => ({
       ...config,
-      ports: (config.ports ?? []).filter((mapping) => !removed.includes(mapping)),
+      ports: (config.ports ?? []).filter(
+        (mapping) =>
+          !removed.some(
+            (gone) => gone.hostPort === mapping.hostPort && gone.sandboxPort === mapping.sandboxPort,
+          ),
+      ),
     }));
     for (const mapping of removed) await this.options.publisher.unbind(id, mapping.hostPort);
     return removed;
