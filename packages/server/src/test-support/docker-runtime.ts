@@ -15,7 +15,7 @@ export const EMPTY_IMAGE = 'burrow-test/empty:latest';
 /** A DockerRuntime over the real engine with a private state directory, removed by `cleanup`. */
 export async function testDockerRuntime(
   transport: AgentTransport = 'socket',
-  extra: Partial<Pick<DockerRuntimeOptions, 'egress'>> = {},
+  extra: Partial<Pick<DockerRuntimeOptions, 'egress' | 'bridgeFirewall'>> = {},
 ) {
   const stateDir = await mkdtemp(join(tmpdir(), 'burrow-test-'));
   // The test run's id (test/setup/docker.ts) lets the global teardown find this run's leftovers only.
@@ -32,6 +32,7 @@ export async function testDockerRuntime(
   return {
     runtime,
     stateDir,
+    networkPrefix: options.networkPrefix ?? 'burrow',
     /** A second runtime over the same state and sandboxes, as a restarted server opens it. */
     reopen: () => DockerRuntime.open(options),
     cleanup: async () => {

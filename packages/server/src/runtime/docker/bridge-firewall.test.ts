@@ -79,6 +79,11 @@ describe('the bridge firewall', () => {
     const allowAt = forwardRules.findIndex((rule) => rule.includes('-d 10.9.0.0/16 -j RETURN'));
     const privateAt = forwardRules.findIndex((rule) => rule.includes('-d 10.0.0.0/8 -j REJECT'));
     const linkLocalAt = forwardRules.findIndex((rule) => rule.includes('-d 169.254.0.0/16 -j REJECT'));
+    const dnsAt = forwardRules.findIndex((rule) =>
+      rule.includes('-d 10.255.255.53 -p udp --dport 53 -j RETURN'),
+    );
+    expect(linkLocalAt).toBeLessThan(dnsAt);
+    expect(dnsAt).toBeLessThan(privateAt);
     expect(linkLocalAt).toBeLessThan(allowAt);
     expect(allowAt).toBeLessThan(privateAt);
     expect(v4.filter((rule) => rule.startsWith(`-A ${input} `)).at(-1)).toBe(
@@ -100,6 +105,7 @@ describe('the bridge firewall', () => {
   it('fails closed with a message naming the way out when iptables cannot be run', async () => {
     const firewall = new BridgeFirewall({
       allowRanges: [],
+      dnsServers: () => [],
       run: () => Promise.resolve({ code: 4, stdout: '', stderr: 'Permission denied (you must be root)' }),
       logger: silentLogger,
     });

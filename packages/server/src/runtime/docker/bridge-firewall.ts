@@ -5,10 +5,13 @@
  * network gets two chains of its own (`BURROW-F-<hash>` for forwarded traffic, jumped to from DOCKER-USER, and
  * `BURROW-I-<hash>` for traffic to the host, jumped to from INPUT), both jumps commented `burrow:<network name>`,
  * so a restart finds and reconciles them. Refused connections fail at once (REJECT), never hang. Installing and
- * removing are idempotent; the rules are rebuilt whole each time.
+ * removing are idempotent; the rules are rebuilt whole each time. The host's DNS servers stay reachable on port 53
+ * (Docker's embedded resolver forwards from the sandbox's namespace), so names resolve and the Debian mirror works.
  */
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { BurrowError } from '@burrow/protocol';
 import type { Logger } from '../../logger.js';
 
@@ -46,8 +49,31 @@ export interface BridgeNetwork {
 export interface BridgeFirewallOptions {
   /** CIDRs the operator lets sandboxes reach although they are internal. */
   allowRanges: readonly string[];
+  /**
+   * The DNS servers Docker's embedded resolver forwards to (from the sandbox's own namespace, so through these
+   * rules): their port 53 stays reachable, or no name would resolve. Default: the host's resolv.conf.
+   */
+  dnsServers?: () => string[];
   run?: Runner;
   logger: Logger;
+}
+
+/** Nameservers of the host's resolver configuration (systemd-resolved's upstream list when it is in use). */
+export function hostDnsServers(): string[] {
+  const servers = new Set<string>();
+  for (const file of ['/etc/resolv.conf', '/run/systemd/resolve/resolv.conf']) {
+    let text = '';
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch {
+      continue;
+    }
+    for (const match of text.matchAll(/^\s*nameserver\s+([0-9a-fA-F:.]+)\s*$/gm)) {
+      const address = match[1] ?? '';
+      if (isIP(address) !== 0 && !address.startsWith('127.') && address !== '::1') servers.add(address);
+    }
+  }
+  return [...servers];
 }
 
 export const systemRunner: Runner = (command, args) =>
@@ -106,6 +132,11 @@ export class BridgeFirewall {
     const out: string[][] = [];
     if (kind === 'input') out.push(['-m', 'conntrack', '--ctstate', 'ESTABLISHED,RELATED', '-j', 'RETURN']);
     for (const cidr of [...METADATA[family], ...NEVER[family]]) out.push(reject(cidr));
+    for (const server of (this.options.dnsServers ?? hostDnsServers)()) {
+      if (familyOf(server) !== family) continue;
+      for (const protocol of ['udp', 'tcp'])
+        out.push(['-d', server, '-p', protocol, '--dport', '53', '-j', 'RETURN']);
+    }
     for (const cidr of allowed) out.push(['-d', cidr, '-j', 'RETURN']);
     if (kind === 'input') out.push(REJECT[family]);
     else for (const cidr of INTERNAL[family]) out.push(reject(cidr));
