@@ -20,6 +20,7 @@ export type { StartProcessOptions } from './process-convert.js';
 export { DEFAULT_SHELL, Pty, PtySession, type ConnectPtyOptions, type CreatePtyOptions } from './pty.js';
 export type { WriteData } from './body.js';
 export { SandboxSnapshots, SnapshotOperations } from './snapshots.js';
+export { SandboxNetwork, type PreviewOptions } from './network.js';
 export { sandboxToWire } from './convert.js';
 export {
   AuthenticationError,
@@ -47,6 +48,9 @@ export type {
   CommandEvent,
   CommandResult,
   CreateSandboxOptions,
+  EgressPolicy,
+  EgressSecret,
+  EgressState,
   FileInfo,
   HealthInfo,
   IsolationRuntime,
@@ -55,6 +59,7 @@ export type {
   ProcessEvent,
   ProcessInfo,
   ProcessOutput,
+  PreviewInfo,
   ProgressCallback,
   PtySize,
   S3SyncConfig,

@@ -132,6 +132,14 @@ export function createRequestToWire(options: CreateSandboxOptions): CreateSandbo
   if (options.runtime !== undefined) wire.runtime = options.runtime;
   if (options.labels !== undefined) wire.labels = options.labels;
   if (options.cmd !== undefined) wire.cmd = options.cmd;
+  if (options.egress !== undefined) {
+    wire.egress = {
+      allow: options.egress.allow,
+      ...(options.egress.deny === undefined ? {} : { deny: options.egress.deny }),
+    };
+  }
+  if (options.secrets !== undefined) wire.secrets = options.secrets;
+  if (options.publicPorts !== undefined) wire.public_ports = options.publicPorts;
   return wire;
 }
 
@@ -172,5 +180,6 @@ export function statsFromWire(wire: WireSandboxStats): SandboxStats {
     diskWrite: wire.disk_write,
     pidCount: wire.pid_count,
     timestamp: date(wire.timestamp),
+    ...(wire.egress_refused === undefined ? {} : { egressRefused: wire.egress_refused }),
   };
 }

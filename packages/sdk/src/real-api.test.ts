@@ -145,4 +145,36 @@ describe('SDK against the real API (fake runtime)', () => {
       message: 'API error (404): sandbox not found',
     });
   });
+
+  it('previews, published ports and egress', async () => {
+    const sandbox = await burrow.create({
+      networkMode: 'none',
+      publicPorts: [9000],
+    });
+    const url = await sandbox.previewUrl(3000, { expiresInSeconds: 60 });
+    expect(url).toMatch(
+      new RegExp(`^http://3000-${sandbox.id}\\.localhost:\\d+/\\?burrow_token=bp1\\.3000\\.`),
+    );
+    expect(await sandbox.getHost(3000)).toBe(new URL(url).host);
+    expect(await sandbox.previewUrl(9000)).not.toContain('burrow_token');
+    const preview = await sandbox.network.setPublic(3000, true);
+    expect(preview).toMatchObject({ public: true, port: 3000 });
+    expect(preview.token).toBeUndefined();
+    await sandbox.network.rotatePreviewTokens();
+    const { freePort } = await import('../../server/src/test-support/free-port.js');
+    const hostPort = await freePort();
+    expect(await sandbox.network.publish(80, hostPort)).toEqual({
+      sandboxPort: 80,
+      hostPort,
+      protocol: 'tcp',
+    });
+    expect(await sandbox.network.ports()).toHaveLength(1);
+    await sandbox.network.unpublish(hostPort);
+    expect(await sandbox.network.ports()).toEqual([]);
+    expect(await sandbox.network.egress()).toEqual({ policy: null, secrets: [], refused: 0 });
+    await expect(burrow.create({ networkMode: 'none', egress: { allow: ['a.com'] } })).rejects.toBeInstanceOf(
+      ValidationError,
+    );
+    await sandbox.destroy();
+  });
 });

@@ -7,6 +7,7 @@ import { Files } from './files.js';
 import { Processes } from './processes.js';
 import { Pty } from './pty.js';
 import type { HttpClient } from './http.js';
+import { SandboxNetwork, withToken, type PreviewOptions } from './network.js';
 import { SandboxSnapshots } from './snapshots.js';
 import type { SandboxInfo, SandboxStats } from './types.js';
 
@@ -31,6 +32,8 @@ export class Sandbox implements AsyncDisposable {
   readonly processes: Processes;
   /** Interactive terminals. */
   readonly pty: Pty;
+  /** Preview URLs, published ports and the egress policy. */
+  readonly network: SandboxNetwork;
   readonly #http: HttpClient;
   #info: SandboxInfo;
 
@@ -44,6 +47,30 @@ export class Sandbox implements AsyncDisposable {
     this.snapshots = new SandboxSnapshots(http, info.id);
     this.processes = new Processes(http, info.id);
     this.pty = new Pty(http, this.processes);
+    this.network = new SandboxNetwork(http, info.id);
+  }
+
+  /**
+   * The host (and port) that serves a sandbox port's preview: `<port>-<id>.<preview domain>:<server port>`.
+   *
+   * @example
+   * const host = await sandbox.getHost(3000); // "3000-<id>.localhost:8080"
+   */
+  async getHost(port: number): Promise<string> {
+    return (await this.network.preview(port)).host;
+  }
+
+  /**
+   * A URL that opens a sandbox port in a browser or with curl: host-based, with a scoped token when the server needs
+   * one (the first visit turns it into a cookie).
+   *
+   * @example
+   * const url = await sandbox.previewUrl(3000);
+   * const page = await fetch(url);
+   */
+  async previewUrl(port: number, options: PreviewOptions = {}): Promise<string> {
+    const preview = await this.network.preview(port, options);
+    return withToken(preview.url, preview.token);
   }
 
   /** What the server said about this sandbox when last asked (see `refresh()`). */

@@ -6,7 +6,7 @@ export type SandboxStatus = 'creating' | 'running' | 'paused' | 'stopped' | 'err
 /** How a sandbox reaches the network: `none` (no network), `internal` (no egress), `bridge` (NAT egress). */
 export type NetworkMode = 'none' | 'internal' | 'bridge';
 
-/** A sandbox port published on the host's 127.0.0.1 (effective in `bridge` mode). */
+/** A sandbox port published on the host's 127.0.0.1 (in every network mode, through the server). */
 export interface PortMapping {
   sandboxPort: number;
   hostPort: number;
@@ -101,7 +101,50 @@ export interface CreateSandboxOptions {
   labels?: Record<string, string>;
   /** Replaces the image's command. */
   cmd?: string[];
+  /** Egress allowlist (network mode `bridge`): the sandbox reaches only these destinations, through the egress proxy. */
+  egress?: EgressPolicy;
+  /** Headers the egress proxy adds to requests to a host; the values never enter the sandbox. */
+  secrets?: EgressSecret[];
+  /** Ports whose preview URLs need no token. */
+  publicPorts?: number[];
   signal?: AbortSignal;
+}
+
+/** Destinations by name (`example.com`), wildcard (`*.example.com`, `*`), address or CIDR; deny wins over allow. */
+export interface EgressPolicy {
+  allow: string[];
+  deny?: string[];
+}
+
+/** A header the egress proxy adds to every request to `host` (HTTPS included). */
+export interface EgressSecret {
+  host: string;
+  header: string;
+  value: string;
+}
+
+/** A sandbox's egress as the server reports it (secret values are never reported). */
+export interface EgressState {
+  /** `null` when the sandbox has no policy (its network mode alone decides). */
+  policy: { allow: string[]; deny: string[] } | null;
+  secrets: { host: string; header: string }[];
+  /** Connections its policy refused since the server started. */
+  refused: number;
+}
+
+/** The preview URLs of a sandbox port. */
+export interface PreviewInfo {
+  port: number;
+  /** Host-based: `http://<port>-<id>.<preview domain>:<server port>/` (without the token). */
+  url: string;
+  /** Path-based: `<server>/api/v1/sandboxes/<id>/proxy/<port>/` (without the token). */
+  pathUrl: string;
+  /** The host (and port) of the host-based URL. */
+  host: string;
+  /** Scoped token (this sandbox and port, until `expiresAt`); absent when auth is off or the port is public. */
+  token?: string;
+  expiresAt?: Date;
+  public: boolean;
 }
 
 /** What a finished command produced. A non-zero `exitCode` is a result, not an error. */
@@ -160,6 +203,8 @@ export interface SandboxStats {
   diskWrite: number;
   pidCount: number;
   timestamp: Date;
+  /** Connections its egress policy refused since the server started (sandboxes with a policy only). */
+  egressRefused?: number;
 }
 
 /** The server's version and capability tokens. */
