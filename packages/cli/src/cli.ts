@@ -13,6 +13,7 @@ import { registerList } from './commands/list.js';
 import { registerMcp } from './commands/mcp.js';
 import { registerProcesses } from './commands/processes.js';
 import { registerRun } from './commands/run.js';
+import { registerPort } from './commands/port.js';
 import { registerServe } from './commands/serve.js';
 import { registerShell } from './commands/shell.js';
 import { registerSnapshot } from './commands/snapshot.js';
@@ -42,6 +43,7 @@ export function buildProgram(): Command {
   registerPause(program);
   registerSnapshot(program);
   registerStats(program);
+  registerPort(program);
   registerDashboard(program);
   registerVersion(program, CLI_VERSION);
   program.addHelpText(

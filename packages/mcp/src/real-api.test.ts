@@ -66,3 +66,22 @@ it('runs a session with the caller key (X-API-Key or Bearer); no key is an isErr
   expect(reply.content[0]?.text).toMatch(/^Error: .*API key/);
   await anonymous.close();
 });
+
+it('returns a preview URL that opens the port with its token', async () => {
+  const client = await connect({ 'X-API-Key': API_KEY });
+  const { id } = (await call(client, 'create_sandbox')) as { id: string };
+  api.runtime.ports.serve(id, 8000, (connection) => {
+    connection.on('error', () => undefined);
+    connection.end('HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nhi');
+  });
+  const preview = (await call(client, 'get_preview_url', { sandbox_id: id, port: 8000, expires_in: 60 })) as {
+    url: string;
+    path_url: string;
+    expires_at: string;
+  };
+  expect(preview.url).toMatch(new RegExp(`^http://8000-${id}\\.localhost:\\d+/\\?burrow_token=`));
+  expect(Date.parse(preview.expires_at)).toBeGreaterThan(Date.now());
+  const response = await fetch(preview.path_url);
+  expect([response.status, await response.text()]).toEqual([200, 'hi']);
+  await client.close();
+});

@@ -24,6 +24,7 @@ const DEN_TOOLS = [
   'snapshot_restore',
 ];
 const BURROW_TOOLS = [
+  'get_preview_url',
   'start_sandbox',
   'stop_sandbox',
   'stat_file',
@@ -75,7 +76,7 @@ async function call(
 }
 
 describe('MCP tools', () => {
-  it("lists Den's eleven tools and Burrow's fourteen, with descriptions that teach", async () => {
+  it("lists Den's eleven tools and Burrow's fifteen, with descriptions that teach", async () => {
     const { client, server } = await connect();
     const { tools } = await client.listTools();
     expect(tools.map((tool) => tool.name).sort()).toEqual([...DEN_TOOLS, ...BURROW_TOOLS].sort());

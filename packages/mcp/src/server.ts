@@ -5,6 +5,7 @@ import type { Burrow } from '@burrow/sdk';
 import { DEFAULT_MAX_READ_BYTES, type ToolContext } from './context.js';
 import { registerFileTools } from './tools/file-tools.js';
 import { registerProcessTools } from './tools/process-tools.js';
+import { registerNetworkTools } from './tools/network-tools.js';
 import { registerSandboxTools } from './tools/sandbox-tools.js';
 import { registerSnapshotTools } from './tools/snapshot-tools.js';
 
@@ -64,6 +65,7 @@ export function createMcpServer(options: McpServerOptions): BurrowMcpServer {
   registerFileTools(mcp, context);
   registerSnapshotTools(mcp, context);
   registerProcessTools(mcp, context);
+  registerNetworkTools(mcp, context);
   const log = options.log ?? ((message: string) => process.stderr.write(`burrow mcp: ${message}\n`));
 
   let closing: Promise<void> | undefined;
