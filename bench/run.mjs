@@ -24,6 +24,7 @@ import { removeNetworks, RUN_LABEL, sweep } from './lib/cleanup.mjs';
 import { describeMachine, rssOf } from './lib/machine.mjs';
 import { markdown, targets } from './lib/report.mjs';
 import * as interactive from './lib/interactive.mjs';
+import { previewProxy } from './lib/preview.mjs';
 import * as scenario from './lib/scenarios.mjs';
 import { e2bExec, e2bTti, sdkSystems, useE2bEndpoint } from './lib/e2b.mjs';
 import { burrowClient, startBurrow } from './lib/server.mjs';
@@ -56,6 +57,7 @@ const STEPS = [
   'attach_replay',
   'pty_throughput',
   'e2b',
+  'preview',
 ];
 /** `--only density,burst`: run just these steps. */
 const ONLY = args.only === undefined ? undefined : new Set(args.only.split(','));
@@ -78,6 +80,8 @@ const PLAN = args.quick
       ptyRuns: 2,
       e2bTti: 3,
       e2bExec: 15,
+      preview: 20,
+      preview100: 1,
     }
   : {
       tti: 15,
@@ -93,6 +97,8 @@ const PLAN = args.quick
       ptyRuns: 5,
       e2bTti: 10,
       e2bExec: 50,
+      preview: 100,
+      preview100: 3,
     };
 if (args.burst !== undefined) PLAN.burst = Number(args.burst);
 if (args.density !== undefined) PLAN.density = Number(args.density);
@@ -177,6 +183,13 @@ async function main() {
         image: args['e2b-image'],
         systems: outcome.tti,
       };
+    } else if (key === 'preview') {
+      scenarios.preview_latency = { title: 'HTTP request to a sandbox port', systems: outcome.latency };
+      scenarios.preview_100mb = {
+        title: '100 MB download from a sandbox port',
+        bytes: outcome.bytes,
+        systems: outcome.download,
+      };
     } else if (key === 'files') {
       scenarios.file_write_100mb = { title: 'write a 100 MB file', bytes: 100 * MiB, systems: outcome.write };
       scenarios.file_read_100mb = { title: 'read a 100 MB file', bytes: 100 * MiB, systems: outcome.read };
@@ -252,6 +265,17 @@ async function main() {
         const sdks = sdkSystems(server.url, args['e2b-image']);
         return { exec: await e2bExec(sdks, PLAN.e2bExec, log), tti: await e2bTti(sdks, PLAN.e2bTti, log) };
       },
+    );
+    await step('preview', 'preview URL vs published ports: latency and 100 MB download', () =>
+      previewProxy({
+        client,
+        serverUrl: server.url,
+        image: args.image,
+        runId,
+        small: PLAN.preview,
+        big: PLAN.preview100,
+        log,
+      }),
     );
   } finally {
     clearInterval(sampler);

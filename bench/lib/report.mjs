@@ -85,6 +85,23 @@ function timingRows(results) {
         name === 'fork' ? `${ratio(entry.summary.median, restores)} of snapshot + restores` : '',
     );
   }
+  const dockerPublished = (key) => (entry, name) =>
+    name === 'docker-publish'
+      ? 'baseline: no tunnel'
+      : `${ratio(entry.summary.median, scenarios[key]?.systems?.['docker-publish']?.summary.median)} the Docker-published port`;
+  add(
+    'HTTP request to a sandbox port (small file)',
+    scenarios.preview_latency?.systems,
+    {},
+    dockerPublished('preview_latency'),
+  );
+  add(
+    '100 MB download from a sandbox port',
+    scenarios.preview_100mb?.systems,
+    {},
+    (entry, name) =>
+      `${rate(scenarios.preview_100mb?.bytes ?? 0)(entry)}; ${dockerPublished('preview_100mb')(entry, name)}`,
+  );
   add(
     `Burst of ${scenarios.burst?.count ?? '?'} concurrent creates (each)`,
     scenarios.burst?.systems,
