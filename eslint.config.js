@@ -102,6 +102,9 @@ export default tseslint.config(
   // A backend may use its own internals (relative imports within runtime/) and the storage policy, nothing above.
   layer('runtime', [ROOT, API, ENGINE, STORE, STORAGE_INTERNALS]),
   layer('storage', [CONCRETE, ROOT, API, ENGINE, STORE, RUNTIME_INTERNALS]),
+  // Previews, published ports and the egress proxy: over the Runtime and SandboxStore interfaces, beside the engine
+  // (which admits requests with proxy/egress-admission.ts), below the api.
+  layer('proxy', [CONCRETE, ROOT, API, ENGINE, RUNTIME_INTERNALS, STORE_INTERNALS, STORAGE_INTERNALS]),
   layer('store', [
     CONCRETE,
     ROOT,

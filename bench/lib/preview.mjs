@@ -12,15 +12,18 @@ import { MiB, run } from './systems.mjs';
 const SERVE = (bytes) =>
   `mkdir -p /tmp/www && echo ok > /tmp/www/small && head -c ${bytes} /dev/zero > /tmp/www/big && exec httpd -f -p 8000 -h /tmp/www`;
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address();
-      probe.close(() => resolve(port));
+/** A free loopback port in the server's default host port range (sandbox.host_port_range, 20000-29999). */
+async function freePort(min = 20_000, max = 29_999) {
+  for (let attempt = 0; attempt < 200; attempt += 1) {
+    const port = min + Math.floor(Math.random() * (max - min + 1));
+    const free = await new Promise((resolve) => {
+      const probe = createServer();
+      probe.once('error', () => resolve(false));
+      probe.listen(port, '127.0.0.1', () => probe.close(() => resolve(true)));
     });
-  });
+    if (free) return port;
+  }
+  throw new Error(`no free port in ${min}-${max}`);
 }
 
 /** A GET, counting the body's bytes; resolves with [milliseconds, bytes]. */

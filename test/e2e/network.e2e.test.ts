@@ -28,7 +28,7 @@ import { silentLogger } from '../../packages/server/src/logger.js';
 import { CertificateFactory } from '../../packages/server/src/proxy/egress-ca.js';
 import { BridgeFirewall } from '../../packages/server/src/runtime/docker/bridge-firewall.js';
 import { removeInstance, spawnServer, type ChildServer } from '../support/child-server.js';
-import { freePort, makeDataDir } from '../support/server.js';
+import { freePortIn, makeDataDir } from '../support/server.js';
 
 const docker = new Dockerode();
 const KEY = `e2e-key-${randomBytes(6).toString('hex')}`;
@@ -288,7 +288,7 @@ describe('preview URLs and published ports', () => {
   });
 
   it("publishes with Den's POST /ports, keeps it across a crash, and removes it with DELETE", async () => {
-    const hostPort = await freePort();
+    const hostPort = await freePortIn();
     const published = await api(`/api/v1/sandboxes/${id}/ports`, {
       method: 'POST',
       body: JSON.stringify({ sandbox_port: 8000, host_port: hostPort }),

@@ -42,6 +42,20 @@ export function freePort(): Promise<number> {
   });
 }
 
+/** A loopback port in [min, max] nothing listens on right now (a server's host_port_range is 20000-29999 by default). */
+export async function freePortIn(min = 20_000, max = 29_999): Promise<number> {
+  for (let attempt = 0; attempt < 200; attempt += 1) {
+    const port = min + Math.floor(Math.random() * (max - min + 1));
+    const free = await new Promise<boolean>((resolve) => {
+      const probe = createServer();
+      probe.once('error', () => resolve(false));
+      probe.listen(port, '127.0.0.1', () => probe.close(() => resolve(true)));
+    });
+    if (free) return port;
+  }
+  throw new Error(`no free port in ${min}-${max}`);
+}
+
 type Tree = Record<string, unknown>;
 
 function merge(base: Tree, over: Tree): Tree {

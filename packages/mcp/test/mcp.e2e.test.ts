@@ -33,7 +33,7 @@ async function call(
 /** create -> write -> exec -> read -> snapshot -> restore -> destroy; returns the ids it made. */
 async function session(client: Client): Promise<string[]> {
   const { tools } = await client.listTools();
-  expect(tools).toHaveLength(25);
+  expect(tools).toHaveLength(26);
   const { id } = (await call(client, 'create_sandbox', { timeout: 600 })) as { id: string };
   expect(
     await call(client, 'write_file', {

@@ -283,6 +283,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     domain: config.network.preview_domain,
     scheme: config.network.preview_scheme,
     port: config.network.preview_port,
+    loopbackOnly: !config.auth.enabled,
   });
   const sandboxNetwork = new SandboxNetwork({
     store,

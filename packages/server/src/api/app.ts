@@ -3,7 +3,7 @@
  * not yet listening; the server adds its own routes (MCP) and calls `listen`. The dashboard's static files are
  * served when `dashboardDir` is given.
  */
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type ServerOptions, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import websocket from '@fastify/websocket';
 import { BurrowError, type Resources } from '@burrow/protocol';
@@ -95,9 +95,15 @@ export interface PreviewServer {
 function serverWithPreviews(preview: PreviewServer) {
   return (
     handler: (request: IncomingMessage, response: ServerResponse) => void,
-    options: { keepAliveTimeout?: number; requestTimeout?: number; connectionTimeout?: number },
+    options: {
+      keepAliveTimeout?: number;
+      requestTimeout?: number;
+      connectionTimeout?: number;
+      http?: ServerOptions;
+    },
   ) => {
-    const server = createServer((request, response) => {
+    // Fastify's `http` options (the slow-client deadlines) apply to preview requests too.
+    const server = createServer(options.http ?? {}, (request, response) => {
       if (preview.claims(request)) preview.handle(request, response);
       else handler(request, response);
     });

@@ -285,3 +285,36 @@ describe('the preview proxy', () => {
     response.resume();
   });
 });
+
+describe('previews with auth off', () => {
+  it('are open, but the path form answers only requests addressed to a loopback name (no DNS rebinding)', async () => {
+    const open = await startApi({ authEnabled: false });
+    try {
+      const id = await open.sandbox();
+      open.runtime.ports.serve(id, 8000, (connection) => {
+        connection.on('error', () => undefined);
+        connection.end('HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nhi');
+      });
+      const openPort = Number(new URL(open.url).port);
+      const fetchWithHost = (path: string, host: string) =>
+        new Promise<number>((resolve, reject) => {
+          const request = httpRequest(
+            { host: '127.0.0.1', port: openPort, path, headers: { host } },
+            (response) => {
+              response.resume();
+              resolve(response.statusCode ?? 0);
+            },
+          );
+          request.on('error', reject);
+          request.end();
+        });
+      expect(await fetchWithHost('/', `8000-${id}.localhost:${openPort}`)).toBe(200);
+      expect(await fetchWithHost(`/api/v1/sandboxes/${id}/proxy/8000/`, `127.0.0.1:${openPort}`)).toBe(200);
+      expect(await fetchWithHost(`/api/v1/sandboxes/${id}/proxy/8000/`, `evil.example:${openPort}`)).toBe(
+        403,
+      );
+    } finally {
+      await open.close();
+    }
+  });
+});

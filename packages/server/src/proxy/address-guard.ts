@@ -5,7 +5,7 @@
  * and every address is checked here before a connection is made to it, so DNS cannot steer around the policy.
  */
 import { networkInterfaces } from 'node:os';
-import { classifyIp } from '../storage/s3/ip.js';
+import { classifyIp } from '../storage/s3/index.js';
 import { inCidr, type Cidr, type Verdict } from './egress-policy.js';
 
 export interface AddressGuardOptions {

@@ -5,7 +5,7 @@
  * Pure: the proxy resolves names and asks `checkAddress` about every address it would connect to.
  */
 import { BurrowError } from '@burrow/protocol';
-import { canonicalIp, parseIp } from '../storage/s3/ip.js';
+import { canonicalIp, parseIp } from '../storage/s3/index.js';
 import type { EgressPolicy } from '../runtime/runtime.js';
 
 /** Most entries one list may hold. */

@@ -16,7 +16,15 @@ export interface PreviewUrlsOptions {
   scheme: 'http' | 'https';
   /** Port in host-based URLs; 0 = the server's own. */
   port: number;
+  /**
+   * With auth off, path-based previews are served only to requests addressed to a loopback name (as the API is, see
+   * api/loopback-guard.ts): a page that rebinds its own name to 127.0.0.1 must not read a sandbox's pages. Host-based
+   * previews need the preview domain in Host, which such a page cannot send.
+   */
+  loopbackOnly?: boolean;
 }
+
+const LOOPBACK_HOST = /^(localhost|127\.\d{1,3}\.\d{1,3}\.\d{1,3}|\[::1\])(:\d{1,5})?$/;
 
 export interface PreviewTarget {
   sandboxId: string;
@@ -82,6 +90,8 @@ export class PreviewRoutes {
     }
     const byPath = PROXY_PATH.exec(raw);
     if (byPath === null) return undefined;
+    // Not claimed: the API's own guard answers it (403 with what to do).
+    if (this.options.loopbackOnly === true && !LOOPBACK_HOST.test(host)) return undefined;
     const sandboxId = byPath[1] ?? '';
     const port = Number(byPath[2]);
     const query = byPath[4]?.slice(1);

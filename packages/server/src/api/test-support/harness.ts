@@ -78,7 +78,12 @@ export async function startApi(harnessOptions: HarnessOptions = {}): Promise<Har
     connect: (id, port) => engine.connectPort(id, port),
     logger: silentLogger,
   });
-  const routes = new PreviewRoutes({ domain: 'localhost', scheme: 'http', port: 0 });
+  const routes = new PreviewRoutes({
+    domain: 'localhost',
+    scheme: 'http',
+    port: 0,
+    loopbackOnly: !authEnabled,
+  });
   const network = new SandboxNetwork({
     store,
     runtime,

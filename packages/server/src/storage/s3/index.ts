@@ -1,6 +1,6 @@
 /** S3 storage: SSRF guard, credential resolution, clients, transfers, the `hooks` and `fuse` modes. */
 export { parseEndpoint, canonicalHost, type ParsedEndpoint } from './endpoint.js';
-export { classifyIp, canonicalIp, type IpClass, type IpKind } from './ip.js';
+export { classifyIp, canonicalIp, parseIp, type IpClass, type IpKind } from './ip.js';
 export {
   SsrfPolicy,
   firstNeverExempt,
