@@ -15,9 +15,12 @@ export function checkForkCount(count: number): void {
   }
 }
 
-/** The original's configuration without what cannot be shared: host ports (bind once), S3 sync, the FUSE bind. */
+/**
+ * The original's configuration without what cannot be shared: host ports (bind once), S3 sync, the FUSE bind, and
+ * egress secrets (they ride on the original's own CA, whose key the server keeps for that sandbox alone).
+ */
 export function forkConfig(config: SandboxConfig): SandboxConfig {
-  const { ports: _ports, s3FuseBind: _bind, ...copy } = config;
+  const { ports: _ports, s3FuseBind: _bind, secrets: _secrets, ...copy } = config;
   if (copy.storage?.s3 !== undefined) {
     const { s3: _s3, ...storage } = copy.storage;
     copy.storage = storage;

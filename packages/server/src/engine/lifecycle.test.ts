@@ -183,11 +183,17 @@ describe('lifetimes', () => {
 
 describe('fork', () => {
   it('makes independent copies with their own ids, without host ports, counted toward the limit', async () => {
-    const { engine, runtime } = setup({}, { maxSandboxes: 4 });
+    const { engine, runtime } = setup(
+      {},
+      { maxSandboxes: 4, policy: { ...testPolicy(), defaultNetworkMode: 'bridge' } },
+    );
     const original = await engine.create({
       env: { A: '1' },
       ports: [{ sandboxPort: 80, hostPort: 18080 }],
       timeoutMs: 20 * MINUTE,
+      networkMode: 'bridge',
+      egress: { allow: ['api.example.com'] },
+      secrets: [{ host: 'api.example.com', header: 'Authorization', value: 'Bearer x' }],
     });
     await engine.writeFile(original.id, '/tmp/state', 'v1');
     const copies = await engine.fork(original.id, 2);
@@ -196,6 +202,7 @@ describe('fork', () => {
     for (const copy of copies) {
       expect(copy).toMatchObject({ status: 'running', image: original.image });
       expect(copy.config.ports).toBeUndefined();
+      expect(copy.config.secrets).toBeUndefined();
       expect(copy.config.env).toEqual({ A: '1' });
       expect((copy.expiresAt?.getTime() ?? 0) - copy.createdAt.getTime()).toBe(20 * MINUTE);
       const file = await engine.readFile(copy.id, '/tmp/state');
