@@ -74,13 +74,17 @@ describe('SqliteStore', () => {
     store.insertSandbox(record('old'));
     store.close();
     const db = new Database(path);
+    // What a version-1 file lacks: the activity columns (2) and the sandbox secrets table (3).
     db.exec(
-      'ALTER TABLE sandboxes DROP COLUMN paused_at; ALTER TABLE sandboxes DROP COLUMN last_activity_at;',
+      'ALTER TABLE sandboxes DROP COLUMN paused_at; ALTER TABLE sandboxes DROP COLUMN last_activity_at; ' +
+        'DROP TABLE sandbox_secrets;',
     );
     db.pragma('user_version = 1');
     db.close();
     const migrated = new SqliteStore(path);
     expect(migrated.getSandbox('old')).toEqual(record('old'));
+    migrated.setSandboxSecret('old', 'token-key', 'k');
+    expect(migrated.getSandboxSecret('old', 'token-key')).toBe('k');
     migrated.close();
   });
 
