@@ -332,9 +332,21 @@ describe('sandboxes', () => {
     // Auth is on, so the sandbox's ports are not public: the SDK got a traffic token.
     expect(sandbox.trafficAccessToken).toMatch(/^[0-9a-f]{64}$/);
     expect((await fetchHost({})).status).toBe(403);
-    const answer = await fetchHost({ 'e2b-traffic-access-token': sandbox.trafficAccessToken ?? '' });
-    expect(answer.status).toBe(501);
-    expect(answer.body).toMatch(/port 8000 .*preview URLs are not available/);
+    const token = { 'e2b-traffic-access-token': sandbox.trafficAccessToken ?? '' };
+    // Nothing listens yet: Burrow's preview proxy says so.
+    const silent = await fetchHost(token);
+    expect(silent.status).toBe(502);
+    expect(silent.body).toMatch(/nothing listens on port 8000/);
+    await sandbox.commands.run(
+      'cd /tmp && echo "from port 8000" > index.html && exec python3 -m http.server 8000',
+      { background: true },
+    );
+    let answer = await fetchHost(token);
+    for (let tries = 0; answer.status !== 200 && tries < 100; tries += 1) {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      answer = await fetchHost(token);
+    }
+    expect(answer).toEqual({ status: 200, body: 'from port 8000\n' });
   });
 });
 

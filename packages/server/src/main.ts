@@ -361,6 +361,17 @@ export async function startServer(config: Config, options: StartOptions = {}): P
 
   const dashboard = dashboardDir();
   const apiKeys = new ApiKeyAuth({ enabled: config.auth.enabled, apiKeys: config.auth.api_keys });
+  const previewProxy = new PreviewProxy({
+    routes: previewRoutes,
+    access: new PreviewAccess({
+      authEnabled: config.auth.enabled,
+      verifyApiKey: (key) => apiKeys.verify(key),
+      tokenKey: (id) => sandboxNetwork.tokenKey(id),
+      isPublic: (id, port) => sandboxNetwork.isPublic(id, port),
+    }),
+    connect: (id, port) => engine.connectPort(id, port),
+    logger: logger.child({ component: 'preview' }),
+  });
   const app = await buildApp({
     engine,
     logger,
@@ -391,17 +402,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       request: (method, route, status, seconds) => metrics.request(method, route, status, seconds),
     },
     network: sandboxNetwork,
-    preview: new PreviewProxy({
-      routes: previewRoutes,
-      access: new PreviewAccess({
-        authEnabled: config.auth.enabled,
-        verifyApiKey: (key) => apiKeys.verify(key),
-        tokenKey: (id) => sandboxNetwork.tokenKey(id),
-        isPublic: (id, port) => sandboxNetwork.isPublic(id, port),
-      }),
-      connect: (id, port) => engine.connectPort(id, port),
-      logger: logger.child({ component: 'preview' }),
-    }),
+    preview: previewProxy,
   });
   let apiUrl = '';
   mountMcp(app, () => apiUrl);
@@ -432,6 +433,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       domain: config.e2b.domain,
       writableRootfs: config.e2b.writable_rootfs,
       maxFileBytes: config.server.max_file_bytes,
+      // getHost(port) traffic to any other port, the E2B endpoint having checked its own access token.
+      previewProxy: previewProxy.forPorts(),
     }).catch(async (error: unknown) => {
       await app.close();
       throw error;

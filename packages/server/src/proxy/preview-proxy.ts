@@ -60,6 +60,13 @@ function responseHeaders(raw: string[], extra: [string, string][]): string[] {
   return out;
 }
 
+/** A request ready to go into the sandbox: where, with which headers, and what to add to the answer. */
+interface Prepared {
+  target: PreviewTarget;
+  headers: Record<string, unknown>;
+  extra: [string, string][];
+}
+
 export class PreviewProxy {
   constructor(private readonly options: PreviewProxyOptions) {}
 
@@ -68,9 +75,7 @@ export class PreviewProxy {
     return this.options.routes.match(request) !== undefined;
   }
 
-  private prepare(
-    request: IncomingMessage,
-  ): { target: PreviewTarget; headers: Record<string, unknown>; extra: [string, string][] } | BurrowError {
+  private prepare(request: IncomingMessage): Prepared | BurrowError {
     const target = this.options.routes.match(request);
     if (target === undefined) return new BurrowError('ROUTE_NOT_FOUND', 'not a preview URL');
     if (target.port < 1 || target.port > 65535) {
@@ -136,6 +141,10 @@ export class PreviewProxy {
       request.resume();
       return sendError(response, prepared);
     }
+    this.send(prepared, request, response);
+  }
+
+  private send(prepared: Prepared, request: IncomingMessage, response: ServerResponse): void {
     const { target, headers, extra } = prepared;
     const upstream = this.upstream(target, request, headers);
     upstream.on('response', (answer) => {
@@ -156,6 +165,60 @@ export class PreviewProxy {
     socket.on('error', () => undefined);
     const prepared = this.prepare(request);
     if (prepared instanceof BurrowError) return endRaw(socket, prepared.status, errorBody(prepared), []);
+    this.relayUpgrade(prepared, request, socket, head);
+  }
+
+  /**
+   * Forwarding for a caller that decided access itself and routes by its own URL forms (the E2B endpoint's
+   * `getHost(port)` traffic): the request goes to `port` inside the sandbox as it came, path and headers included.
+   */
+  forPorts(): {
+    forward(
+      sandboxId: string,
+      port: number,
+      request: IncomingMessage,
+      response: ServerResponse,
+    ): Promise<void>;
+    upgrade(
+      sandboxId: string,
+      port: number,
+      request: IncomingMessage,
+      socket: Duplex,
+      head: Buffer,
+    ): Promise<void>;
+  } {
+    const prepared = (sandboxId: string, port: number, request: IncomingMessage): Prepared => {
+      const path = request.url ?? '/';
+      return {
+        target: {
+          sandboxId,
+          port,
+          form: 'host',
+          path: path.startsWith('/') ? path : `/${path}`,
+          url: new URL('http://preview/'),
+          cookiePath: '/',
+        },
+        headers: forwardHeaders(request.headers, String(request.headers.host ?? ''), {
+          upgrade: request.headers.upgrade !== undefined,
+        }) as Record<string, unknown>,
+        extra: [],
+      };
+    };
+    return {
+      forward: (sandboxId, port, request, response) =>
+        new Promise<void>((resolve) => {
+          response.once('close', () => resolve());
+          this.send(prepared(sandboxId, port, request), request, response);
+        }),
+      upgrade: (sandboxId, port, request, socket, head) => {
+        socket.on('error', () => undefined);
+        this.relayUpgrade(prepared(sandboxId, port, request), request, socket, head);
+        return Promise.resolve();
+      },
+    };
+  }
+
+  private relayUpgrade(prepared: Prepared, request: IncomingMessage, socket: Duplex, head: Buffer): void {
     const { target, headers, extra } = prepared;
     const upstream = this.upstream(target, request, headers);
     upstream.on('upgrade', (answer, tunnel, tunnelHead) => {
