@@ -283,7 +283,11 @@ describe('sandboxes', () => {
           timeoutMs: 0,
         },
       );
-      await until(async () => Number(await kept.files.read('/tmp/count')) > 2, 'the counter to run');
+      // The loop writes its first count a moment after it starts: until then the file is not there.
+      await until(
+        async () => Number(await kept.files.read('/tmp/count').catch(() => '0')) > 2,
+        'the counter to run',
+      );
       expect(await kept.pause()).toBe(true);
       expect(await kept.pause()).toBe(false);
       expect((await kept.getInfo()).state).toBe('paused');
