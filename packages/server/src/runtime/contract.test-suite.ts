@@ -7,10 +7,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isBurrowError, type ErrorCode } from '@burrow/protocol';
 import { newSandboxId } from '../ids.js';
 import type { ExecEvent, Runtime, SandboxConfig } from './runtime.js';
+import { fidelityContract, type FidelityTarget } from './contract-fidelity.test-suite.js';
 
 export interface ContractTarget {
   runtime: Runtime;
-  /** An image every test may use (has `sh`, `cat`, `echo`, `sleep`). */
+  /** An image every test may use (has `sh`, `cat`, `echo`, `sleep`, `ln`, `id`); its user is root. */
   image: string;
   /** Settings every sandbox of the run gets (e.g. `runtime: 'gvisor'`). */
   defaults?: Partial<SandboxConfig>;
@@ -42,15 +43,15 @@ async function drain(
   return { stdout, stderr, events };
 }
 
-async function readAll(body: AsyncIterable<Buffer | string>): Promise<Buffer> {
+export async function readAll(body: AsyncIterable<Buffer | string>): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const chunk of body) chunks.push(Buffer.from(chunk));
   return Buffer.concat(chunks);
 }
 
-export function runRuntimeContract(name: string, makeTarget: () => Promise<ContractTarget>): void {
+export function runRuntimeContract(name: string, makeTarget: () => Promise<FidelityTarget>): void {
   describe(`Runtime contract: ${name}`, () => {
-    let target: ContractTarget;
+    let target: FidelityTarget;
     let runtime: Runtime;
     const created: string[] = [];
 
@@ -499,6 +500,13 @@ export function runRuntimeContract(name: string, makeTarget: () => Promise<Contr
         expect((await runtime.list()).find((info) => info.id === id)?.pool).toBe('k1');
         expect((await runtime.info(shared)).pool).toBeUndefined();
       });
+    });
+
+    fidelityContract({
+      runtime: () => runtime,
+      target: () => target,
+      sandbox,
+      track: (id) => created.push(id),
     });
 
     describe('events', () => {

@@ -16,6 +16,7 @@ import type { Logger } from '../../logger.js';
 import {
   BUSYBOX_IMAGE,
   DEBIAN_IMAGE,
+  dockerContractTarget,
   EMPTY_IMAGE,
   testDockerRuntime,
 } from '../../test-support/docker-runtime.js';
@@ -26,10 +27,9 @@ import { DockerRuntime } from './docker-runtime.js';
 import { containerName, LABEL } from './labels.js';
 
 for (const image of [BUSYBOX_IMAGE, DEBIAN_IMAGE]) {
-  runRuntimeContract(`docker, Engine API path (no agent), ${image}`, async () => ({
-    ...(await testDockerRuntime('engine')),
-    image,
-  }));
+  runRuntimeContract(`docker, Engine API path (no agent), ${image}`, () =>
+    dockerContractTarget('engine', image),
+  );
 }
 runInteractiveContract(`docker, Engine API path (no agent), ${BUSYBOX_IMAGE}`, async () => ({
   ...(await testDockerRuntime('engine')),

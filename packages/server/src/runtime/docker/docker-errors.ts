@@ -1,4 +1,5 @@
 import { BurrowError, isBurrowError, type ErrorCode } from '@burrow/protocol';
+import { portInUseError } from '../sandbox-config.js';
 
 interface DockerLikeError {
   statusCode?: number;
@@ -48,4 +49,22 @@ export function fromDockerError(
   if (status === 409)
     return new BurrowError('CONFLICT', `${what}: ${dockerMessage(error)}`, undefined, { cause: error });
   return new BurrowError('INTERNAL', `${what}: ${dockerMessage(error)}`, undefined, { cause: error });
+}
+
+/** Docker refuses a memory limit under 6 MiB (at create and on update); say so before asking it. */
+export function checkMemoryLimit(bytes: number): void {
+  if (bytes > 0 && bytes < 6 * 1024 * 1024) {
+    throw new BurrowError('VALIDATION_FAILED', 'memory limit must be at least 6 MiB (Docker refuses less)');
+  }
+}
+
+/**
+ * A start refused because a published host port is taken: by another container ("port is already allocated") or
+ * by a process on the host ("address already in use"). Docker answers 500 for both; it is the caller's to fix.
+ */
+export function portInUse(error: unknown): BurrowError | undefined {
+  const message = dockerMessage(error);
+  if (!/port is already allocated|address already in use/i.test(message)) return undefined;
+  const port = /:(\d+)(?: failed|: bind)/.exec(message)?.[1];
+  return portInUseError(port === undefined ? undefined : Number(port), { cause: error });
 }

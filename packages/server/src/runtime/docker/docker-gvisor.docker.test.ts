@@ -7,7 +7,12 @@ import Dockerode from 'dockerode';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { runRuntimeContract } from '../contract.test-suite.js';
 import { echoServer, runInteractiveContract } from '../interactive-contract.test-suite.js';
-import { BUSYBOX_IMAGE, DEBIAN_IMAGE, testDockerRuntime } from '../../test-support/docker-runtime.js';
+import {
+  BUSYBOX_IMAGE,
+  DEBIAN_IMAGE,
+  dockerContractTarget,
+  testDockerRuntime,
+} from '../../test-support/docker-runtime.js';
 
 describe('the host', () => {
   it('has runsc registered with Docker as runsc and runsc-net', async () => {
@@ -17,11 +22,9 @@ describe('the host', () => {
 });
 
 for (const networkMode of ['none', 'internal'] as const) {
-  runRuntimeContract(`docker, gVisor (${networkMode}), ${BUSYBOX_IMAGE}`, async () => ({
-    ...(await testDockerRuntime('socket')),
-    image: BUSYBOX_IMAGE,
-    defaults: { runtime: 'gvisor', networkMode },
-  }));
+  runRuntimeContract(`docker, gVisor (${networkMode}), ${BUSYBOX_IMAGE}`, () =>
+    dockerContractTarget('socket', BUSYBOX_IMAGE, { runtime: 'gvisor', networkMode }),
+  );
 }
 runInteractiveContract(`docker, gVisor, ${DEBIAN_IMAGE}`, async () => ({
   ...(await testDockerRuntime('socket')),

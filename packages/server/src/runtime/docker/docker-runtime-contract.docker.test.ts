@@ -1,17 +1,18 @@
 import { runRuntimeContract } from '../contract.test-suite.js';
 import { echoServer, runInteractiveContract } from '../interactive-contract.test-suite.js';
-import { BUSYBOX_IMAGE, DEBIAN_IMAGE, testDockerRuntime } from '../../test-support/docker-runtime.js';
+import {
+  BUSYBOX_IMAGE,
+  DEBIAN_IMAGE,
+  dockerContractTarget,
+  testDockerRuntime,
+} from '../../test-support/docker-runtime.js';
 
 for (const image of [BUSYBOX_IMAGE, DEBIAN_IMAGE]) {
-  runRuntimeContract(`docker, agent socket, ${image}`, async () => ({
-    ...(await testDockerRuntime('socket')),
-    image,
-  }));
+  runRuntimeContract(`docker, agent socket, ${image}`, () => dockerContractTarget('socket', image));
 }
-runRuntimeContract(`docker, Engine API exec, ${BUSYBOX_IMAGE}`, async () => ({
-  ...(await testDockerRuntime('exec')),
-  image: BUSYBOX_IMAGE,
-}));
+runRuntimeContract(`docker, Engine API exec, ${BUSYBOX_IMAGE}`, () =>
+  dockerContractTarget('exec', BUSYBOX_IMAGE),
+);
 
 for (const image of [BUSYBOX_IMAGE, DEBIAN_IMAGE]) {
   runInteractiveContract(`docker, agent socket, ${image}`, async () => ({

@@ -63,7 +63,13 @@ import type { SandboxAccess } from './access/sandbox-access.js';
 import { SocketConnector } from './access/socket-connector.js';
 import { Cgroups, type CgroupOptions } from './cgroups.js';
 import { containerSpec, type ImageDefaults } from './create-spec.js';
-import { dockerMessage, dockerStatus, fromDockerError } from './docker-errors.js';
+import {
+  checkMemoryLimit,
+  dockerMessage,
+  dockerStatus,
+  fromDockerError,
+  portInUse,
+} from './docker-errors.js';
 import { dockerEvents } from './events.js';
 import { ImageDefaultsCache } from './images.js';
 import { containerName, instanceFilter, LABEL, MANAGED_FILTER } from './labels.js';
@@ -258,6 +264,7 @@ export class DockerRuntime implements Runtime {
     imageDefaults: ImageDefaults,
     pool?: string,
   ): Promise<void> {
+    checkMemoryLimit(config.memory ?? 0);
     if (config.diskLimit !== undefined && config.diskLimit > 0 && !(await this.supportsDiskQuota())) {
       throw new BurrowError(
         'POLICY_VIOLATION',
@@ -328,6 +335,8 @@ export class DockerRuntime implements Runtime {
       try {
         await container.start();
       } catch (error) {
+        // 304: already running. Starting a running sandbox is a no-op (as in Den), not a failure.
+        if (dockerStatus(error) === 304) return;
         // Another installation sharing the managed network's name may have pruned it meanwhile: recreate, retry.
         if (dockerStatus(error) !== 404 || !/network .*not found/i.test(dockerMessage(error))) throw error;
         const inspect = await container.inspect();
@@ -337,7 +346,10 @@ export class DockerRuntime implements Runtime {
         await container.start();
       }
     } catch (error) {
-      throw fromDockerError(error, `starting sandbox ${id}`, 'SANDBOX_NOT_FOUND', 'sandbox not found');
+      throw (
+        portInUse(error) ??
+        fromDockerError(error, `starting sandbox ${id}`, 'SANDBOX_NOT_FOUND', 'sandbox not found')
+      );
     }
     await this.access.ready(id, () => this.checkStarted(id));
   }

@@ -1,14 +1,19 @@
 /**
  * The few commands the in-memory runtime understands: enough for the shared contract suite and engine tests
- * (`echo`, `cat`, `true`, `false`, `sleep`, `pwd`, `env`, `printenv`, `head -c N /dev/zero`, and `sh -c` scripts of
- * `;`-separated such commands with `exit N` and `>&2`). Anything else exits 127 like a missing command.
+ * (`echo`, `cat`, `true`, `false`, `sleep`, `pwd`, `env`, `printenv`, `id`, `ln -s`, `head -c N /dev/zero`, and `sh -c`
+ * scripts of `;`-separated such commands with `exit N` and `>&2`). Anything else exits 127 like a missing command.
  */
 
 export interface CommandContext {
   env: Record<string, string>;
   workdir: string;
   stdin: () => Promise<Buffer>;
-  readFile: (path: string) => Buffer | undefined;
+  /** The user the command runs as. */
+  user: { uid: number; name: string };
+  /** A file's bytes, or the error text a command prints (`No such file or directory`, `Permission denied`). */
+  readFile: (path: string) => Buffer | string;
+  /** Creates a symlink at `path`; an error text on failure. */
+  symlink: (target: string, path: string) => string | undefined;
   stdout: (data: Buffer) => void;
   stderr: (data: Buffer) => void;
   sleep: (ms: number) => Promise<void>;
@@ -49,13 +54,35 @@ const COMMANDS: Record<string, Command> = {
     }
     for (const path of args) {
       const data = context.readFile(path);
-      if (data === undefined) {
-        context.stderr(Buffer.from(`cat: ${path}: No such file or directory\n`));
+      if (typeof data === 'string') {
+        context.stderr(Buffer.from(`cat: ${path}: ${data}\n`));
         return 1;
       }
       context.stdout(data);
     }
     return 0;
+  },
+  id: (args, context) => {
+    const { uid, name } = context.user;
+    const line =
+      args[0] === '-u'
+        ? `${uid}`
+        : args[0] === '-un'
+          ? name
+          : `uid=${uid}(${name}) gid=${uid}(${name}) groups=${uid}(${name})`;
+    context.stdout(Buffer.from(`${line}\n`));
+    return Promise.resolve(0);
+  },
+  ln: (args, context) => {
+    const [flag, target, path] = args;
+    if ((flag !== '-s' && flag !== '-sf') || target === undefined || path === undefined) {
+      context.stderr(Buffer.from('ln: only ln -s TARGET LINK is known here\n'));
+      return Promise.resolve(1);
+    }
+    const error = context.symlink(target, path);
+    if (error === undefined) return Promise.resolve(0);
+    context.stderr(Buffer.from(`ln: ${path}: ${error}\n`));
+    return Promise.resolve(1);
   },
   head: (args, context) => {
     if (args[0] === '-c' && args[2] === '/dev/zero') {

@@ -1,8 +1,15 @@
 import { runRuntimeContract } from '../contract.test-suite.js';
 import { runInteractiveContract } from '../interactive-contract.test-suite.js';
-import { FakeRuntime } from './fake-runtime.js';
+import { FAKE_USER_IMAGE, FakeRuntime } from './fake-runtime.js';
 
-runRuntimeContract('fake', () => Promise.resolve({ runtime: new FakeRuntime(), image: 'fake/image' }));
+runRuntimeContract('fake', () =>
+  Promise.resolve({
+    runtime: new FakeRuntime(),
+    image: 'fake/image',
+    userImage: FAKE_USER_IMAGE,
+    idleStopExitCode: 0,
+  }),
+);
 runInteractiveContract('fake', () =>
   Promise.resolve({
     runtime: new FakeRuntime(),

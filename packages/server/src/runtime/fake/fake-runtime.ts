@@ -6,13 +6,12 @@ import { EventEmitter, on } from 'node:events';
 import { Readable } from 'node:stream';
 import { BurrowError } from '@burrow/protocol';
 import { newSandboxId, newSnapshotId } from '../../ids.js';
-import { mergeTmpfs, DEFAULT_TMPFS } from '../../storage/tmpfs.js';
+import { mergeTmpfs, DEFAULT_TMPFS, tmpfsBytes } from '../../storage/tmpfs.js';
 import { AsyncQueue } from '../../util/async-queue.js';
-import { checkCallerLabels, publicConfig } from '../sandbox-config.js';
+import { checkCallerLabels, portInUseError, publicConfig } from '../sandbox-config.js';
 import { checkExecOptions, collectExec, execStreamFrom, inputChunks } from '../exec-support.js';
 import { capListing, listLimit } from '../listing.js';
 import { sandboxPathBytes } from '../paths.js';
-import { modeString } from '../agent/stat-record.js';
 import {
   type AttachOptions,
   type ConnectOptions,
@@ -51,6 +50,7 @@ import {
   type WriteFileOptions,
 } from '../runtime.js';
 import { runCommand } from './fake-commands.js';
+import { copyNodes, FakeFs, keyOf, type FsMount, type FsNode } from './fake-fs.js';
 import { checkIsolation } from '../isolation-check.js';
 import { FakeProcesses } from './fake-processes.js';
 import { FakeWatchers } from './fake-watch.js';
@@ -58,17 +58,16 @@ import { FakePorts } from './fake-ports.js';
 import { checkConnectHost, checkPort } from '../ports.js';
 import type { Duplex } from 'node:stream';
 
-type FsNode =
-  { kind: 'file'; data: Buffer; mode: number; mtime: Date } | { kind: 'dir'; mode: number; mtime: Date };
-
 interface FakeSandbox {
   id: string;
   config: SandboxConfig;
   createdAt: Date;
   running: boolean;
   exitCode?: number;
-  tmpfs: string[];
-  files: Map<string, FsNode>;
+  oomKilled?: boolean;
+  fs: FakeFs;
+  user: FakeUser;
+  ip: string;
   processes: number;
   /** Warm-pool key of an idle pool member. */
   pool?: string;
@@ -83,37 +82,27 @@ interface FakeSnapshot {
   files: Map<string, FsNode>;
 }
 
-const KEY_ENCODING = 'latin1';
-
-function keyOf(bytes: Buffer): string {
-  return bytes.toString(KEY_ENCODING);
+export interface FakeUser {
+  uid: number;
+  name: string;
 }
 
-function parentOf(key: string): string {
-  const index = key.lastIndexOf('/');
-  return index <= 0 ? '/' : key.slice(0, index);
-}
+/** An image whose user is `sandbox` (uid 1000), like the test images built with `USER sandbox`. */
+export const FAKE_USER_IMAGE = 'fake/user-image';
 
-function baseName(key: string): string {
-  return key.slice(key.lastIndexOf('/') + 1);
-}
+const MIN_MEMORY = 6 * 1024 * 1024;
 
-function display(key: string): string {
-  return Buffer.from(key, KEY_ENCODING).toString('utf8');
-}
-
-function within(key: string, root: string): boolean {
-  return key === root || key.startsWith(root === '/' ? '/' : `${root}/`);
-}
-
-function cloneFiles(files: Map<string, FsNode>): Map<string, FsNode> {
-  return new Map([...files].map(([key, node]) => [key, { ...node }]));
+function checkMemory(bytes: number | undefined): void {
+  if (bytes !== undefined && bytes > 0 && bytes < MIN_MEMORY)
+    throw new BurrowError('VALIDATION_FAILED', 'memory limit must be at least 6 MiB (Docker refuses less)');
 }
 
 export interface FakeRuntimeOptions {
   defaultTmpfs?: readonly TmpfsMount[];
   /** Images that exist; any other image is IMAGE_NOT_FOUND. */
   images?: readonly string[];
+  /** The user of each image whose user is not root; by default {@link FAKE_USER_IMAGE} runs as `sandbox`. */
+  users?: Record<string, FakeUser>;
 }
 
 export class FakeRuntime implements Runtime {
@@ -122,6 +111,8 @@ export class FakeRuntime implements Runtime {
   private readonly emitter = new EventEmitter();
   private readonly defaultTmpfs: readonly TmpfsMount[];
   private readonly images: Set<string> | undefined;
+  private readonly users: Record<string, FakeUser>;
+  private addresses = 0;
   private readonly processes = new FakeProcesses((id, options) => this.execStream(id, options));
   private readonly watchers = new FakeWatchers();
   /** TCP servers "inside" the sandboxes: tests serve ports here (see fake-ports.ts). */
@@ -130,6 +121,7 @@ export class FakeRuntime implements Runtime {
   constructor(options: FakeRuntimeOptions = {}) {
     this.defaultTmpfs = options.defaultTmpfs ?? DEFAULT_TMPFS;
     this.images = options.images === undefined ? undefined : new Set(options.images);
+    this.users = options.users ?? { [FAKE_USER_IMAGE]: { uid: 1000, name: 'sandbox' } };
   }
 
   ping(): Promise<void> {
@@ -189,29 +181,66 @@ export class FakeRuntime implements Runtime {
     }
     if (this.sandboxes.has(id))
       throw new BurrowError('ALREADY_EXISTS', `a sandbox with id ${id} already exists`);
-    const tmpfs = mergeTmpfs(this.defaultTmpfs, config.storage?.tmpfs).map((mount) => mount.path);
-    const now = new Date();
-    for (const dir of ['/', '/etc', ...tmpfs])
-      files.set(dir, files.get(dir) ?? { kind: 'dir', mode: 0o755, mtime: now });
+    checkMemory(config.memory);
+    const mounts: FsMount[] = [
+      ...mergeTmpfs(this.defaultTmpfs, config.storage?.tmpfs).map((mount) => ({
+        root: mount.path,
+        bytes: tmpfsBytes(mount),
+        readOnly: (mount.options ?? '').split(',').includes('ro'),
+        tmpfs: true,
+      })),
+      ...(config.storage?.volumes ?? []).map((volume) => ({
+        root: volume.mountPath,
+        readOnly: volume.readOnly,
+        tmpfs: false,
+      })),
+    ];
+    const user = this.users[config.image] ?? { uid: 0, name: 'root' };
     const sandbox: FakeSandbox = {
       id,
       config: publicConfig(config),
-      createdAt: now,
+      createdAt: new Date(),
       running: false,
-      tmpfs,
-      files,
+      fs: new FakeFs(files, {
+        uid: user.uid,
+        mounts,
+        writableRootfs: config.writableRootfs === true,
+        onChange: (kind, key, isDir) => this.watchers.notify(id, kind, key, isDir),
+      }),
+      user,
+      // Docker gives a sandbox on a network an address on it; without one (`none`), none.
+      ip: config.networkMode === 'none' ? '' : this.nextAddress(),
       processes: 0,
     };
     if (pool !== undefined) sandbox.pool = pool;
     this.sandboxes.set(id, sandbox);
   }
 
+  private nextAddress(): string {
+    this.addresses += 1;
+    return `172.31.${Math.floor(this.addresses / 250) % 250}.${(this.addresses % 250) + 2}`;
+  }
+
+  /** Docker publishes ports in bridge mode only, and refuses a host port that a running sandbox already holds. */
+  private checkPorts(sandbox: FakeSandbox): void {
+    if (sandbox.config.networkMode !== 'bridge') return;
+    const taken = new Set(
+      [...this.sandboxes.values()]
+        .filter((other) => other.running && other.config.networkMode === 'bridge')
+        .flatMap((other) => (other.config.ports ?? []).map((port) => port.hostPort)),
+    );
+    const clash = (sandbox.config.ports ?? []).find((port) => taken.has(port.hostPort));
+    if (clash !== undefined) throw portInUseError(clash.hostPort);
+  }
+
   async start(id: string): Promise<void> {
     await Promise.resolve();
     const sandbox = this.get(id);
     if (sandbox.running) return;
+    this.checkPorts(sandbox);
     sandbox.running = true;
     delete sandbox.exitCode;
+    delete sandbox.oomKilled;
     this.emit({ type: 'started', id });
   }
 
@@ -221,14 +250,15 @@ export class FakeRuntime implements Runtime {
     if (!sandbox.running) return;
     sandbox.running = false;
     delete sandbox.paused;
-    sandbox.exitCode = 143;
+    // Docker stops with SIGTERM: a command (`sleep`) dies of it (143); without one the agent that keeps the
+    // sandbox alive ends cleanly (0).
+    const exitCode = sandbox.config.cmd === undefined ? 0 : 143;
+    sandbox.exitCode = exitCode;
     this.processes.forget(id);
     this.watchers.end(id);
     // Like tmpfs in a real container, the mounts come back empty.
-    for (const key of [...sandbox.files.keys()]) {
-      if (sandbox.tmpfs.some((root) => within(key, root) && key !== root)) sandbox.files.delete(key);
-    }
-    this.emit({ type: 'died', id, exitCode: 143, oomKilled: false });
+    sandbox.fs.clearTmpfs();
+    this.emit({ type: 'died', id, exitCode, oomKilled: false });
   }
 
   async remove(id: string): Promise<void> {
@@ -272,6 +302,7 @@ export class FakeRuntime implements Runtime {
     const sandbox = this.get(id);
     sandbox.running = false;
     sandbox.exitCode = exitCode;
+    if (oomKilled) sandbox.oomKilled = true;
     this.processes.forget(id);
     this.watchers.end(id);
     this.emit({ type: 'died', id, exitCode, oomKilled });
@@ -287,10 +318,11 @@ export class FakeRuntime implements Runtime {
       ports: sandbox.config.ports ?? [],
       labels: sandbox.config.labels ?? {},
       pid: sandbox.running ? 1 : 0,
-      ip: '',
+      ip: sandbox.running ? sandbox.ip : '',
       config: sandbox.config,
     };
     if (sandbox.exitCode !== undefined) info.exitCode = sandbox.exitCode;
+    if (sandbox.oomKilled === true) info.oomKilled = true;
     if (sandbox.pool !== undefined) info.pool = sandbox.pool;
     return info;
   }
@@ -343,10 +375,9 @@ export class FakeRuntime implements Runtime {
         }
         return Buffer.concat(stdinChunks);
       },
-      readFile: (path) => {
-        const node = sandbox.files.get(keyOf(sandboxPathBytes(path)));
-        return node?.kind === 'file' ? node.data : undefined;
-      },
+      user: sandbox.user,
+      readFile: (path) => sandbox.fs.readForCommand(keyOf(Buffer.from(path))),
+      symlink: (target, path) => sandbox.fs.symlink(keyOf(Buffer.from(target)), keyOf(Buffer.from(path))),
       stdout: (data) => events.push({ type: 'stdout', data }),
       // On a terminal both streams are the terminal.
       stderr: (data) => events.push({ type: options.pty === undefined ? 'stderr' : 'stdout', data }),
@@ -404,62 +435,10 @@ export class FakeRuntime implements Runtime {
 
   // ---------------------------------------------------------------- files
 
-  private writable(sandbox: FakeSandbox, key: string): void {
-    if (sandbox.config.writableRootfs === true) return;
-    const mounts = [
-      ...sandbox.tmpfs,
-      ...(sandbox.config.storage?.volumes ?? []).filter((v) => !v.readOnly).map((v) => v.mountPath),
-    ];
-    if (!mounts.some((root) => within(key, root))) {
-      throw new BurrowError('READ_ONLY', `${display(key)}: the path is on a read-only filesystem`);
-    }
-  }
-
-  private node(sandbox: FakeSandbox, key: string): FsNode {
-    const node = sandbox.files.get(key);
-    if (node === undefined)
-      throw new BurrowError('FILE_NOT_FOUND', `${display(key)}: no such file or directory`);
-    return node;
-  }
-
-  private fileInfo(key: string, node: FsNode): FileInfo {
-    const type = node.kind === 'dir' ? 0o040000 : 0o100000;
-    return {
-      name: display(baseName(key)) || '/',
-      path: display(key),
-      size: node.kind === 'file' ? node.data.length : 4096,
-      mode: modeString(type | node.mode),
-      modTime: node.mtime,
-      isDir: node.kind === 'dir',
-      isSymlink: false,
-    };
-  }
-
-  private makeParents(sandbox: FakeSandbox, key: string): void {
-    const parent = parentOf(key);
-    if (parent === key) return;
-    const existing = sandbox.files.get(parent);
-    if (existing?.kind === 'dir') return;
-    if (existing !== undefined)
-      throw new BurrowError(
-        'NOT_A_DIRECTORY',
-        `${display(parent)}: a component of the path is not a directory`,
-      );
-    this.makeParents(sandbox, parent);
-    this.writable(sandbox, parent);
-    sandbox.files.set(parent, { kind: 'dir', mode: 0o755, mtime: new Date() });
-    this.watchers.notify(sandbox.id, 'create', parent, true);
-  }
-
   async readFile(id: string, path: SandboxPath): Promise<FileRead> {
     await Promise.resolve();
-    const sandbox = this.running(id);
-    const key = keyOf(sandboxPathBytes(path));
-    const node = this.node(sandbox, key);
-    if (node.kind === 'dir')
-      throw new BurrowError('IS_A_DIRECTORY', `${display(key)}: the path is a directory`);
-    const info = this.fileInfo(key, node);
-    return { info, sizeExact: info.size > 0, body: Readable.from([node.data]) };
+    const { info, data } = this.running(id).fs.readFile(keyOf(sandboxPathBytes(path)));
+    return { info, sizeExact: info.size > 0, body: Readable.from([data]) };
   }
 
   async writeFile(
@@ -468,54 +447,35 @@ export class FakeRuntime implements Runtime {
     data: FileData,
     options: WriteFileOptions = {},
   ): Promise<{ bytes: number }> {
+    options.signal?.throwIfAborted();
     const sandbox = this.running(id);
     const key = keyOf(sandboxPathBytes(path));
-    if (sandbox.files.get(key)?.kind === 'dir')
-      throw new BurrowError('IS_A_DIRECTORY', `${display(key)}: the path is a directory`);
-    this.writable(sandbox, key);
-    this.makeParents(sandbox, key);
+    const resolved = sandbox.fs.prepareWrite(key);
+    // Nothing of a write that fails or is aborted midway is kept.
     const chunks: Buffer[] = [];
-    for await (const chunk of inputChunks(data)) chunks.push(Buffer.from(chunk));
+    for await (const chunk of inputChunks(data)) {
+      options.signal?.throwIfAborted();
+      chunks.push(Buffer.from(chunk));
+    }
     const content = Buffer.concat(chunks);
-    const existed = sandbox.files.has(key);
-    sandbox.files.set(key, { kind: 'file', data: content, mode: options.mode ?? 0o644, mtime: new Date() });
-    // A real write lands in a temporary file renamed over the target: watchers see the name appear.
-    this.watchers.notify(sandbox.id, existed ? 'write' : 'create', key, false);
+    sandbox.fs.commitWrite(resolved, key, content, options.mode ?? 0o644);
     return { bytes: content.length };
   }
 
   async listDir(id: string, path: SandboxPath, options: ListOptions = {}): Promise<DirListing> {
     await Promise.resolve();
     const max = listLimit(options);
-    const sandbox = this.running(id);
-    const key = keyOf(sandboxPathBytes(path));
-    if (this.node(sandbox, key).kind !== 'dir')
-      throw new BurrowError('NOT_A_DIRECTORY', `${display(key)}: not a directory`);
-    const entries = [...sandbox.files]
-      .filter(([entry]) => entry !== key && parentOf(entry) === key)
-      .map(([entry, node]) => this.fileInfo(entry, node));
-    return capListing(entries, max);
+    return capListing(this.running(id).fs.list(keyOf(sandboxPathBytes(path))), max);
   }
 
   async stat(id: string, path: SandboxPath): Promise<FileInfo> {
     await Promise.resolve();
-    const sandbox = this.running(id);
-    const key = keyOf(sandboxPathBytes(path));
-    return this.fileInfo(key, this.node(sandbox, key));
+    return this.running(id).fs.stat(keyOf(sandboxPathBytes(path)));
   }
 
   async mkdir(id: string, path: SandboxPath): Promise<void> {
     await Promise.resolve();
-    const sandbox = this.running(id);
-    const key = keyOf(sandboxPathBytes(path));
-    const existing = sandbox.files.get(key);
-    if (existing?.kind === 'dir') return;
-    if (existing !== undefined)
-      throw new BurrowError('ALREADY_EXISTS', `${display(key)}: the path exists and is not a directory`);
-    this.writable(sandbox, key);
-    this.makeParents(sandbox, key);
-    sandbox.files.set(key, { kind: 'dir', mode: 0o755, mtime: new Date() });
-    this.watchers.notify(sandbox.id, 'create', key, true);
+    this.running(id).fs.mkdir(keyOf(sandboxPathBytes(path)));
   }
 
   async removeFile(id: string, path: SandboxPath): Promise<void> {
@@ -523,18 +483,7 @@ export class FakeRuntime implements Runtime {
     const sandbox = this.running(id);
     const key = keyOf(sandboxPathBytes(path));
     if (key === '/') throw new BurrowError('INVALID_PATH', 'refusing to remove /');
-    this.node(sandbox, key);
-    this.writable(sandbox, key);
-    // Deepest first, as a recursive remove deletes.
-    const removed = [...sandbox.files.keys()]
-      .filter((entry) => within(entry, key))
-      .sort()
-      .reverse();
-    for (const entry of removed) {
-      const isDir = sandbox.files.get(entry)?.kind === 'dir';
-      sandbox.files.delete(entry);
-      this.watchers.notify(sandbox.id, 'remove', entry, isDir);
-    }
+    sandbox.fs.remove(key);
   }
 
   // ---------------------------------------------------------------- processes and watches
@@ -602,7 +551,7 @@ export class FakeRuntime implements Runtime {
     await Promise.resolve();
     const sandbox = this.running(id);
     const key = keyOf(sandboxPathBytes(path));
-    return this.watchers.watch(id, key, this.node(sandbox, key).kind === 'dir', options);
+    return this.watchers.watch(id, key, sandbox.fs.kindOf(key) === 'dir', options);
   }
 
   async connectPort(id: string, port: number, options: ConnectOptions = {}): Promise<Duplex> {
@@ -617,11 +566,8 @@ export class FakeRuntime implements Runtime {
   async snapshot(id: string, name: string, options: SnapshotOptions = {}): Promise<SnapshotInfo> {
     await Promise.resolve();
     const sandbox = this.get(id);
-    const files = cloneFiles(sandbox.files);
-    const size = [...files.values()].reduce(
-      (sum, node) => sum + (node.kind === 'file' ? node.data.length : 0),
-      0,
-    );
+    const files = sandbox.fs.cloneNodes();
+    const size = sandbox.fs.usedBytes();
     const info: SnapshotInfo = {
       id: newSnapshotId(),
       sandboxId: id,
@@ -647,7 +593,7 @@ export class FakeRuntime implements Runtime {
   async restore(snapshotId: string, options: RestoreOptions = {}): Promise<string> {
     const snapshot = this.findSnapshot(snapshotId);
     const id = options.id ?? newSandboxId();
-    await this.createWith(id, snapshot.info.config, cloneFiles(snapshot.files));
+    await this.createWith(id, snapshot.info.config, copyNodes(snapshot.files));
     await this.start(id);
     return id;
   }
@@ -659,7 +605,7 @@ export class FakeRuntime implements Runtime {
     try {
       for (const copy of ids) {
         // Like a container's tmpfs and writable layer: the files are copied, processes are not.
-        await this.createWith(copy, options.config ?? sandbox.config, cloneFiles(sandbox.files));
+        await this.createWith(copy, options.config ?? sandbox.config, sandbox.fs.cloneNodes());
         made.push(copy);
         await this.start(copy);
       }
@@ -687,10 +633,7 @@ export class FakeRuntime implements Runtime {
   async stats(id: string): Promise<SandboxStats> {
     await Promise.resolve();
     const sandbox = this.get(id);
-    const memoryUsage = [...sandbox.files.values()].reduce(
-      (sum, node) => sum + (node.kind === 'file' ? node.data.length : 0),
-      0,
-    );
+    const memoryUsage = sandbox.fs.usedBytes();
     const memoryLimit = sandbox.config.memory ?? 0;
     return {
       cpuPercent: 0,
@@ -714,6 +657,7 @@ export class FakeRuntime implements Runtime {
         'memory limit must be a whole number of bytes, 0 to remove it',
       );
     }
+    checkMemory(bytes);
     const sandbox = this.get(id);
     sandbox.config = { ...sandbox.config, memory: bytes };
   }
@@ -728,6 +672,7 @@ export class FakeRuntime implements Runtime {
         );
       }
     }
+    checkMemory(limits.memory);
     const sandbox = this.get(id);
     const defined = Object.fromEntries(
       Object.entries(limits).filter(([, value]) => value !== undefined),
