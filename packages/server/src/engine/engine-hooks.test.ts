@@ -10,6 +10,7 @@ import type { SandboxConfig } from '../runtime/runtime.js';
 import { SqliteStore } from '../store/sqlite/sqlite-store.js';
 import type { SandboxRecord } from '../store/store.js';
 import { Engine, type SandboxHooks } from './engine.js';
+import { StatusWatcher } from './status-watcher.js';
 import { testPolicy as defaultTestPolicy } from '../test-support/policy.js';
 
 const testPolicy = defaultTestPolicy();
@@ -91,15 +92,34 @@ describe('engine hooks', () => {
     }
   });
 
+  it('a start of a running sandbox is a no-op that runs no hooks', async () => {
+    const { calls, hooks } = recordingHooks();
+    const { engine } = setup(hooks);
+    const sandbox = await engine.create({});
+    const before = calls.length;
+    expect(await engine.start(sandbox.id)).toMatchObject({ status: 'running' });
+    expect(calls.slice(before)).toEqual([]);
+  });
+
   it('a failing afterStart fails the start and stops the sandbox again; a failing afterCreate is only logged', async () => {
     const { hooks } = recordingHooks({ afterCreate: true });
     const { engine, runtime } = setup(hooks);
-    const sandbox = await engine.create({});
-    expect(sandbox.status).toBe('running');
-    await engine.stop(sandbox.id);
-    hooks.afterStart = () => Promise.reject(new BurrowError('S3_ERROR', 'mount failed'));
-    expect((await failure(engine.start(sandbox.id))).message).toBe('mount failed');
-    expect((await runtime.info(sandbox.id)).status).toBe('stopped');
-    expect((await engine.get(sandbox.id)).status).toBe('stopped');
+    // As in production: the status watcher sees the start and the stop that undoes it.
+    const watcher = new StatusWatcher(engine, runtime, silentLogger);
+    watcher.start();
+    try {
+      const sandbox = await engine.create({ cmd: ['sleep', '1000'] });
+      expect(sandbox.status).toBe('running');
+      await engine.stop(sandbox.id);
+      hooks.afterStart = () => Promise.reject(new BurrowError('S3_ERROR', 'mount failed'));
+      expect((await failure(engine.start(sandbox.id))).message).toBe('mount failed');
+      expect((await runtime.info(sandbox.id)).status).toBe('stopped');
+      // Burrow stopped it itself: `stopped`, also once the watcher has seen every event.
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(await engine.get(sandbox.id)).toMatchObject({ status: 'stopped' });
+      expect((await engine.get(sandbox.id)).error).toBeUndefined();
+    } finally {
+      await watcher.stop();
+    }
   });
 });

@@ -186,6 +186,32 @@ describe('Engine lifetimes and status', () => {
     expect(status(stopped.id)?.error).toBeUndefined();
   });
 
+  it("reads the runtime's state, not a late event: stop, start and stop again in a row read stopped", async () => {
+    const { engine, runtime } = setup();
+    // Events that reach the watcher late, as they may from a busy Docker engine.
+    const lagging = Object.create(runtime) as FakeRuntime;
+    lagging.events = async function* (signal: AbortSignal) {
+      for await (const event of runtime.events(signal)) {
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        yield event;
+      }
+    };
+    const watcher = new StatusWatcher(engine, lagging, silentLogger, 10);
+    watcher.start();
+    try {
+      const sandbox = await engine.create({ cmd: ['sleep', '1000'] });
+      await engine.stop(sandbox.id);
+      await engine.start(sandbox.id);
+      await engine.stop(sandbox.id);
+      // The watcher now sees died, started, died: the start no longer holds, and the stops were Burrow's own.
+      await new Promise((resolve) => setTimeout(resolve, 60));
+      expect(engine.list()[0]).toMatchObject({ status: 'stopped' });
+      expect(engine.list()[0]?.error).toBeUndefined();
+    } finally {
+      await watcher.stop();
+    }
+  });
+
   it('answers 409 for exec and files on a stopped sandbox and 404 for unknown ones', async () => {
     const { engine } = setup();
     const sandbox = await engine.create({});

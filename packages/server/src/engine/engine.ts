@@ -161,8 +161,12 @@ export class Engine {
   private readonly admissionGate: () => void;
   private readonly metrics: EngineMetrics;
   private readonly admission = new Mutex();
-  /** Sandboxes Burrow itself is stopping or destroying: their `died` events are expected. */
-  private readonly expectedExits = new Set<string>();
+  /**
+   * Sandboxes Burrow is starting, stopping or destroying: the outcome is that call's to record, and events about
+   * them meanwhile are expected. `changes` counts such calls per sandbox, so a status read that raced one is dropped.
+   */
+  private readonly busy = new Set<string>();
+  private readonly changes = new Map<string, number>();
   /** Destroys the reaper or shutdown started and stopped waiting for: not started again while they run. */
   private readonly destroying = new Map<string, Promise<void>>();
   private readonly destroyDeadlineMs: number;
@@ -343,10 +347,21 @@ export class Engine {
     }
   }
 
+  /** Runs one of Burrow's own state changes of a sandbox; events meanwhile do not touch its record. */
+  private async changing<T>(id: string, work: () => Promise<T>): Promise<T> {
+    this.busy.add(id);
+    this.changes.set(id, (this.changes.get(id) ?? 0) + 1);
+    try {
+      return await work();
+    } finally {
+      this.busy.delete(id);
+      this.changes.set(id, (this.changes.get(id) ?? 0) + 1);
+    }
+  }
+
   async destroy(id: string, reason: 'request' | 'expired' = 'request'): Promise<void> {
     const record = this.record(id);
-    this.expectedExits.add(id);
-    try {
+    await this.changing(id, async () => {
       // Hooks reach inside (an S3 upload): a paused sandbox is resumed for them.
       if (record.status === 'paused' && this.hooks.some((hooks) => hooks.beforeDestroy !== undefined))
         await this.runtime.resume(id).then(
@@ -358,23 +373,19 @@ export class Engine {
       await this.runtime.remove(id);
       await this.runHooks('afterRemove', record);
       this.store.deleteSandbox(id);
-    } finally {
-      this.expectedExits.delete(id);
-    }
+    });
+    this.changes.delete(id);
     this.metrics.sandboxDestroyed(reason);
     this.logger.info({ sandbox: id }, 'sandbox destroyed');
   }
 
   async stop(id: string): Promise<SandboxView> {
     const record = this.record(id);
-    this.expectedExits.add(id);
-    try {
+    return this.changing(id, async () => {
       await this.runtime.stop(id, 2000);
-    } finally {
-      this.expectedExits.delete(id);
-    }
-    await this.runHooks('afterStop', record);
-    return this.setStatus(record, 'stopped');
+      await this.runHooks('afterStop', record);
+      return this.setStatus(record, 'stopped');
+    });
   }
 
   /** Freezes a running sandbox; pausing a paused one is fine. */
@@ -388,9 +399,12 @@ export class Engine {
         { status: record.status },
       );
     }
-    await this.runtime.pause(id);
-    const paused = this.lifetimes.paused(this.store.getSandbox(id) ?? record);
-    this.store.updateSandbox(paused);
+    const paused = await this.changing(id, async () => {
+      await this.runtime.pause(id);
+      const done = this.lifetimes.paused(this.store.getSandbox(id) ?? record);
+      this.store.updateSandbox(done);
+      return done;
+    });
     this.logger.info({ sandbox: id, why }, 'sandbox paused');
     return paused;
   }
@@ -406,9 +420,12 @@ export class Engine {
         { status: record.status },
       );
     }
-    await this.runtime.resume(id);
-    const resumed = this.lifetimes.resumed(this.store.getSandbox(id) ?? record);
-    this.store.updateSandbox(resumed);
+    const resumed = await this.changing(id, async () => {
+      await this.runtime.resume(id);
+      const done = this.lifetimes.resumed(this.store.getSandbox(id) ?? record);
+      this.store.updateSandbox(done);
+      return done;
+    });
     this.logger.info({ sandbox: id }, 'sandbox resumed');
     return resumed;
   }
@@ -434,21 +451,27 @@ export class Engine {
     return done;
   }
 
+  /** Starts a stopped sandbox; a running one is left as it is (as Den does), a paused one is resumed. */
   async start(id: string): Promise<SandboxView> {
     const record = this.record(id);
     // A paused sandbox is started by continuing it.
     if (record.status === 'paused') return this.resume(id);
+    if (record.status === 'running' && (await this.runtime.info(id)).status === 'running') return record;
     // A stopped sandbox holds no slot; starting it takes one again.
     if (record.status !== 'running') await this.admission.run(() => Promise.resolve(this.checkRoom()));
-    for (const hooks of this.hooks) await hooks.beforeStart?.(record);
-    await this.runtime.start(id);
-    try {
-      for (const hooks of this.hooks) await hooks.afterStart?.(record);
-    } catch (error) {
-      await this.runtime.stop(id, 2000).catch(() => undefined);
-      throw error;
-    }
-    return this.setStatus(record, 'running');
+    return this.changing(id, async () => {
+      for (const hooks of this.hooks) await hooks.beforeStart?.(record);
+      await this.runtime.start(id);
+      try {
+        for (const hooks of this.hooks) await hooks.afterStart?.(record);
+      } catch (error) {
+        // Burrow undoes the start itself: the sandbox is `stopped` (startable again), and the caller gets the error.
+        await this.runtime.stop(id, 2000).catch(() => undefined);
+        this.setStatus(record, 'stopped');
+        throw error;
+      }
+      return this.setStatus(record, 'running');
+    });
   }
 
   /** Resets a sandbox's lifetime: it now expires `timeoutMs` from now. */
@@ -475,11 +498,32 @@ export class Engine {
   }
 
   /**
-   * Brings a record in line with what the runtime reports (after an event, or when a call found the sandbox
-   * not running). Exits Burrow caused itself are expected and leave the status it set.
+   * Brings a sandbox's record in line with the runtime after an event about it, or when a call found it not
+   * running. Events can arrive late (a start's event after the stop that followed it), so the runtime's state
+   * now decides, not the event; a sandbox Burrow is changing itself is left to that call.
    */
+  async refresh(id: string): Promise<void> {
+    const before = this.changes.get(id) ?? 0;
+    if (this.busy.has(id)) return;
+    let info;
+    try {
+      info = await this.runtime.info(id);
+    } catch (error) {
+      if (!isBurrowError(error, 'SANDBOX_NOT_FOUND')) throw error;
+      if (!this.busy.has(id) && (this.changes.get(id) ?? 0) === before) this.observeRemoval(id);
+      return;
+    }
+    if (this.busy.has(id) || (this.changes.get(id) ?? 0) !== before) return;
+    const record = this.store.getSandbox(id);
+    if (info.status === 'paused') this.observePause(id, true);
+    else if (info.status === 'running' && record?.status === 'paused') this.observePause(id, false);
+    else if (info.status === 'running') this.observeStart(id);
+    else if (info.status !== 'creating') this.observeExit(id, info.exitCode ?? 0, info.oomKilled === true);
+  }
+
+  /** Records that a running sandbox's main process ended on its own (OOM kill, crash or exit). */
   observeExit(id: string, exitCode: number, oomKilled: boolean): void {
-    if (this.expectedExits.has(id)) return;
+    if (this.busy.has(id)) return;
     const record = this.store.getSandbox(id);
     if (record === undefined) this.warmPool?.forget(id);
     // Only a running (or paused) sandbox can die on its own; a stop Burrow made has already recorded `stopped`.
@@ -506,7 +550,7 @@ export class Engine {
   }
 
   observeRemoval(id: string): void {
-    if (this.expectedExits.has(id)) return;
+    if (this.busy.has(id)) return;
     const record = this.store.getSandbox(id);
     if (record === undefined) this.warmPool?.forget(id);
     if (record === undefined || record.status === 'creating') return;
@@ -603,17 +647,8 @@ export class Engine {
     try {
       return await work(record);
     } catch (error) {
-      if (isBurrowError(error, 'SANDBOX_NOT_RUNNING')) await this.refreshStatus(id);
+      if (isBurrowError(error, 'SANDBOX_NOT_RUNNING')) await this.refresh(id).catch(() => undefined);
       throw error;
-    }
-  }
-
-  private async refreshStatus(id: string): Promise<void> {
-    try {
-      const info = await this.runtime.info(id);
-      if (info.status !== 'running') this.observeExit(id, info.exitCode ?? 0, info.oomKilled === true);
-    } catch (error) {
-      if (isBurrowError(error, 'SANDBOX_NOT_FOUND')) this.observeRemoval(id);
     }
   }
 

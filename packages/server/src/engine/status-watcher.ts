@@ -33,13 +33,8 @@ export class StatusWatcher {
       try {
         const events = this.runtime.events(signal);
         if (broken) await this.resync();
-        for await (const event of events) {
-          if (event.type === 'died') this.engine.observeExit(event.id, event.exitCode, event.oomKilled);
-          else if (event.type === 'started') this.engine.observeStart(event.id);
-          else if (event.type === 'paused') this.engine.observePause(event.id, true);
-          else if (event.type === 'resumed') this.engine.observePause(event.id, false);
-          else this.engine.observeRemoval(event.id);
-        }
+        // An event only says that something happened to a sandbox; the engine reads what its state is now.
+        for await (const event of events) await this.engine.refresh(event.id);
       } catch (error) {
         if (signal.aborted) return;
         this.logger.warn({ err: error }, 'lost the runtime event stream; reconnecting');
