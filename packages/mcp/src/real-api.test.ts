@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { API_KEY, startApi, type Harness } from '../../server/src/api/test-support/harness.js';
+import { API_KEY, startApi, type Harness, fakeOf } from '../../server/src/api/test-support/harness.js';
 import { createMcpHttpHandler } from './index.js';
 
 type ToolReply = { content: { type: string; text: string }[]; isError?: boolean };
@@ -70,7 +70,7 @@ it('runs a session with the caller key (X-API-Key or Bearer); no key is an isErr
 it('returns a preview URL that opens the port with its token', async () => {
   const client = await connect({ 'X-API-Key': API_KEY });
   const { id } = (await call(client, 'create_sandbox')) as { id: string };
-  api.runtime.ports.serve(id, 8000, (connection) => {
+  fakeOf(api).ports.serve(id, 8000, (connection) => {
     connection.on('error', () => undefined);
     connection.end('HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nhi');
   });

@@ -2,7 +2,7 @@
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../test-support/free-port.js';
-import { startApi, type Harness } from './test-support/harness.js';
+import { startApi, type Harness, fakeOf } from './test-support/harness.js';
 
 let api: Harness;
 const refused = new Map<string, number>();
@@ -31,7 +31,7 @@ function roundTrip(port: number, text: string): Promise<string> {
 
 async function echoSandbox(): Promise<string> {
   const id = await api.sandbox();
-  api.runtime.ports.serve(id, 7000, (connection) => {
+  fakeOf(api).ports.serve(id, 7000, (connection) => {
     let got = '';
     connection.on('data', (chunk: Buffer) => (got += chunk.toString()));
     connection.on('end', () => connection.end(`echo:${got}`));

@@ -8,7 +8,7 @@ import { once } from 'node:events';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket, { WebSocketServer } from 'ws';
 import { asSocket } from '../proxy/tunnel-socket.js';
-import { API_KEY, startApi, type Harness } from './test-support/harness.js';
+import { API_KEY, startApi, type Harness, fakeOf } from './test-support/harness.js';
 
 let api: Harness;
 let port: number;
@@ -56,7 +56,7 @@ async function sandboxWithServer(): Promise<string> {
       ws.on('message', (data) => ws.send(`echo:${String(data)}`)),
     ),
   );
-  api.runtime.ports.serve(id, 8000, (connection) => server.emit('connection', asSocket(connection)));
+  fakeOf(api).ports.serve(id, 8000, (connection) => server.emit('connection', asSocket(connection)));
   return id;
 }
 
@@ -291,7 +291,7 @@ describe('previews with auth off', () => {
     const open = await startApi({ authEnabled: false });
     try {
       const id = await open.sandbox();
-      open.runtime.ports.serve(id, 8000, (connection) => {
+      fakeOf(open).ports.serve(id, 8000, (connection) => {
         connection.on('error', () => undefined);
         connection.end('HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nhi');
       });

@@ -1,14 +1,33 @@
-/** Starts the API on a real loopback port over an in-memory runtime and store, for the API tests. */
+/**
+ * The API on a real loopback port, wired as `burrow serve` wires it (engine, store, status watcher), over one of two
+ * runtimes: the in-memory fake with an in-memory store (unit tier, `*.test.ts`), or the real Docker runtime with a
+ * SQLite file in a temporary directory (docker tier, `*.docker.test.ts`). An API suite is written once as a
+ * function of the runtime kind and run by one thin file per tier; cases only one runtime can express are marked
+ * with `dockerOnly` / `fakeOnly` (cases.ts).
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import WebSocket from 'ws';
-import { Engine, type EngineLimits, type EngineOptions } from '../../engine/engine.js';
 import type { SandboxPolicy } from '../../engine/admission.js';
 import type { Clock } from '../../engine/clock.js';
+import { Engine, type EngineLimits, type EngineOptions, type SandboxHooks } from '../../engine/engine.js';
 import type { S3Sync } from '../../engine/s3-sync.js';
+import { StatusWatcher } from '../../engine/status-watcher.js';
+import type { CreateSandboxInput } from '../../engine/admission.js';
 import { silentLogger } from '../../logger.js';
 import { PrometheusMetrics } from '../../metrics/prometheus.js';
-import { FakeRuntime } from '../../runtime/fake/fake-runtime.js';
+import { FAKE_USER_IMAGE, FakeRuntime } from '../../runtime/fake/fake-runtime.js';
+import type { Runtime } from '../../runtime/runtime.js';
 import { SqliteStore } from '../../store/sqlite/sqlite-store.js';
+import {
+  BUSYBOX_IMAGE,
+  DEBIAN_IMAGE,
+  testDockerRuntime,
+  testUserImage,
+} from '../../test-support/docker-runtime.js';
+import { testPolicy as defaultTestPolicy } from '../../test-support/policy.js';
 import { ApiKeyAuth } from '../auth.js';
 import { buildApp, type ApiOptions } from '../app.js';
 import { CertificateFactory } from '../../proxy/egress-ca.js';
@@ -17,20 +36,26 @@ import { PreviewAccess } from '../../proxy/preview-access.js';
 import { PreviewProxy } from '../../proxy/preview-proxy.js';
 import { PreviewRoutes } from '../../proxy/preview-target.js';
 import { SandboxNetwork } from '../../proxy/sandbox-network.js';
-import { testPolicy as defaultTestPolicy } from '../../test-support/policy.js';
 
 export const API_KEY = 'test-key-0123456789';
 
+/** Which runtime a harness runs on: the in-memory fake (unit tier) or Docker (docker tier). */
+export type RuntimeKind = 'fake' | 'docker';
+
+/** The fake's policy; `startApi` gives Docker harnesses the busybox test image as the default instead. */
 export const testPolicy = defaultTestPolicy();
 
 export interface HarnessOptions extends Partial<Omit<ApiOptions, 'engine'>> {
+  /** Default `fake`. */
+  runtime?: RuntimeKind;
   maxSandboxes?: number;
   policy?: Partial<SandboxPolicy>;
   clock?: Clock;
   /** The engine's bounds on what it collects from a sandbox. */
   limits?: Partial<EngineLimits>;
+  hooks?: SandboxHooks[];
   /** Builds the engine's S3 storage over the harness's runtime and store. */
-  s3?: (deps: { runtime: FakeRuntime; store: SqliteStore }) => S3Sync;
+  s3?: (deps: { runtime: Runtime; store: SqliteStore }) => S3Sync;
   /** More engine options (lifetimes, admission gate). */
   engine?: Partial<EngineOptions>;
   /** `GET /metrics` without a key. */
@@ -42,27 +67,101 @@ export interface HarnessOptions extends Partial<Omit<ApiOptions, 'engine'>> {
 }
 
 export interface Harness {
+  kind: RuntimeKind;
   url: string;
   app: FastifyInstance;
   engine: Engine;
-  runtime: FakeRuntime;
+  runtime: Runtime;
+  /** The fake runtime (unit tier only), for what only a double can do (simulated deaths). */
+  fake: FakeRuntime | undefined;
   store: SqliteStore;
   metrics: PrometheusMetrics;
   network: SandboxNetwork;
   publisher: PortPublisher;
+  /** The policy's default image (a busybox on Docker). */
+  image: string;
+  /** Another image that exists (Debian, with python3, on Docker). */
+  otherImage: string;
+  /** An image whose user is `sandbox` (uid 1000); made on first use on Docker. */
+  userImage(): Promise<string>;
   /** fetch with the API key (unless `headers` override it). */
   call(path: string, init?: RequestInit): Promise<Response>;
   /** A fresh running sandbox's id. */
-  sandbox(): Promise<string>;
+  sandbox(input?: CreateSandboxInput): Promise<string>;
+  /** How many processes in the sandbox run exactly `argv`. */
+  processes(id: string, argv: string[]): Promise<number>;
   ws(path: string, headers?: Record<string, string>): WebSocket;
   close(): Promise<void>;
 }
 
+interface Backend {
+  runtime: Runtime;
+  fake: FakeRuntime | undefined;
+  store: SqliteStore;
+  image: string;
+  otherImage: string;
+  userImage(): Promise<string>;
+  processes(id: string, argv: string[]): Promise<number>;
+  /** Removes what the backend made once the engine's sandboxes are gone. */
+  dispose(): Promise<void>;
+}
+
+function fakeBackend(): Backend {
+  const fake = new FakeRuntime();
+  return {
+    runtime: fake,
+    fake,
+    store: new SqliteStore(':memory:'),
+    image: 'fake/image',
+    otherImage: 'fake/other',
+    userImage: () => Promise.resolve(FAKE_USER_IMAGE),
+    processes: (id, argv) => Promise.resolve(fake.processList(id).filter((cmd) => same(cmd, argv)).length),
+    dispose: () => Promise.resolve(),
+  };
+}
+
+function same(a: string[], b: string[]): boolean {
+  return a.length === b.length && a.every((word, index) => word === b[index]);
+}
+
+/** Counts processes by their exact command line, read from /proc (busybox and Debian both have sh and tr). */
+const COUNT_PROCESSES =
+  'n=0; for f in /proc/[0-9]*/cmdline; do c=$(tr "\\000" "\\001" < "$f" 2>/dev/null); [ "$c" = "$1" ] && n=$((n+1)); done; echo $n';
+
+async function dockerBackend(): Promise<Backend> {
+  const { runtime, cleanup } = await testDockerRuntime('socket');
+  const dir = await mkdtemp(join(tmpdir(), 'burrow-api-test-'));
+  let user: Promise<Awaited<ReturnType<typeof testUserImage>>> | undefined;
+  return {
+    runtime,
+    fake: undefined,
+    store: new SqliteStore(join(dir, 'burrow.db')),
+    image: BUSYBOX_IMAGE,
+    otherImage: DEBIAN_IMAGE,
+    userImage: async () => (await (user ??= testUserImage())).image,
+    processes: async (id, argv) => {
+      const wanted = `${argv.join('\u0001')}\u0001`;
+      const result = await runtime.exec(id, { cmd: ['sh', '-c', COUNT_PROCESSES, 'sh', wanted] });
+      return Number(result.stdout.toString().trim());
+    },
+    dispose: async () => {
+      for (const snapshot of await runtime.listSnapshots())
+        await runtime.removeSnapshot(snapshot.id).catch(() => undefined);
+      for (const info of await runtime.list()) await runtime.remove(info.id);
+      await cleanup();
+      if (user !== undefined) await (await user).remove().catch(() => undefined);
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
 export async function startApi(harnessOptions: HarnessOptions = {}): Promise<Harness> {
   const {
+    runtime: kind = 'fake',
     maxSandboxes,
     policy,
     clock,
+    hooks,
     s3,
     limits,
     engine: engineOptions,
@@ -72,8 +171,9 @@ export async function startApi(harnessOptions: HarnessOptions = {}): Promise<Har
     ...options
   } = harnessOptions;
   const metrics = new PrometheusMetrics({ sandboxRefreshMs: 0 });
-  const runtime = new FakeRuntime();
-  const store = new SqliteStore(':memory:');
+  const backend = kind === 'docker' ? await dockerBackend() : fakeBackend();
+  const { runtime, store } = backend;
+  // Published ports, previews and egress as main.ts wires them.
   const publisher = new PortPublisher({
     connect: (id, port) => engine.connectPort(id, port),
     logger: silentLogger,
@@ -101,17 +201,20 @@ export async function startApi(harnessOptions: HarnessOptions = {}): Promise<Har
   const engine: Engine = new Engine({
     runtime,
     store,
-    policy: { ...testPolicy, ...policy },
+    policy: { ...testPolicy, defaultImage: backend.image, ...policy },
     maxSandboxes: maxSandboxes ?? 50,
     logger: silentLogger,
     ...(clock === undefined ? {} : { clock }),
     ...(limits === undefined ? {} : { limits }),
+    hooks: [network, ...(hooks ?? [])],
     ...(s3 === undefined ? {} : { s3: s3({ runtime, store }) }),
-    hooks: [network],
     metrics,
     ...engineOptions,
   });
   metrics.attach(engine, runtime);
+  // As in production: the status watcher keeps each record true to the runtime's events.
+  const watcher = new StatusWatcher(engine, runtime, silentLogger);
+  watcher.start();
   const app = await buildApp({
     engine,
     logger: false,
@@ -155,16 +258,22 @@ export async function startApi(harnessOptions: HarnessOptions = {}): Promise<Har
       headers: { 'x-api-key': API_KEY, ...(init.headers as Record<string, string> | undefined) },
     });
   return {
+    kind,
     url: address,
     app,
     engine,
     runtime,
+    fake: backend.fake,
     store,
     metrics,
     network,
     publisher,
+    image: backend.image,
+    otherImage: backend.otherImage,
+    userImage: backend.userImage,
     call,
-    sandbox: async () => (await engine.create({})).id,
+    sandbox: async (input = {}) => (await engine.create(input)).id,
+    processes: backend.processes,
     ws: (path, headers = { 'x-api-key': API_KEY }) =>
       new WebSocket(`${address.replace('http', 'ws')}${path}`, { headers }),
     close: async () => {
@@ -172,10 +281,21 @@ export async function startApi(harnessOptions: HarnessOptions = {}): Promise<Har
       const closing = app.close();
       app.server.closeAllConnections();
       await closing;
+      await watcher.stop();
+      for (const snapshot of store.listSnapshots())
+        await engine.deleteSnapshot(snapshot.id).catch(() => undefined);
+      for (const record of engine.list()) await engine.destroy(record.id).catch(() => undefined);
       await publisher.close();
+      await backend.dispose();
       store.close();
     },
   };
+}
+
+/** The fake runtime of a unit-tier harness, for what only the double can do (serve a port, simulate a death). */
+export function fakeOf(harness: Harness): FakeRuntime {
+  if (harness.fake === undefined) throw new Error('this case needs the fake runtime: mark it fakeOnly');
+  return harness.fake;
 }
 
 export interface WsTranscript {

@@ -68,7 +68,8 @@ interface FakeSandbox {
   fs: FakeFs;
   user: FakeUser;
   ip: string;
-  processes: number;
+  /** Command lines of the processes running now. */
+  processes: Set<string[]>;
   /** Warm-pool key of an idle pool member. */
   pool?: string;
   /** Frozen by `pause`. */
@@ -210,7 +211,7 @@ export class FakeRuntime implements Runtime {
       user,
       // Docker gives a sandbox on a network an address on it; without one (`none`), none.
       ip: config.networkMode === 'none' ? '' : this.nextAddress(),
-      processes: 0,
+      processes: new Set(),
     };
     if (pool !== undefined) sandbox.pool = pool;
     this.sandboxes.set(id, sandbox);
@@ -267,6 +268,11 @@ export class FakeRuntime implements Runtime {
     this.watchers.end(id);
     this.ports.close(id);
     if (this.sandboxes.delete(id)) this.emit({ type: 'removed', id });
+  }
+
+  /** Command lines of the processes running in a sandbox now (what `ps` would list besides the main process). */
+  processList(id: string): string[][] {
+    return [...this.get(id).processes].map((argv) => [...argv]);
   }
 
   async pause(id: string): Promise<void> {
@@ -363,7 +369,8 @@ export class FakeRuntime implements Runtime {
       options.timeoutMs !== undefined && options.timeoutMs > 0
         ? setTimeout(() => killer.abort('timeout'), options.timeoutMs)
         : undefined;
-    sandbox.processes += 1;
+    const argv = [...options.cmd];
+    sandbox.processes.add(argv);
     void runCommand(options.cmd, {
       env: { ...sandbox.config.env, ...options.env },
       workdir: options.workdir ?? sandbox.config.workdir ?? '/',
@@ -394,7 +401,7 @@ export class FakeRuntime implements Runtime {
       })
       .finally(() => {
         clearTimeout(timer);
-        sandbox.processes -= 1;
+        sandbox.processes.delete(argv);
         events.end();
       });
 
@@ -644,7 +651,7 @@ export class FakeRuntime implements Runtime {
       networkTx: 0,
       diskRead: 0,
       diskWrite: 0,
-      pidCount: sandbox.running ? 1 + sandbox.processes : 0,
+      pidCount: sandbox.running ? 1 + sandbox.processes.size : 0,
       timestamp: new Date(),
     };
   }

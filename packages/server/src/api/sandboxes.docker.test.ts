@@ -1,0 +1,3 @@
+import { sandboxRoutesSuite } from './sandboxes.test-suite.js';
+
+sandboxRoutesSuite('docker');
