@@ -18,6 +18,19 @@ import type { IdParams } from './sandboxes.js';
 /** Room for boundaries and small fields on top of the file itself when judging Content-Length. */
 const FORM_OVERHEAD_BYTES = 1024 * 1024;
 
+/**
+ * What a form may hold (docs/api.md). The parser gets one more of each, so that going over shows here as the part
+ * arrives, before anything is written; the parser's own limit errors come only after the part that followed.
+ */
+const FORM_LIMITS = { files: 5, fields: 20, parts: 30, fieldBytes: 64 * 1024 };
+
+function formTooLarge(what: string): BurrowError {
+  return new BurrowError(
+    'PAYLOAD_TOO_LARGE',
+    `multipart form has ${what}: send one "file" part and a "path" field`,
+  );
+}
+
 function formError(error: unknown): unknown {
   const code = (error as { code?: unknown } | null)?.code;
   if (isBurrowError(error) || (typeof code === 'string' && code.startsWith('FST_'))) return error;
@@ -35,7 +48,14 @@ export async function uploadRoute(app: FastifyInstance, context: ApiContext): Pr
   const max = context.maxFileBytes;
   // busboy truncates silently at its limit; one byte more than ours lets limitBytes see the excess and fail.
   await app.register(multipart, {
-    limits: { fileSize: max + 1, files: 5, fields: 20, fieldSize: 64 * 1024, parts: 30, headerPairs: 100 },
+    limits: {
+      fileSize: max + 1,
+      files: FORM_LIMITS.files + 1,
+      fields: FORM_LIMITS.fields + 1,
+      fieldSize: FORM_LIMITS.fieldBytes,
+      parts: FORM_LIMITS.parts + 1,
+      headerPairs: 100,
+    },
     throwFileSizeLimit: false,
   });
 
@@ -65,6 +85,7 @@ export async function uploadRoute(app: FastifyInstance, context: ApiContext): Pr
       return fileTooLarge(max);
     };
     const disconnect = watchDisconnect(reply);
+    const seen = { parts: 0, fields: 0, files: 0 };
     try {
       const parts = request.parts();
       for (;;) {
@@ -72,11 +93,34 @@ export async function uploadRoute(app: FastifyInstance, context: ApiContext): Pr
         try {
           next = await parts.next();
         } catch (error) {
+          // Once the file is written, what follows it is ignored (as further file parts are): the answer says
+          // what was written rather than refusing a form whose file is already in place.
+          if (
+            written !== undefined &&
+            /^FST_(PARTS|FILES|FIELDS)_LIMIT$/.test(String((error as { code?: unknown }).code))
+          )
+            break;
           throw exceeded ? fileTooLarge(max) : formError(error);
         }
         if (next.done === true) break;
         const part = next.value;
+        if (written === undefined) {
+          seen.parts += 1;
+          if (part.type === 'field') seen.fields += 1;
+          else seen.files += 1;
+          if (seen.parts > FORM_LIMITS.parts) throw formTooLarge(`more than ${FORM_LIMITS.parts} parts`);
+          if (seen.fields > FORM_LIMITS.fields) throw formTooLarge(`more than ${FORM_LIMITS.fields} fields`);
+          if (seen.files > FORM_LIMITS.files) throw formTooLarge(`more than ${FORM_LIMITS.files} file parts`);
+        }
         if (part.type === 'field') {
+          if (part.valueTruncated || part.fieldnameTruncated) {
+            if (written !== undefined) continue;
+            throw new BurrowError(
+              'PAYLOAD_TOO_LARGE',
+              `multipart form field "${part.fieldname.slice(0, 64)}" exceeds the ${FORM_LIMITS.fieldBytes} byte limit`,
+              { limit: FORM_LIMITS.fieldBytes },
+            );
+          }
           if (part.fieldname === 'path' && formPath === undefined) formPath = String(part.value);
           continue;
         }

@@ -1,0 +1,3 @@
+import { fileRoutesSuite } from './files.test-suite.js';
+
+fileRoutesSuite('docker');
