@@ -60,6 +60,8 @@ export interface ApiOptions {
   maxFileBytes?: number;
   /** Largest JSON body (default 1 MiB). */
   maxJsonBytes?: number;
+  /** How often a WebSocket exec pings its client; one that missed the last ping is cut off (default 30 s). */
+  webSocketHeartbeatMs?: number;
   /** Header and body deadlines and the connection cap (defaults: 10 s, 30 s, 1024). */
   slowClients?: Partial<SlowClientLimits>;
   version: VersionInfo;
@@ -172,6 +174,9 @@ export async function buildApp(options: ApiOptions): Promise<FastifyInstance> {
     origins,
     maxFileBytes,
     maxJsonBytes,
+    ...(options.webSocketHeartbeatMs === undefined
+      ? {}
+      : { webSocketHeartbeatMs: options.webSocketHeartbeatMs }),
     version: options.version,
     ping: options.ping,
     resources: options.resources,

@@ -30,6 +30,7 @@ export interface ApiContext {
   origins: Origins;
   maxFileBytes: number;
   maxJsonBytes: number;
+  webSocketHeartbeatMs?: number;
   version: VersionInfo;
   ping(): Promise<void>;
   resources(): Promise<Resources>;

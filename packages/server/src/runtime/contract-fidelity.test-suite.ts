@@ -69,6 +69,16 @@ export function fidelityContract(context: FidelityContext): void {
       expect((await runtime().info(idle)).exitCode).toBe(context.target().idleStopExitCode);
     });
 
+    it('kills a process blocked reading its open stdin', async () => {
+      const id = await context.sandbox();
+      const stream = await runtime().execStream(id, { cmd: ['cat'], openStdin: true });
+      await stream.stdin.write('partial');
+      setTimeout(() => void stream.kill('SIGKILL'), 200);
+      let last;
+      for await (const event of stream) last = event;
+      expect(last).toEqual({ type: 'exit', exitCode: 137, timedOut: false });
+    });
+
     it('refuses a memory limit below 6 MiB with VALIDATION_FAILED, at create and on update', async () => {
       const id = newSandboxId();
       context.track(id);

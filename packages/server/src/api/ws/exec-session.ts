@@ -74,6 +74,8 @@ export interface ExecSessionOptions {
   engine: Engine;
   log: FastifyBaseLogger;
   firstMessageTimeoutMs?: number;
+  /** How often the client is pinged; a client that did not answer the last ping is cut off. */
+  heartbeatMs?: number;
 }
 
 export class ExecSession {
@@ -118,7 +120,7 @@ export class ExecSession {
       }
       this.alive = false;
       this.socket.ping();
-    }, HEARTBEAT_MS);
+    }, this.options.heartbeatMs ?? HEARTBEAT_MS);
     heartbeat.unref();
     this.timers.push(firstMessage, heartbeat);
   }

@@ -21,6 +21,7 @@ export function execStreamRoute(app: FastifyInstance, context: ApiContext): void
         sandboxId: request.params.id,
         engine: context.engine,
         log: request.log,
+        ...(context.webSocketHeartbeatMs === undefined ? {} : { heartbeatMs: context.webSocketHeartbeatMs }),
       }).start();
     },
   });

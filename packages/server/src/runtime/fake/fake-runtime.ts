@@ -375,10 +375,13 @@ export class FakeRuntime implements Runtime {
       env: { ...sandbox.config.env, ...options.env },
       workdir: options.workdir ?? sandbox.config.workdir ?? '/',
       stdin: async () => {
-        // A kill ends a read of stdin as it ends a sleep.
+        // A process blocked reading stdin dies of a kill like any other.
         while (!stdinEnded) {
           killer.signal.throwIfAborted();
-          await new Promise<void>((resolve) => (stdinWaiter = resolve));
+          await new Promise<void>((resolve) => {
+            stdinWaiter = resolve;
+            killer.signal.addEventListener('abort', () => resolve(), { once: true });
+          });
         }
         return Buffer.concat(stdinChunks);
       },

@@ -1,0 +1,3 @@
+import { execStreamSuite } from './exec-stream.test-suite.js';
+
+execStreamSuite('docker');

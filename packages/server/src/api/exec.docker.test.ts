@@ -1,0 +1,3 @@
+import { execRouteSuite } from './exec.test-suite.js';
+
+execRouteSuite('docker');
