@@ -384,6 +384,7 @@ export function runRuntimeContract(name: string, makeTarget: () => Promise<Fidel
         );
         const info = await runtime.info(restored);
         expect(info.status).toBe('running');
+        expect(info.image).toBe(`burrow-snapshot:${snapshot.id}`);
         expect(info.labels).toEqual({ kind: 'snap' });
         expect(info.config?.memory).toBe(256 * 1024 * 1024);
 

@@ -8,6 +8,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Dockerode from 'dockerode';
 import type { FastifyInstance } from 'fastify';
 import WebSocket from 'ws';
 import type { SandboxPolicy } from '../../engine/admission.js';
@@ -21,6 +22,7 @@ import { PrometheusMetrics } from '../../metrics/prometheus.js';
 import { FAKE_USER_IMAGE, FakeRuntime } from '../../runtime/fake/fake-runtime.js';
 import type { Runtime } from '../../runtime/runtime.js';
 import { SqliteStore } from '../../store/sqlite/sqlite-store.js';
+import { dockerVolumeName } from '../../storage/volumes.js';
 import {
   BUSYBOX_IMAGE,
   DEBIAN_IMAGE,
@@ -90,6 +92,8 @@ export interface Harness {
   sandbox(input?: CreateSandboxInput): Promise<string>;
   /** How many processes in the sandbox run exactly `argv`. */
   processes(id: string, argv: string[]): Promise<number>;
+  /** Removes a named volume sandboxes used (Docker keeps them after the sandboxes are gone). */
+  removeVolume(name: string): Promise<void>;
   ws(path: string, headers?: Record<string, string>): WebSocket;
   close(): Promise<void>;
 }
@@ -102,6 +106,7 @@ interface Backend {
   otherImage: string;
   userImage(): Promise<string>;
   processes(id: string, argv: string[]): Promise<number>;
+  removeVolume(name: string): Promise<void>;
   /** Removes what the backend made once the engine's sandboxes are gone. */
   dispose(): Promise<void>;
 }
@@ -116,6 +121,7 @@ function fakeBackend(): Backend {
     otherImage: 'fake/other',
     userImage: () => Promise.resolve(FAKE_USER_IMAGE),
     processes: (id, argv) => Promise.resolve(fake.processList(id).filter((cmd) => same(cmd, argv)).length),
+    removeVolume: () => Promise.resolve(),
     dispose: () => Promise.resolve(),
   };
 }
@@ -144,6 +150,11 @@ async function dockerBackend(): Promise<Backend> {
       const result = await runtime.exec(id, { cmd: ['sh', '-c', COUNT_PROCESSES, 'sh', wanted] });
       return Number(result.stdout.toString().trim());
     },
+    removeVolume: (name) =>
+      new Dockerode()
+        .getVolume(dockerVolumeName(name))
+        .remove()
+        .then(() => undefined),
     dispose: async () => {
       for (const snapshot of await runtime.listSnapshots())
         await runtime.removeSnapshot(snapshot.id).catch(() => undefined);
@@ -274,6 +285,7 @@ export async function startApi(harnessOptions: HarnessOptions = {}): Promise<Har
     call,
     sandbox: async (input = {}) => (await engine.create(input)).id,
     processes: backend.processes,
+    removeVolume: backend.removeVolume,
     ws: (path, headers = { 'x-api-key': API_KEY }) =>
       new WebSocket(`${address.replace('http', 'ws')}${path}`, { headers }),
     close: async () => {

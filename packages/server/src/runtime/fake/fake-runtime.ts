@@ -173,11 +173,12 @@ export class FakeRuntime implements Runtime {
     config: SandboxConfig,
     files: Map<string, FsNode>,
     pool?: string,
+    fromSnapshot = false,
   ): Promise<void> {
     await Promise.resolve();
     checkCallerLabels(config.labels);
     checkIsolation(config.runtime ?? 'runc', config.networkMode ?? 'internal', this.isolationSupport);
-    if (this.images !== undefined && !this.images.has(config.image)) {
+    if (!fromSnapshot && this.images !== undefined && !this.images.has(config.image)) {
       throw new BurrowError('IMAGE_NOT_FOUND', `image "${config.image}" is not available`);
     }
     if (this.sandboxes.has(id))
@@ -603,7 +604,14 @@ export class FakeRuntime implements Runtime {
   async restore(snapshotId: string, options: RestoreOptions = {}): Promise<string> {
     const snapshot = this.findSnapshot(snapshotId);
     const id = options.id ?? newSandboxId();
-    await this.createWith(id, snapshot.info.config, copyNodes(snapshot.files));
+    // As on Docker, the restored sandbox runs (and names) the snapshot's image.
+    await this.createWith(
+      id,
+      { ...snapshot.info.config, image: `burrow-snapshot:${snapshotId}` },
+      copyNodes(snapshot.files),
+      undefined,
+      true,
+    );
     await this.start(id);
     return id;
   }

@@ -1,0 +1,3 @@
+import { snapshotsAndStatsSuite } from './snapshots-stats.test-suite.js';
+
+snapshotsAndStatsSuite('docker');
