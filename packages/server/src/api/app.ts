@@ -53,7 +53,8 @@ export interface ApiOptions {
   auth: { enabled: boolean; apiKeys: string[] };
   /** Browser origins allowed (CORS and WebSocket); Den's localhost defaults when empty. */
   allowedOrigins: string[];
-  rateLimit: { rps: number; burst: number };
+  /** `now` (milliseconds, monotonic) is for tests; the default is the process's clock. */
+  rateLimit: { rps: number; burst: number; now?: () => number };
   /** Behind a reverse proxy: take the client address from X-Forwarded-For / X-Real-IP. */
   trustProxy: boolean;
   /** Largest file accepted by PUT /files and uploads (default 1 GiB). */

@@ -39,8 +39,18 @@ export class StatusWatcher {
         if (signal.aborted) return;
         this.logger.warn({ err: error }, 'lost the runtime event stream; reconnecting');
       }
+      if (signal.aborted) return;
       broken = true;
-      await new Promise((resolve) => setTimeout(resolve, this.retryMs));
+      // Stopping ends the wait at once rather than after a retry interval.
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          clearTimeout(timer);
+          signal.removeEventListener('abort', done);
+          resolve();
+        };
+        const timer = setTimeout(done, this.retryMs);
+        signal.addEventListener('abort', done, { once: true });
+      });
     }
   }
 

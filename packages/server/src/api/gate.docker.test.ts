@@ -1,0 +1,3 @@
+import { gateSuite } from './gate.test-suite.js';
+
+gateSuite('docker');

@@ -1,0 +1,3 @@
+import { metaRoutesSuite } from './meta.test-suite.js';
+
+metaRoutesSuite('docker');
