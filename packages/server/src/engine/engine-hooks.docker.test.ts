@@ -1,0 +1,3 @@
+import { engineHooksSuite } from './engine-hooks.test-suite.js';
+
+engineHooksSuite('docker');
