@@ -2,7 +2,7 @@
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../test-support/free-port.js';
-import { startApi, type Harness, fakeOf } from './test-support/harness.js';
+import { fakeOf, startApi, type Harness } from './test-support/harness.js';
 
 let api: Harness;
 const refused = new Map<string, number>();

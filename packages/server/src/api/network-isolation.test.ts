@@ -1,0 +1,3 @@
+import { networkIsolationSuite } from './network-isolation.test-suite.js';
+
+networkIsolationSuite('fake');
