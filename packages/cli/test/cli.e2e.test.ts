@@ -114,18 +114,35 @@ describe('burrow CLI', () => {
   });
 
   it('exec shows output while the command still runs', async () => {
+    // The command waits for a file that the test writes only once "first" was printed: output held back until
+    // the end would never appear, and the command would run into its timeout. No clock involved.
+    const go = `/tmp/go-${randomBytes(4).toString('hex')}`;
     const child = spawn(
       process.execPath,
-      [BIN, 'exec', id, '--', 'sh', '-c', 'echo first; sleep 3; echo second'],
-      {
-        env: { ...process.env, BURROW_URL: server.url },
-      },
+      [
+        BIN,
+        'exec',
+        '--timeout',
+        '60',
+        id,
+        '--',
+        'sh',
+        '-c',
+        `echo first; while [ ! -e ${go} ]; do sleep 0.1; done; echo second`,
+      ],
+      { env: { ...process.env, BURROW_URL: server.url } },
     );
-    const firstSeen = new Promise<number>((resolve) =>
-      child.stdout.on('data', (chunk: Buffer) => chunk.toString().includes('first') && resolve(Date.now())),
-    );
-    const exited = new Promise<number>((resolve) => child.on('close', () => resolve(Date.now())));
-    expect((await exited) - (await firstSeen)).toBeGreaterThan(2000);
+    let stdout = '';
+    let released = false;
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+      if (!released && stdout.includes('first')) {
+        released = true;
+        void burrow(['exec', id, '--', 'touch', go]);
+      }
+    });
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    expect({ code, stdout }).toEqual({ code: 0, stdout: 'first\nsecond\n' });
   });
 
   it('Ctrl-C interrupts the remote command; a second one gives up with 130', async () => {

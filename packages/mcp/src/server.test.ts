@@ -224,9 +224,9 @@ describe('MCP tools', () => {
   it('runs tool calls concurrently', async () => {
     const { client, server } = await connect();
     const { id } = await call(client, 'create_sandbox');
-    const started = Date.now();
     await Promise.all([1, 2, 3].map(() => call(client, 'exec', { sandbox_id: id, cmd: ['sleep', '1'] })));
-    expect(Date.now() - started).toBeLessThan(2500);
+    // All three were running at once (the API counts them), however slow the machine: no timing bound needed.
+    expect(api.peakExecs()).toBe(3);
     await server.close();
   });
 

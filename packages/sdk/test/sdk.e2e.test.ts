@@ -109,14 +109,22 @@ describe('commands', () => {
   });
 
   it('streams output live through callbacks', async () => {
-    const chunks: { at: number; data: string }[] = [];
-    const result = await sandbox.commands.run('echo one; sleep 1; echo two', {
-      onStdout: (data) => chunks.push({ at: Date.now(), data }),
-    });
-    expect(result).toMatchObject({ exitCode: 0, stdout: 'one\ntwo\n' });
-    const first = chunks.find((chunk) => chunk.data.includes('one'));
-    const second = chunks.find((chunk) => chunk.data.includes('two'));
-    expect(second!.at - first!.at).toBeGreaterThan(500);
+    // The command waits for a file that the test writes only once "one" has arrived: output that were not live
+    // would never arrive, and the command would run into its timeout. No clock involved.
+    const go = `/tmp/go-${randomBytes(4).toString('hex')}`;
+    const chunks: string[] = [];
+    const result = await sandbox.commands.run(
+      `echo one; while [ ! -e ${go} ]; do sleep 0.1; done; echo two`,
+      {
+        timeoutMs: 60_000,
+        onStdout: (data) => {
+          chunks.push(data);
+          if (data.includes('one')) void sandbox.files.write(go, '');
+        },
+      },
+    );
+    expect(result).toMatchObject({ exitCode: 0, stdout: 'one\ntwo\n', timedOut: false });
+    expect(chunks.join('')).toBe('one\ntwo\n');
   });
 
   it('writes to stdin of a stream and iterates its events', async () => {

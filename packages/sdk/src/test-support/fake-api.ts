@@ -30,6 +30,8 @@ export interface FakeApi {
   requests: string[];
   /** JSON bodies of creates and execs (POST and stream), in arrival order. */
   bodies: { request: string; body: Record<string, unknown> }[];
+  /** Most commands (POST /exec or WebSocket) that were running at the same time. */
+  peakExecs(): number;
   close(): Promise<void>;
 }
 
@@ -80,7 +82,23 @@ async function runFake(
   }
 }
 
-function handleStream(socket: WebSocket, sandbox: FakeSandbox | undefined, bodies: FakeApi['bodies']): void {
+interface ExecCount {
+  running: number;
+  peak: number;
+}
+
+function counted<T>(execs: ExecCount, run: () => Promise<T>): Promise<T> {
+  execs.running += 1;
+  execs.peak = Math.max(execs.peak, execs.running);
+  return run().finally(() => (execs.running -= 1));
+}
+
+function handleStream(
+  socket: WebSocket,
+  sandbox: FakeSandbox | undefined,
+  bodies: FakeApi['bodies'],
+  execs: ExecCount,
+): void {
   const stdin: string[] = [];
   let stdinDone = false;
   let wake: (() => void) | undefined;
@@ -106,7 +124,9 @@ function handleStream(socket: WebSocket, sandbox: FakeSandbox | undefined, bodie
       }
       if (message.stdin !== true) stdinDone = true;
       const emit = (type: string, data: string) => socket.send(JSON.stringify({ type, data }));
-      void runFake(message.cmd as string[], stdinChunks(), emit, controller.signal).then((code) => {
+      void counted(execs, () =>
+        runFake(message.cmd as string[], stdinChunks(), emit, controller.signal),
+      ).then((code) => {
         socket.send(JSON.stringify({ type: 'exit', data: String(code) }));
         socket.close(1000);
       });
@@ -126,6 +146,7 @@ export async function startFakeApi(options: FakeApiOptions = {}): Promise<FakeAp
   const snapshots = new Map<string, { id: string; sandbox_id: string; name: string }>();
   const requests: string[] = [];
   const bodies: FakeApi['bodies'] = [];
+  const execs: ExecCount = { running: 0, peak: 0 };
   let counter = 0;
 
   const authorized = (req: IncomingMessage) =>
@@ -234,11 +255,13 @@ export async function startFakeApi(options: FakeApiOptions = {}): Promise<FakeAp
         const body = JSON.parse((await readBody(req)).toString()) as { cmd: string[]; stdin?: string };
         bodies.push({ request: `${method} ${path}`, body });
         const out = { stdout: '', stderr: '' };
-        const code = await runFake(
-          body.cmd,
-          body.stdin ?? '',
-          (type, data) => (out[type] += data),
-          new AbortController().signal,
+        const code = await counted(execs, () =>
+          runFake(
+            body.cmd,
+            body.stdin ?? '',
+            (type, data) => (out[type] += data),
+            new AbortController().signal,
+          ),
         );
         return reply(200, { exit_code: code, ...out, timed_out: false });
       }
@@ -353,7 +376,7 @@ export async function startFakeApi(options: FakeApiOptions = {}): Promise<FakeAp
       return;
     }
     wss.handleUpgrade(req, socket, head, (ws) =>
-      handleStream(ws, match === null ? undefined : sandboxes.get(match[1] ?? ''), bodies),
+      handleStream(ws, match === null ? undefined : sandboxes.get(match[1] ?? ''), bodies, execs),
     );
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -364,6 +387,7 @@ export async function startFakeApi(options: FakeApiOptions = {}): Promise<FakeAp
     files,
     requests,
     bodies,
+    peakExecs: () => execs.peak,
     close: async () => {
       for (const client of wss.clients) client.terminate();
       server.closeAllConnections();

@@ -158,10 +158,10 @@ describe('sandboxes without the agent', () => {
     await expectCode(runtime.readFile(id, '/etc/shadow'), 'FILE_NOT_FOUND');
     const status = await text(id, ['cat', '/proc/self/status']);
     expect(status).toMatch(/NoNewPrivs:\s+1/);
-    // A stop is quick: init forwards SIGTERM to the keep-alive process.
-    const started = Date.now();
+    // A stop is quick: init forwards SIGTERM to the keep-alive process, which dies of it (143), rather than being
+    // killed when the 10 s grace runs out (137). The exit code says which, however loaded the machine is.
     await runtime.stop(id, 10_000);
-    expect(Date.now() - started).toBeLessThan(5000);
+    expect((await runtime.info(id)).exitCode).toBe(143);
   });
 
   it('keeps an image command (bash on a TTY in the Debian image), and an image without one alive', async () => {
