@@ -19,6 +19,9 @@ export default defineConfig({
           include: ['packages/*/src/**/*.test.ts', 'test/scripts/**/*.test.ts'],
           exclude: ['**/*.docker.test.ts', '**/*.e2e.test.ts', '**/node_modules/**'],
           globalSetup: ['test/setup/agent-binary.ts'],
+          // The tiers run one after another (unit, docker, e2e), so the docker and e2e tiers never compete for the
+          // cores (timing-sensitive work on a 2-core machine) nor for the engine.
+          sequence: { groupOrder: 0 },
         },
       },
       {
@@ -30,6 +33,7 @@ export default defineConfig({
           fileParallelism: false,
           testTimeout: 120_000,
           hookTimeout: 180_000,
+          sequence: { groupOrder: 1 },
         },
       },
       {
@@ -41,6 +45,7 @@ export default defineConfig({
           fileParallelism: false,
           testTimeout: 180_000,
           hookTimeout: 300_000,
+          sequence: { groupOrder: 2 },
         },
       },
     ],

@@ -30,6 +30,7 @@ node packages/cli/dist/bin.js doctor --skip port
 echo "test: test images"
 bash images/build-test-images.sh
 
-# The build above is what `npm test` would do first; run the suites directly.
+# The build above is what `npm test` would do first; run the suites directly. The tiers run in a fixed order
+# (unit, then docker, then e2e: sequence.groupOrder in vitest.config.ts), never side by side.
 echo "test: vitest run $*"
 npx vitest run "$@"
