@@ -4,11 +4,13 @@
  *   [--only <steps>] [--out <dir>]`
  *
  * Starts a real `burrow serve` (loopback, free port, throwaway data directory, a warm pool of the bench image) and
- * measures it against the Docker CLI and the raw Engine API doing the same jobs, interleaved in one run, and E2B's
- * SDK against Burrow's own through the server's E2B endpoint (`--e2b-image`, default burrow-test/debian:latest:
- * E2B's commands need bash). Writes
- * `<out>/latest.json` and `<out>/latest.md` (default out: bench/results). Everything it creates in Docker is labelled
- * and swept at the end, also after a failure or Ctrl-C. Benchmarks are not tests: nothing here asserts a timing.
+ * measures it, driven by the clients its users use (the SDK and curl), against the Docker CLI and the raw Engine
+ * API doing the same jobs, interleaved in one run; every transfer is checked byte for byte (SHA-256). It also runs
+ * E2B's SDK against Burrow's own through the server's E2B endpoint (`--e2b-image`, default burrow-test/debian:latest:
+ * E2B's commands need bash). Writes `<out>/latest.json` and `<out>/latest.md` (default out: bench/results).
+ * Benchmarks are not tests: nothing here asserts a timing. The run fails when a job fails, a removal fails, or
+ * anything it made is still there once the server has stopped (a leak); what is left is then reported and removed
+ * (also after a failure or Ctrl-C).
  *
  * Needs a Docker engine, `npm run build`, and the image (`bash images/build-test-images.sh` builds the default,
  * burrow-test/busybox:latest).
@@ -20,7 +22,8 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { randomBytes } from 'node:crypto';
-import { removeNetworks, RUN_LABEL, sweep } from './lib/cleanup.mjs';
+import { leftovers, removeNetworks, RUN_LABEL, sweep } from './lib/cleanup.mjs';
+import { curlSystem, sdkSystem } from './lib/burrow-systems.mjs';
 import { describeMachine, rssOf } from './lib/machine.mjs';
 import { markdown, targets } from './lib/report.mjs';
 import * as interactive from './lib/interactive.mjs';
@@ -28,7 +31,7 @@ import { previewProxy } from './lib/preview.mjs';
 import * as scenario from './lib/scenarios.mjs';
 import { e2bExec, e2bTti, sdkSystems, useE2bEndpoint } from './lib/e2b.mjs';
 import { burrowClient, startBurrow } from './lib/server.mjs';
-import { apiSystem, burrowSystem, cliSystem, MiB, run } from './lib/systems.mjs';
+import { apiSystem, cliSystem, MiB, run } from './lib/systems.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const { values: args } = parseArgs({
@@ -107,18 +110,61 @@ const runId = `${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
 const networkId = `burrow-bench-${runId}`;
 const log = (message) => process.stderr.write(`${message}\n`);
 let server;
+/** Removals that failed (a destroy Burrow refused, a container Docker would not remove): each fails the run. */
+const failedRemovals = [];
 
-/** Removes everything this run made in Docker; safe to call more than once and from a signal handler. */
+/** A system whose removals are recorded when they fail (scenarios go on after one; the run then fails). */
+function tracked(system) {
+  const record = (what, work) => async (made) => {
+    try {
+      return await work(made);
+    } catch (error) {
+      failedRemovals.push(
+        `${system.label}: ${what} ${JSON.stringify(made)}: ${error instanceof Error ? error.message : String(error)}`,
+      );
+      throw error;
+    }
+  };
+  return {
+    ...system,
+    remove: record('remove', (id) => system.remove(id)),
+    removeSnapshotResult: record('remove snapshot result', (made) => system.removeSnapshotResult(made)),
+  };
+}
+
+/**
+ * Looks for sandboxes the server still holds, stops it (it destroys them and drains its warm pool), then looks for
+ * anything of this run still in Docker: both are leaks. Leaks are reported and returned, then removed. Safe to call
+ * more than once and from a signal handler.
+ */
 async function cleanUp() {
+  const labels = [`${RUN_LABEL}=${runId}`];
+  const leaks = [];
   if (server !== undefined) {
     const current = server;
     server = undefined;
-    await current.stop().catch(() => current.kill());
-    sweep(`burrow.instance=${current.instance}`);
+    // Every sandbox the bench made was destroyed by it; one the server still holds would be destroyed by its
+    // destroy_on_exit below, hiding the leak.
+    const held = await burrowClient(current.url)
+      .list()
+      .catch((error) => [
+        { id: `(could not list: ${error instanceof Error ? error.message : String(error)})` },
+      ]);
+    for (const sandbox of held) leaks.push(`sandbox ${sandbox.id} still held by the server`);
+    const stopped = await current.stop().catch(() => undefined);
+    if (stopped === undefined || stopped.code !== 0) {
+      failedRemovals.push(
+        `burrow serve did not stop cleanly (${JSON.stringify(stopped)}); log tail:\n${current.tail()}`,
+      );
+      current.kill();
+    }
+    labels.push(`burrow.instance=${current.instance}`);
     await rm(current.dataDir, { recursive: true, force: true }).catch(() => undefined);
   }
-  sweep(`${RUN_LABEL}=${runId}`);
-  for (const refusal of removeNetworks(networkId)) log(`warning: could not remove network ${refusal}`);
+  leaks.push(...labels.flatMap((label) => leftovers(label)));
+  for (const label of labels) sweep(label);
+  for (const refusal of removeNetworks(networkId)) leaks.push(`network ${refusal}`);
+  return leaks;
 }
 
 for (const signal of ['SIGINT', 'SIGTERM']) {
@@ -155,12 +201,14 @@ async function main() {
   const client = burrowClient(server.url);
   const transport = /"transport":"(\w+)"/.exec(readFileSync(server.log, 'utf8'))?.[1];
   const systems = {
-    burrow: burrowSystem(client),
-    cli: cliSystem({ image: args.image, runId }),
-    api: apiSystem({ image: args.image, runId }),
+    sdk: tracked(sdkSystem(server.url)),
+    curl: tracked(curlSystem(server.url)),
+    cli: tracked(cliSystem({ image: args.image, runId })),
+    api: tracked(apiSystem({ image: args.image, runId })),
     client,
   };
-  const trio = [systems.burrow, systems.cli, systems.api];
+  const all = [systems.sdk, systems.curl, systems.cli, systems.api];
+  const trio = [systems.sdk, systems.cli, systems.api];
   let rssMax = 0;
   const rssStart = rssOf(server.pid);
   const rssAfterStep = {};
@@ -211,20 +259,20 @@ async function main() {
     await scenario.poolFull(client);
     await step('tti_cold', 'time to interactive, cold', () => scenario.ttiCold(systems, PLAN.tti, log));
     await step('tti_warm', 'time to interactive, warm pool', () => scenario.ttiWarm(systems, PLAN.tti, log));
-    await step('exec_echo', 'exec round trip', () => scenario.execEcho(trio, PLAN.exec, log));
+    await step('exec_echo', 'exec round trip', () => scenario.execEcho(all, PLAN.exec, log));
     await step(
       'exec_10mb',
       'exec with 10 MB output',
-      () => scenario.execBig(trio, PLAN.exec10, 10 * MiB, log),
+      () => scenario.execBig(all, PLAN.exec10, 10 * MiB, log),
       {
         bytes: 10 * MiB,
       },
     );
     await step('files', '100 MB file write and read', () =>
-      scenario.fileRoundTrip(trio, PLAN.file, 100 * MiB, log),
+      scenario.fileRoundTrip(all, PLAN.file, 100 * MiB, log),
     );
     await step('snapshot_restore', 'snapshot + restore, 100 MB changed', () =>
-      scenario.snapshotRestore(trio, PLAN.snapshot, 100 * MiB, log),
+      scenario.snapshotRestore(all, PLAN.snapshot, 100 * MiB, log),
     );
     await step('fork', 'fork into 1 and 5, 100 MB changed, against snapshot + restores', async () => ({
       1: await scenario.forkVsRestores(client, 1, PLAN.fork, 100 * MiB, log),
@@ -241,7 +289,7 @@ async function main() {
     await step(
       'density',
       `density: ${PLAN.density} idle sandboxes`,
-      () => scenario.density([systems.burrow, systems.cli], PLAN.density, server.pid, log),
+      () => scenario.density([systems.sdk, systems.cli], PLAN.density, server.pid, log),
       { count: PLAN.density },
     );
     const context = { client, url: server.url, image: args.image, runId };
@@ -320,7 +368,16 @@ try {
   failed = true;
   log(`bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
   if (server !== undefined) log(`server log tail:\n${server.tail()}`);
-} finally {
-  await cleanUp();
+}
+// Not swept silently: a removal that failed, or anything left once the server stopped, is a bug and fails the run.
+const leaks = await cleanUp();
+for (const [what, list] of [
+  ['failed removals', failedRemovals],
+  ['leaked (found after the server stopped, then removed)', leaks],
+]) {
+  if (list.length === 0) continue;
+  failed = true;
+  log(`bench failed: ${list.length} ${what}:`);
+  for (const entry of list.slice(0, 20)) log(`  - ${entry}`);
 }
 process.exit(failed ? 1 : 0);

@@ -1,6 +1,7 @@
 /**
  * Everything the bench creates in Docker carries a label with the run's id (baselines) or the bench server's
- * instance id (Burrow), so one sweep removes it all — after a failure, Ctrl-C or a crash of the server too.
+ * instance id (Burrow), so the end of a run finds what was left behind (a leak: reported, and it fails the run)
+ * and one sweep removes it — after a failure, Ctrl-C or a crash of the server too.
  */
 import { execFileSync } from 'node:child_process';
 
@@ -19,6 +20,22 @@ function ids(args) {
     .split('\n')
     .map((line) => line.trim())
     .filter((line) => line !== '');
+}
+
+/** Containers and images with the label that still exist, as "container <name>" / "image <tags>". */
+export function leftovers(label) {
+  const containers = ids(['ps', '-a', '--filter', `label=${label}`, '--format', '{{.Names}} ({{.Status}})']);
+  const images = ids([
+    'images',
+    '--filter',
+    `label=${label}`,
+    '--format',
+    '{{.Repository}}:{{.Tag}} {{.ID}}',
+  ]);
+  return [
+    ...containers.map((name) => `container ${name} [${label}]`),
+    ...images.map((image) => `image ${image} [${label}]`),
+  ];
 }
 
 /** Removes containers, then images, then networks with the label; returns how many things it removed. */

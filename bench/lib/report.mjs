@@ -1,4 +1,5 @@
 /** The markdown report: one table of timings with ratios against the baselines, density, and the issue's targets. */
+import { MIN_SAMPLES_FOR_P95 } from './stats.mjs';
 
 const MiB = 1024 * 1024;
 
@@ -43,7 +44,7 @@ function timingRows(results) {
       ? `${(bytes / MiB / (entry.summary.median / 1000)).toFixed(0)} MiB/s (median)`
       : '';
   add('Time to interactive, cold (create → first exec result)', cold, undefined, (_entry, name) =>
-    name === 'burrow' ? 'a create the pool cannot serve' : '',
+    name.startsWith('burrow-') ? 'a create the pool cannot serve' : '',
   );
   add(
     'Time to interactive, warm pool',
@@ -171,6 +172,11 @@ export function markdown(results) {
       `at end ${results.load_average.end.map((value) => value.toFixed(2)).join(' / ')}.`,
   );
   lines.push('');
+  lines.push(
+    `Every transfer is checked (byte count and SHA-256) on every system; p95 is given only where n ≥ ${MIN_SAMPLES_FOR_P95} ` +
+      '(with fewer samples it is the maximum).',
+  );
+  lines.push('');
   lines.push('| Scenario | System | n | median | p95 | min | max | × Docker CLI | × Engine API | notes |');
   lines.push('|---|---|--:|--:|--:|--:|--:|--:|--:|---|');
   let previous = '';
@@ -262,9 +268,9 @@ export function targets(results) {
   const list = [];
   const check = (target, value, limit, measured) =>
     list.push({ target, measured, met: Number.isFinite(value) && value <= limit });
-  const execRatio = median('exec_echo', 'burrow') / median('exec_echo', 'docker-cli');
+  const execRatio = median('exec_echo', 'burrow-sdk') / median('exec_echo', 'docker-cli');
   check('exec round trip ≤ 0.10 × `docker exec` CLI', execRatio, 0.1, `${execRatio.toFixed(3)}×`);
-  const execSpawn = median('exec_echo', 'burrow') / median('exec_echo', 'spawn-true');
+  const execSpawn = median('exec_echo', 'burrow-sdk') / median('exec_echo', 'spawn-true');
   check('exec round trip ≤ 3 × spawn(/bin/true)', execSpawn, 3, `${execSpawn.toFixed(2)}×`);
   const warm = median('tti_warm', 'burrow-warm') / median('exec_echo', 'spawn-true');
   check(
@@ -273,13 +279,13 @@ export function targets(results) {
     5,
     `${warm.toFixed(2)}× (${ms(median('tti_warm', 'burrow-warm'))})`,
   );
-  const cold = median('tti_cold', 'burrow') / median('tti_cold', 'docker-run-rm');
+  const cold = median('tti_cold', 'burrow-sdk') / median('tti_cold', 'docker-run-rm');
   check('cold time to interactive ≤ 0.5 × `docker run --rm`', cold, 0.5, `${cold.toFixed(2)}×`);
   for (const [key, what] of [
     ['file_write_100mb', 'write'],
     ['file_read_100mb', 'read'],
   ]) {
-    const rate = (s[key]?.bytes ?? 0) / MiB / (median(key, 'burrow') / 1000);
+    const rate = (s[key]?.bytes ?? 0) / MiB / (median(key, 'burrow-sdk') / 1000);
     list.push({
       target: `100 MB ${what} ≥ 200 MB/s`,
       measured: `${rate.toFixed(0)} MiB/s`,
@@ -288,7 +294,7 @@ export function targets(results) {
   }
   const rss = results.server_rss.max_bytes;
   list.push({ target: 'server RSS ≤ 200 MB throughout', measured: mib(rss), met: rss <= 200 * 1000 * 1000 });
-  const b = s.burst?.systems?.burrow;
+  const b = s.burst?.systems?.['burrow-sdk'];
   if (b !== undefined) {
     const spread = b.summary.p95 / b.summary.median;
     list.push({
@@ -297,7 +303,7 @@ export function targets(results) {
       met: b.failures === 0 && spread <= 3,
     });
   }
-  const d = s.density?.systems?.burrow;
+  const d = s.density?.systems?.['burrow-sdk'];
   if (d !== undefined) {
     list.push({
       target: '500 idle sandboxes held on this machine',

@@ -5,7 +5,8 @@
 import { spawn } from 'node:child_process';
 import { containerFootprint, memAvailable, rssOf } from './machine.mjs';
 import { summarise, since } from './stats.mjs';
-import { big, MiB } from './systems.mjs';
+import { big, FILE_PATH, MiB } from './systems.mjs';
+import { DIGEST_CMD, expectDigest, letters, makePayload, parseDigest } from './verify.mjs';
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -73,14 +74,14 @@ export function spawnTrue() {
   };
 }
 
-export async function ttiCold({ burrow, cli, api }, iterations, log) {
+export async function ttiCold({ sdk, curl, cli, api }, iterations, log) {
   const oneShot = {
     name: 'docker-run-rm',
     label: 'docker run --rm (one shot)',
     oneShot: () => cli.oneShot(),
   };
   return interleaved(
-    [burrow, cli, api, oneShot],
+    [sdk, curl, cli, api, oneShot],
     iterations,
     async (system) => {
       if (system === oneShot) return timed(() => system.oneShot());
@@ -106,16 +107,16 @@ export async function poolFull(client, timeoutMs = 60_000) {
   }
 }
 
-export async function ttiWarm({ burrow, client }, iterations, log) {
-  const warm = { ...burrow, name: 'burrow-warm', label: 'Burrow (warm pool)' };
+export async function ttiWarm({ sdk, client }, iterations, log) {
+  const warm = { name: 'burrow-warm', label: 'Burrow (SDK, warm pool)' };
   return interleaved(
     [warm],
     iterations,
     async () => {
       await poolFull(client);
       return timed(
-        () => burrow.tti({}),
-        (id) => burrow.remove(id),
+        () => sdk.tti({}),
+        (id) => sdk.remove(id),
       );
     },
     log,
@@ -152,19 +153,30 @@ export function execEcho(systems, iterations, log) {
   );
 }
 
+/** Output of a known SHA-256 (`bytes` of "a"), checked whole by every system. */
 export function execBig(systems, iterations, bytes, log) {
+  const expected = letters(bytes);
   return onSandboxes(systems, (sandboxes) =>
     interleaved(
       systems,
       iterations,
-      (system) => timed(() => system.exec(sandboxes.get(system.name), big(bytes), bytes)),
+      (system) => timed(() => system.exec(sandboxes.get(system.name), big(bytes), expected)),
       log,
     ),
   );
 }
 
-/** 100 MB written then read back, per iteration; two results. */
+/** The SHA-256 and size of a file in a sandbox, through the system's own exec (never timed). */
+async function digestIn(system, id, path) {
+  return parseDigest(await system.output(id, DIGEST_CMD(path)), `${system.label} digest of ${path}`);
+}
+
+/**
+ * 100 MB of random bytes written then read back, per iteration; two results. A write counts once the file in the
+ * sandbox has the payload's SHA-256 (checked untimed); a read, once the bytes read have it.
+ */
 export async function fileRoundTrip(systems, iterations, bytes, log) {
+  const payload = makePayload(bytes);
   const writes = resultFor(systems);
   const reads = resultFor(systems);
   await onSandboxes(systems, async (sandboxes) => {
@@ -172,13 +184,19 @@ export async function fileRoundTrip(systems, iterations, bytes, log) {
       for (const system of rotate(systems, i)) {
         const id = sandboxes.get(system.name);
         try {
-          writes[system.name].samples.push(await timed(() => system.write(id, bytes)));
+          writes[system.name].samples.push(
+            await timed(
+              () => system.write(id, payload),
+              async () =>
+                expectDigest(await digestIn(system, id, FILE_PATH), payload, `${system.label} write`),
+            ),
+          );
         } catch (error) {
           fail(writes[system.name], error, log);
           continue;
         }
         try {
-          reads[system.name].samples.push(await timed(() => system.read(id, bytes)));
+          reads[system.name].samples.push(await timed(() => system.read(id, payload)));
         } catch (error) {
           fail(reads[system.name], error, log);
         }
@@ -188,7 +206,10 @@ export async function fileRoundTrip(systems, iterations, bytes, log) {
   return { write: finish(writes), read: finish(reads) };
 }
 
-/** A sandbox with `bytes` of new data in its root filesystem; timed: snapshot, restore, first command. */
+/**
+ * A sandbox with `bytes` of new data in its root filesystem; timed: snapshot, restore, first command. The restored
+ * sandbox's copy of the data must have the original's SHA-256 (checked untimed).
+ */
 export function snapshotRestore(systems, iterations, bytes, log) {
   return interleaved(
     systems,
@@ -197,9 +218,17 @@ export function snapshotRestore(systems, iterations, bytes, log) {
       const source = await system.snapshotSource();
       try {
         await system.exec(source, ['sh', '-c', `head -c ${bytes} /dev/urandom > /bench-snap.bin && echo hi`]);
+        const original = await digestIn(system, source, '/bench-snap.bin');
         return await timed(
           () => system.snapshotRestore(source, i),
-          (made) => system.removeSnapshotResult(made),
+          async (made) => {
+            try {
+              const copy = await digestIn(system, made.sandbox, '/bench-snap.bin');
+              expectDigest(copy, original, `${system.label} restored data`);
+            } finally {
+              await system.removeSnapshotResult(made);
+            }
+          },
         );
       } finally {
         await system.remove(source).catch(() => undefined);
@@ -327,7 +356,7 @@ export async function density(systems, count, serverPid, log) {
     const createMs = since(start);
     const after = await settledMemory();
     const footprint = containerFootprint(await system.fullIds(made));
-    const isServer = system.name === 'burrow';
+    const isServer = system.name.startsWith('burrow-');
     const rssAfter = rssOf(serverPid);
     const serverShare = isServer && made.length > 0 ? Math.max(0, rssAfter - rssBefore) / made.length : 0;
     const perSandbox =

@@ -100,7 +100,12 @@ export async function startBurrow({ root, image, warmPoolSize, networkId, e2bIma
   };
 }
 
-/** A small client for the API calls the bench makes. Every failure throws with the server's message. */
+/**
+ * A small fetch client for the harness's own calls (the pool's state, the sandbox list) and for the scenarios that
+ * measure what only Burrow does (fork, terminals, attach), which have no baseline to compare a client with. The
+ * scenarios that compare Burrow with Docker drive it through the SDK and curl (burrow-systems.mjs). Every failure
+ * throws with the server's message.
+ */
 export function burrowClient(url) {
   async function call(method, path, body, init = {}) {
     const response = await fetch(`${url}${path}`, {

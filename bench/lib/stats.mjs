@@ -1,4 +1,10 @@
-/** Summaries of timing samples: median, p95 (nearest rank), min, max, mean. */
+/** Summaries of timing samples: median, p95 (nearest rank, only where n is large enough), min, max, mean. */
+
+/**
+ * Fewest samples for a p95: with fewer, the nearest-rank p95 is the maximum (n < 20) or rests on one or two samples,
+ * so it says nothing the max does not.
+ */
+export const MIN_SAMPLES_FOR_P95 = 20;
 
 export function percentile(sorted, p) {
   if (sorted.length === 0) return NaN;
@@ -12,7 +18,7 @@ export function summarise(samples) {
   return {
     n: sorted.length,
     median: percentile(sorted, 50),
-    p95: percentile(sorted, 95),
+    p95: sorted.length >= MIN_SAMPLES_FOR_P95 ? percentile(sorted, 95) : NaN,
     min: sorted[0] ?? NaN,
     max: sorted[sorted.length - 1] ?? NaN,
     mean: sorted.length === 0 ? NaN : sum / sorted.length,

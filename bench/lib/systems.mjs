@@ -1,37 +1,37 @@
 /**
- * The three systems under test, doing the same jobs: Burrow (its HTTP API), the Docker CLI, and the Docker Engine
- * API straight from Node (dockerode). Each method returns when the job's result is in hand; removal of what a job
- * made is never timed. Baseline containers mirror a Burrow sandbox where it costs time: `--init`, a 256 MB tmpfs on
- * /tmp (where the file jobs write), a long-running main process.
+ * The baselines, doing the jobs Burrow does: the Docker CLI, and the Docker Engine API straight from Node
+ * (dockerode). Burrow's own clients are in burrow-systems.mjs. Each method returns when the job's result is in
+ * hand and checked (echo output, byte counts and SHA-256 of transfers); removal of what a job made is never timed.
+ * Baseline containers mirror a Burrow sandbox where it costs time: `--init`, a 256 MB tmpfs on /tmp (where the file
+ * jobs write), a long-running main process.
  */
 import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { PassThrough, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import Dockerode from 'dockerode';
 import { RUN_LABEL } from './cleanup.mjs';
+import { expectDigest } from './verify.mjs';
 
-export const MiB = 1024 * 1024;
+export { MiB } from './verify.mjs';
 export const FILE_PATH = '/tmp/bench.bin';
 export const ECHO = ['echo', 'hi'];
 export const big = (bytes) => ['sh', '-c', `head -c ${bytes} /dev/zero | tr '\\0' a`];
 
-/** `bytes` of data in 1 MiB chunks of random bytes (one buffer, reused). */
-export async function* payload(bytes) {
-  const chunk = randomBytes(MiB);
-  for (let sent = 0; sent < bytes; sent += chunk.length)
-    yield chunk.subarray(0, Math.min(chunk.length, bytes - sent));
-}
-
-/** Runs a command; counts stdout bytes (keeping the first 64 KiB) and feeds `input` (async iterable) to stdin. */
-export function run(command, args, { input } = {}) {
+/**
+ * Runs a command; hashes its whole stdout (SHA-256 and length) and keeps the first 64 KiB (all of it with
+ * `keep`); feeds `input` (an async iterable) to its stdin.
+ */
+export function run(command, args, { input, keep = false } = {}) {
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, { stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
+    const hash = createHash('sha256');
     let bytes = 0;
     const head = [];
     let stderr = '';
     child.stdout.on('data', (chunk) => {
-      if (bytes < 65536) head.push(chunk);
+      if (keep || bytes < 65536) head.push(chunk);
+      hash.update(chunk);
       bytes += chunk.length;
     });
     child.stderr.on('data', (chunk) => (stderr += chunk));
@@ -41,75 +41,14 @@ export function run(command, args, { input } = {}) {
       const stdout = Buffer.concat(head).toString();
       if (code !== 0)
         reject(new Error(`${command} ${args.join(' ')}: exit ${code}: ${stderr.trim().slice(0, 300)}`));
-      else resolve({ bytes, stdout });
+      else resolve({ bytes, sha256: hash.digest('hex'), stdout });
     });
   });
 }
 
-function expectEcho(stdout, what) {
+export function expectEcho(stdout, what) {
   if (stdout.trim() !== 'hi')
     throw new Error(`${what}: expected "hi", got ${JSON.stringify(stdout.slice(0, 100))}`);
-}
-
-function expectBytes(bytes, expected, what) {
-  if (bytes !== expected) throw new Error(`${what}: expected ${expected} bytes, got ${bytes}`);
-}
-
-// ---------------------------------------------------------------- Burrow
-
-export function burrowSystem(client) {
-  return {
-    name: 'burrow',
-    label: 'Burrow',
-    /** A create the warm pool cannot serve (it asks for a working directory): a cold container create. */
-    coldRequest: { workdir: '/tmp' },
-    async create(request = this.coldRequest) {
-      return (await client.create(request)).id;
-    },
-    async tti(request = this.coldRequest) {
-      const id = await this.create(request);
-      const result = await client.exec(id, ECHO);
-      expectEcho(result.stdout, 'burrow exec');
-      return id;
-    },
-    async exec(id, cmd, expected) {
-      const result = await client.exec(id, cmd);
-      if (expected === undefined) expectEcho(result.stdout, 'burrow exec');
-      else expectBytes(result.stdout.length, expected, 'burrow exec output');
-    },
-    async write(id, bytes) {
-      expectBytes(await client.writeFile(id, FILE_PATH, payload(bytes)), bytes, 'burrow write');
-    },
-    async read(id, bytes) {
-      expectBytes(await client.readFile(id, FILE_PATH), bytes, 'burrow read');
-    },
-    async snapshotSource() {
-      return (await client.create({ writable_rootfs: true })).id;
-    },
-    /** Snapshot, restore into a new sandbox, first command there; returns what to remove. */
-    async snapshotRestore(id, n) {
-      const snapshot = await client.snapshot(id, `bench-${n}`);
-      const restored = await client.restore(snapshot.id);
-      expectEcho((await client.exec(restored.id, ECHO)).stdout, 'burrow exec after restore');
-      return { sandbox: restored.id, snapshot: snapshot.id };
-    },
-    /** Docker's ids of these sandboxes' containers (`burrow-<id>`). */
-    async fullIds(ids) {
-      const out = [];
-      for (let i = 0; i < ids.length; i += 50) {
-        const names = ids.slice(i, i + 50).map((id) => `burrow-${id}`);
-        out.push(...(await run('docker', ['inspect', '-f', '{{.Id}}', ...names])).stdout.trim().split('\n'));
-      }
-      return out;
-    },
-    async removeSnapshotResult({ sandbox, snapshot }) {
-      await client.destroy(sandbox);
-      await client.deleteSnapshot(snapshot);
-    },
-    async remove(id) {
-      await client.destroy(id);
-    },
-  };
 }
 
 // ---------------------------------------------------------------- Docker CLI
@@ -138,13 +77,16 @@ export function cliSystem({ image, runId }) {
     async exec(id, cmd, expected) {
       const result = await run('docker', ['exec', id, ...cmd]);
       if (expected === undefined) expectEcho(result.stdout, 'docker exec');
-      else expectBytes(result.bytes, expected, 'docker exec output');
+      else expectDigest(result, expected, 'docker exec output');
     },
-    async write(id, bytes) {
-      await run('docker', ['exec', '-i', id, 'sh', '-c', `cat > ${FILE_PATH}`], { input: payload(bytes) });
+    async output(id, cmd) {
+      return (await run('docker', ['exec', id, ...cmd])).stdout;
     },
-    async read(id, bytes) {
-      expectBytes((await run('docker', ['exec', id, 'cat', FILE_PATH])).bytes, bytes, 'docker exec cat');
+    async write(id, payload) {
+      await run('docker', ['exec', '-i', id, 'sh', '-c', `cat > ${FILE_PATH}`], { input: payload.stream() });
+    },
+    async read(id, payload) {
+      expectDigest(await run('docker', ['exec', id, 'cat', FILE_PATH]), payload, 'docker exec cat');
     },
     async snapshotSource() {
       return (
@@ -158,8 +100,9 @@ export function cliSystem({ image, runId }) {
       const restored = (
         await run('docker', ['run', '-d', '--init', ...label, tag, 'sleep', 'infinity'])
       ).stdout.trim();
+      const made = { sandbox: restored, image: tag };
       expectEcho((await run('docker', ['exec', restored, ...ECHO])).stdout, 'docker exec after commit');
-      return { sandbox: restored, image: tag };
+      return made;
     },
     /** `docker run -d` printed the full ids already. */
     async fullIds(ids) {
@@ -186,11 +129,13 @@ async function apiExec(docker, id, cmd, input) {
     AttachStdin: input !== undefined,
   });
   const stream = await exec.start({ hijack: true, stdin: input !== undefined });
+  const hash = createHash('sha256');
   let bytes = 0;
   const head = [];
   const stdout = new Writable({
     write(chunk, _encoding, done) {
       if (bytes < 65536) head.push(chunk);
+      hash.update(chunk);
       bytes += chunk.length;
       done();
     },
@@ -211,7 +156,7 @@ async function apiExec(docker, id, cmd, input) {
   await ended;
   const { ExitCode } = await exec.inspect();
   if (ExitCode !== 0) throw new Error(`engine API exec ${cmd.join(' ')}: exit ${ExitCode}`);
-  return { bytes, stdout: Buffer.concat(head).toString() };
+  return { bytes, sha256: hash.digest('hex'), stdout: Buffer.concat(head).toString() };
 }
 
 export function apiSystem({ image, runId }) {
@@ -239,13 +184,16 @@ export function apiSystem({ image, runId }) {
     async exec(id, cmd, expected) {
       const result = await apiExec(docker, id, cmd);
       if (expected === undefined) expectEcho(result.stdout, 'engine API exec');
-      else expectBytes(result.bytes, expected, 'engine API exec output');
+      else expectDigest(result, expected, 'engine API exec output');
     },
-    async write(id, bytes) {
-      await apiExec(docker, id, ['sh', '-c', `cat > ${FILE_PATH}`], payload(bytes));
+    async output(id, cmd) {
+      return (await apiExec(docker, id, cmd)).stdout;
     },
-    async read(id, bytes) {
-      expectBytes((await apiExec(docker, id, ['cat', FILE_PATH])).bytes, bytes, 'engine API cat');
+    async write(id, payload) {
+      await apiExec(docker, id, ['sh', '-c', `cat > ${FILE_PATH}`], payload.stream());
+    },
+    async read(id, payload) {
+      expectDigest(await apiExec(docker, id, ['cat', FILE_PATH]), payload, 'engine API cat');
     },
     async snapshotSource() {
       return this.create({ HostConfig: { Init: true } });
@@ -257,8 +205,9 @@ export function apiSystem({ image, runId }) {
         .getContainer(id)
         .commit({ repo: 'burrow-bench-snap', tag, changes: `LABEL ${RUN_LABEL}=${runId}` });
       const restored = await this.create({ Image: `burrow-bench-snap:${tag}` });
+      const made = { sandbox: restored, image: `burrow-bench-snap:${tag}` };
       expectEcho((await apiExec(docker, restored, ECHO)).stdout, 'engine API exec after commit');
-      return { sandbox: restored, image: `burrow-bench-snap:${tag}` };
+      return made;
     },
     async removeSnapshotResult({ sandbox, image: tag }) {
       await docker.getContainer(sandbox).remove({ force: true, v: true });
