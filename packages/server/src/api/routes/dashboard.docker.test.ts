@@ -1,0 +1,3 @@
+import { dashboardRoutesSuite } from './dashboard.test-suite.js';
+
+dashboardRoutesSuite('docker');

@@ -1,0 +1,3 @@
+import { runtimeChoiceSuite } from './runtime-choice.test-suite.js';
+
+runtimeChoiceSuite('docker');

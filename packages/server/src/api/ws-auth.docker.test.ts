@@ -1,0 +1,3 @@
+import { wsAuthSuite } from './ws-auth.test-suite.js';
+
+wsAuthSuite('docker');
