@@ -85,10 +85,11 @@ export function fidelityContract(context: FidelityContext): void {
       const { image, defaults } = context.target();
       await expectCode(runtime().create(id, { image, ...defaults, memory: 4 * MiB }), 'VALIDATION_FAILED');
       await expectCode(runtime().info(id), 'SANDBOX_NOT_FOUND');
-      const running = await context.sandbox({ memory: 6 * MiB });
+      // Room above the minimum: a gVisor sandbox's own kernel needs more than 6 MiB to start at all.
+      const running = await context.sandbox({ memory: 64 * MiB });
       await expectCode(runtime().updateMemoryLimit(running, 5 * MiB), 'VALIDATION_FAILED');
       await expectCode(runtime().updateLimits(running, { memory: 1 }), 'VALIDATION_FAILED');
-      await runtime().updateMemoryLimit(running, 8 * MiB);
+      await runtime().updateMemoryLimit(running, 48 * MiB);
     });
 
     it('gives a sandbox on a network an address, and one without a network none', async () => {
