@@ -183,7 +183,7 @@ describe('warm pool', () => {
     });
     expect(sandbox.expiresAt!.getTime() - sandbox.createdAt.getTime()).toBe(60_000);
     expect(updates).toEqual([{ memory: 64 << 20, pidLimit: 50 }]);
-    expect((await runtime.info(sandbox.id)).config).toMatchObject({ memory: 64 << 20, pidLimit: 50 });
+    expect(runtime.limitsOf(sandbox.id)).toMatchObject({ memory: 64 << 20, pidLimit: 50 });
     // The env reaches execs although the member was created without it; the call's own env still wins.
     expect((await engine.exec(sandbox.id, { cmd: ['printenv', 'GREETING'] })).stdout.toString()).toBe(
       'hello\n',
@@ -333,7 +333,7 @@ describe('warm pool', () => {
       labels: { team: 'x' },
       memory: 64 << 20,
     });
-    expect((await runtime.info(restored.id)).config?.memory).toBe(64 << 20);
+    expect((await runtime.stats(restored.id)).memoryLimit).toBe(64 << 20);
     expect((await engine.exec(restored.id, { cmd: ['printenv', 'GREETING'] })).stdout.toString()).toBe(
       'hello\n',
     );

@@ -92,6 +92,15 @@ export function fidelityContract(context: FidelityContext): void {
       await runtime().updateMemoryLimit(running, 48 * MiB);
     });
 
+    it('applies limit updates to the running sandbox and keeps its create-time configuration in info', async () => {
+      const id = await context.sandbox({ memory: 128 * MiB });
+      await runtime().updateMemoryLimit(id, 96 * MiB);
+      expect((await runtime().stats(id)).memoryLimit).toBe(96 * MiB);
+      await runtime().updateLimits(id, { memory: 80 * MiB });
+      expect((await runtime().stats(id)).memoryLimit).toBe(80 * MiB);
+      expect((await runtime().info(id)).config?.memory).toBe(128 * MiB);
+    });
+
     it('gives a sandbox on a network an address, and one without a network none', async () => {
       const networked = await context.sandbox({ networkMode: 'internal' });
       expect((await runtime().info(networked)).ip).toMatch(/^\d+\.\d+\.\d+\.\d+$/);

@@ -66,6 +66,8 @@ interface FakeSandbox {
   exitCode?: number;
   oomKilled?: boolean;
   fs: FakeFs;
+  /** Limits in force now: updates change these, never `config` (which stays what the sandbox was created with). */
+  limits: SandboxLimits;
   user: FakeUser;
   ip: string;
   /** Command lines of the processes running now. */
@@ -209,6 +211,7 @@ export class FakeRuntime implements Runtime {
         writableRootfs: config.writableRootfs === true,
         onChange: (kind, key, isDir) => this.watchers.notify(id, kind, key, isDir),
       }),
+      limits: { cpu: config.cpu ?? 0, memory: config.memory ?? 0, pidLimit: config.pidLimit ?? 0 },
       user,
       // Docker gives a sandbox on a network an address on it; without one (`none`), none.
       ip: config.networkMode === 'none' ? '' : this.nextAddress(),
@@ -302,6 +305,11 @@ export class FakeRuntime implements Runtime {
     if (sandbox.paused !== true) return;
     delete sandbox.paused;
     this.emit({ type: 'resumed', id });
+  }
+
+  /** The limits in force in a sandbox (what Docker's inspect shows in HostConfig; info's config keeps the create's). */
+  limitsOf(id: string): SandboxLimits {
+    return { ...this.get(id).limits };
   }
 
   /** Simulates the sandbox's main process dying on its own (crash, OOM kill). */
@@ -652,7 +660,7 @@ export class FakeRuntime implements Runtime {
     await Promise.resolve();
     const sandbox = this.get(id);
     const memoryUsage = sandbox.fs.usedBytes();
-    const memoryLimit = sandbox.config.memory ?? 0;
+    const memoryLimit = sandbox.limits.memory ?? 0;
     return {
       cpuPercent: 0,
       memoryUsage,
@@ -677,7 +685,7 @@ export class FakeRuntime implements Runtime {
     }
     checkMemory(bytes);
     const sandbox = this.get(id);
-    sandbox.config = { ...sandbox.config, memory: bytes };
+    sandbox.limits = { ...sandbox.limits, memory: bytes };
   }
 
   async updateLimits(id: string, limits: SandboxLimits): Promise<void> {
@@ -695,7 +703,7 @@ export class FakeRuntime implements Runtime {
     const defined = Object.fromEntries(
       Object.entries(limits).filter(([, value]) => value !== undefined),
     ) as SandboxLimits;
-    sandbox.config = { ...sandbox.config, ...defined };
+    sandbox.limits = { ...sandbox.limits, ...defined };
   }
 
   async updateMemorySoftLimit(id: string, bytes: number): Promise<void> {
@@ -707,7 +715,7 @@ export class FakeRuntime implements Runtime {
       );
     }
     const sandbox = this.get(id);
-    const hard = sandbox.config.memory ?? 0;
+    const hard = sandbox.limits.memory ?? 0;
     sandbox.softLimit = hard > 0 && bytes > hard ? hard : bytes;
   }
 
