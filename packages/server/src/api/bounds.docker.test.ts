@@ -1,0 +1,3 @@
+import { boundsSuite } from './bounds.test-suite.js';
+
+boundsSuite('docker');

@@ -1,0 +1,3 @@
+import { ceilingsSuite } from './ceilings.test-suite.js';
+
+ceilingsSuite('docker');

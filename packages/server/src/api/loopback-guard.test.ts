@@ -1,0 +1,3 @@
+import { loopbackGuardSuite } from './loopback-guard.test-suite.js';
+
+loopbackGuardSuite('fake');

@@ -1,0 +1,3 @@
+import { s3BucketNamesSuite } from './s3-bucket-names.test-suite.js';
+
+s3BucketNamesSuite('fake');

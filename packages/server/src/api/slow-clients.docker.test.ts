@@ -1,0 +1,3 @@
+import { slowClientsSuite } from './slow-clients.test-suite.js';
+
+slowClientsSuite('docker');

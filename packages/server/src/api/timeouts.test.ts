@@ -1,0 +1,3 @@
+import { timeoutsSuite } from './timeouts.test-suite.js';
+
+timeoutsSuite('fake');
