@@ -256,8 +256,9 @@ export class FakeFs {
       mtime: new Date(),
       uid: existing?.kind === 'file' ? existing.uid : this.options.uid,
     });
-    // A real write lands in a temporary file renamed over the target: watchers see the name appear.
-    this.options.onChange?.(existing === undefined ? 'create' : 'write', resolved, false);
+    // A real write lands in a temporary file renamed over the target: watchers see the name appear, a replaced
+    // file included (inotify reports the rename as a create, as the agent's watch does).
+    this.options.onChange?.('create', resolved, false);
   }
 
   list(key: string): FileInfo[] {

@@ -233,7 +233,10 @@ export class FakeProcesses {
     if (process.exit !== undefined || process.options.stdin !== true) {
       throw new BurrowError(
         'CONFLICT',
-        `process ${processId} does not take input: ${process.exit === undefined ? 'it was started without stdin' : 'it has exited'}`,
+        // The agent's words (agent-processes.ts), so a client sees the same message on either runtime.
+        process.exit === undefined
+          ? 'the process does not take input: start it with stdin to send it input'
+          : 'the process has exited',
       );
     }
     if (data.length > 0) await process.stream.stdin.write(data);
@@ -254,10 +257,7 @@ export class FakeProcesses {
   async resize(id: string, processId: string, size: PtySize): Promise<void> {
     const process = this.process(id, processId);
     if (process.options.pty === undefined) {
-      throw new BurrowError(
-        'CONFLICT',
-        `process ${processId} has no terminal: start it with pty to resize it`,
-      );
+      throw new BurrowError('CONFLICT', 'the process has no terminal: start it with pty to resize it');
     }
     if (process.exit === undefined) await process.stream.resize(size);
   }

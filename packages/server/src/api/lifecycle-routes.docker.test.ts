@@ -1,0 +1,3 @@
+import { lifecycleRoutesSuite } from './lifecycle-routes.test-suite.js';
+
+lifecycleRoutesSuite('docker');

@@ -1,0 +1,3 @@
+import { processAttachSuite } from './process-attach.test-suite.js';
+
+processAttachSuite('docker');

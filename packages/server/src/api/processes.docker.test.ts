@@ -1,0 +1,3 @@
+import { processRoutesSuite } from './processes.test-suite.js';
+
+processRoutesSuite('docker');

@@ -1,0 +1,3 @@
+import { watchRoutesSuite } from './watch.test-suite.js';
+
+watchRoutesSuite('docker');
