@@ -105,6 +105,7 @@ describe('process tools', () => {
       arguments: { sandbox_id: id, process_id: processId, input: 'x' },
     })) as ToolReply;
     expect(noStdin.isError).toBe(true);
-    expect(noStdin.content[0]?.text).toMatch(/does not take input/);
+    // The process has exited (SIGTERM above): the agent's answer, which the fake gives too.
+    expect(noStdin.content[0]?.text).toMatch(/the process has exited/);
   });
 });
