@@ -1,0 +1,3 @@
+import { prometheusRoutesSuite } from './prometheus.test-suite.js';
+
+prometheusRoutesSuite('docker');
