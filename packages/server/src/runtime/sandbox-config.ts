@@ -27,14 +27,3 @@ export function publicConfig(config: SandboxConfig): SandboxConfig {
   const { accessKey: _accessKey, secretKey: _secretKey, ...s3 } = storage.s3;
   return { ...rest, storage: { ...storage, s3 } };
 }
-
-/** A start refused because a host port the sandbox publishes is taken (by another sandbox or a host process). */
-export function portInUseError(hostPort: number | undefined, options?: { cause?: unknown }): BurrowError {
-  const which = hostPort === undefined ? 'a requested host port' : `host port ${hostPort}`;
-  return new BurrowError(
-    'PORT_IN_USE',
-    `${which} is already in use on this host (by another sandbox or a process): choose another host_port`,
-    hostPort === undefined ? undefined : { host_port: hostPort },
-    options,
-  );
-}

@@ -1,5 +1,4 @@
 import { BurrowError, isBurrowError, type ErrorCode } from '@burrow/protocol';
-import { portInUseError } from '../sandbox-config.js';
 
 interface DockerLikeError {
   statusCode?: number;
@@ -56,15 +55,4 @@ export function checkMemoryLimit(bytes: number): void {
   if (bytes > 0 && bytes < 6 * 1024 * 1024) {
     throw new BurrowError('VALIDATION_FAILED', 'memory limit must be at least 6 MiB (Docker refuses less)');
   }
-}
-
-/**
- * A start refused because a published host port is taken: by another container ("port is already allocated") or
- * by a process on the host ("address already in use"). Docker answers 500 for both; it is the caller's to fix.
- */
-export function portInUse(error: unknown): BurrowError | undefined {
-  const message = dockerMessage(error);
-  if (!/port is already allocated|address already in use/i.test(message)) return undefined;
-  const port = /:(\d+)(?: failed|: bind)/.exec(message)?.[1];
-  return portInUseError(port === undefined ? undefined : Number(port), { cause: error });
 }

@@ -63,13 +63,7 @@ import type { SandboxAccess } from './access/sandbox-access.js';
 import { SocketConnector } from './access/socket-connector.js';
 import { Cgroups, type CgroupOptions } from './cgroups.js';
 import { containerSpec, type ImageDefaults } from './create-spec.js';
-import {
-  checkMemoryLimit,
-  dockerMessage,
-  dockerStatus,
-  fromDockerError,
-  portInUse,
-} from './docker-errors.js';
+import { checkMemoryLimit, dockerMessage, dockerStatus, fromDockerError } from './docker-errors.js';
 import { dockerEvents } from './events.js';
 import { ImageDefaultsCache } from './images.js';
 import { containerName, instanceFilter, LABEL, MANAGED_FILTER } from './labels.js';
@@ -346,10 +340,7 @@ export class DockerRuntime implements Runtime {
         await container.start();
       }
     } catch (error) {
-      throw (
-        portInUse(error) ??
-        fromDockerError(error, `starting sandbox ${id}`, 'SANDBOX_NOT_FOUND', 'sandbox not found')
-      );
+      throw fromDockerError(error, `starting sandbox ${id}`, 'SANDBOX_NOT_FOUND', 'sandbox not found');
     }
     await this.access.ready(id, () => this.checkStarted(id));
   }

@@ -8,7 +8,7 @@ import { BurrowError } from '@burrow/protocol';
 import { newSandboxId, newSnapshotId } from '../../ids.js';
 import { mergeTmpfs, DEFAULT_TMPFS, tmpfsBytes } from '../../storage/tmpfs.js';
 import { AsyncQueue } from '../../util/async-queue.js';
-import { checkCallerLabels, portInUseError, publicConfig } from '../sandbox-config.js';
+import { checkCallerLabels, publicConfig } from '../sandbox-config.js';
 import { checkExecOptions, collectExec, execStreamFrom, inputChunks } from '../exec-support.js';
 import { capListing, listLimit } from '../listing.js';
 import { sandboxPathBytes } from '../paths.js';
@@ -226,23 +226,10 @@ export class FakeRuntime implements Runtime {
     return `172.31.${Math.floor(this.addresses / 250) % 250}.${(this.addresses % 250) + 2}`;
   }
 
-  /** Docker publishes ports in bridge mode only, and refuses a host port that a running sandbox already holds. */
-  private checkPorts(sandbox: FakeSandbox): void {
-    if (sandbox.config.networkMode !== 'bridge') return;
-    const taken = new Set(
-      [...this.sandboxes.values()]
-        .filter((other) => other.running && other.config.networkMode === 'bridge')
-        .flatMap((other) => (other.config.ports ?? []).map((port) => port.hostPort)),
-    );
-    const clash = (sandbox.config.ports ?? []).find((port) => taken.has(port.hostPort));
-    if (clash !== undefined) throw portInUseError(clash.hostPort);
-  }
-
   async start(id: string): Promise<void> {
     await Promise.resolve();
     const sandbox = this.get(id);
     if (sandbox.running) return;
-    this.checkPorts(sandbox);
     sandbox.running = true;
     delete sandbox.exitCode;
     delete sandbox.oomKilled;
