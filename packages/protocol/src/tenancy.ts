@@ -60,15 +60,6 @@ export const AuditEntry = z.object({
 });
 export type AuditEntry = z.infer<typeof AuditEntry>;
 
-export const AuditQuery = z.object({
-  sandbox: optional(z.string()),
-  key: optional(z.string()).describe('A key name'),
-  tenant: optional(z.string()),
-  action: optional(z.string()),
-  since: optional(z.string()).describe('RFC 3339'),
-  limit: optional(z.coerce.number().int().positive().max(10_000)).describe('At most 10000 (default 100)'),
-});
-
 /** A tenant's limits; 0 = none. */
 export const TenantQuota = z.object({
   sandboxes: int.describe('Sandboxes at once (creating, running and paused count)'),

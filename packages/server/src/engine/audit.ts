@@ -5,7 +5,7 @@
  */
 import { isBurrowError } from '@burrow/protocol';
 import type { Logger } from '../logger.js';
-import type { AuditStore } from '../store/store.js';
+import type { AuditFilter, AuditRecord, AuditStore } from '../store/store.js';
 import type { Caller, CallerContext } from './caller.js';
 import { systemClock, type Clock } from './clock.js';
 
@@ -81,6 +81,11 @@ export class Auditor {
       write(isBurrowError(error) ? error.code : 'INTERNAL');
       throw error;
     }
+  }
+
+  /** Entries, newest first. */
+  list(filter: AuditFilter): AuditRecord[] {
+    return this.store.listAudit(filter);
   }
 
   /** Deletes entries past the retention period; returns how many. */

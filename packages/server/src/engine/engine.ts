@@ -35,7 +35,7 @@ import {
   type SandboxPolicy,
 } from './admission.js';
 import { pathText, type Auditor, type AuditEvent } from './audit.js';
-import type { CallerContext } from './caller.js';
+import { canSee, type Caller, type CallerContext } from './caller.js';
 import { systemClock, type Clock } from './clock.js';
 import { withinDeadline } from './deadline.js';
 import { checkForkCount, forkConfig, forkRecords } from './fork.js';
@@ -382,6 +382,17 @@ export class Engine {
         this.logger.error({ err: error, sandbox: record.id, stage }, 'sandbox hook failed');
       }
     }
+  }
+
+  /**
+   * What a key's caller (undefined: no valid key) may do with a sandbox, for front ends that check keys themselves
+   * (the preview proxy): reach it, or not find it (another tenant's), or nothing. A sandbox that does not exist is
+   * `allowed`, so that it then answers as missing, exactly as another tenant's does.
+   */
+  keyReach(caller: Caller | undefined, id: string): 'allowed' | 'not-found' | 'invalid' {
+    if (caller === undefined) return 'invalid';
+    const record = this.store.getSandbox(id);
+    return record === undefined || canSee(caller, tenantOf(record)) ? 'allowed' : 'not-found';
   }
 
   /** The sandboxes the caller may see. */

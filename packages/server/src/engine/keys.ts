@@ -146,6 +146,23 @@ export class KeyService implements KeyResolver {
     return this.configKeys.hasKeys() || this.store.listKeys().some((record) => this.isLive(record));
   }
 
+  /** Stored keys that work now. */
+  liveCount(): number {
+    return this.store.listKeys().filter((record) => this.isLive(record)).length;
+  }
+
+  /** Tenants of the stored keys that work now. */
+  tenants(): string[] {
+    return [
+      ...new Set(
+        this.store
+          .listKeys()
+          .filter((record) => this.isLive(record))
+          .map((record) => record.tenant),
+      ),
+    ];
+  }
+
   private isLive(record: KeyRecord): boolean {
     if (record.revokedAt !== undefined) return false;
     return record.expiresAt === undefined || record.expiresAt.getTime() > this.clock.now().getTime();

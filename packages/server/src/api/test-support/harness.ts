@@ -1,7 +1,11 @@
 /** Starts the API on a real loopback port over an in-memory runtime and store, for the API tests. */
 import type { FastifyInstance } from 'fastify';
 import WebSocket from 'ws';
+import { Auditor } from '../../engine/audit.js';
+import { CallerContext, canSee } from '../../engine/caller.js';
 import { Engine, type EngineLimits, type EngineOptions } from '../../engine/engine.js';
+import { KeyService } from '../../engine/keys.js';
+import { tenantOf, type Quotas } from '../../engine/quotas.js';
 import type { SandboxPolicy } from '../../engine/admission.js';
 import type { Clock } from '../../engine/clock.js';
 import type { S3Sync } from '../../engine/s3-sync.js';
@@ -9,7 +13,6 @@ import { silentLogger } from '../../logger.js';
 import { PrometheusMetrics } from '../../metrics/prometheus.js';
 import { FakeRuntime } from '../../runtime/fake/fake-runtime.js';
 import { SqliteStore } from '../../store/sqlite/sqlite-store.js';
-import { ApiKeyAuth } from '../auth.js';
 import { buildApp, type ApiOptions } from '../app.js';
 import { CertificateFactory } from '../../proxy/egress-ca.js';
 import { PortPublisher } from '../../proxy/port-publisher.js';
@@ -39,6 +42,8 @@ export interface HarnessOptions extends Partial<Omit<ApiOptions, 'engine'>> {
   authEnabled?: boolean;
   /** Refusals the egress proxy counted (default: none). */
   refusals?: { refused(id: string): number; forget(id: string): void };
+  /** Per-tenant quotas. */
+  quotas?: Quotas;
 }
 
 export interface Harness {
@@ -50,6 +55,9 @@ export interface Harness {
   metrics: PrometheusMetrics;
   network: SandboxNetwork;
   publisher: PortPublisher;
+  /** Stored keys (API_KEY is the config file's admin key). */
+  keys: KeyService;
+  callers: CallerContext;
   /** fetch with the API key (unless `headers` override it). */
   call(path: string, init?: RequestInit): Promise<Response>;
   /** A fresh running sandbox's id. */
@@ -69,6 +77,7 @@ export async function startApi(harnessOptions: HarnessOptions = {}): Promise<Har
     metricsPublic,
     authEnabled = true,
     refusals,
+    quotas,
     ...options
   } = harnessOptions;
   const metrics = new PrometheusMetrics({ sandboxRefreshMs: 0 });
@@ -84,6 +93,7 @@ export async function startApi(harnessOptions: HarnessOptions = {}): Promise<Har
     port: 0,
     loopbackOnly: !authEnabled,
   });
+  const callers = new CallerContext();
   const network = new SandboxNetwork({
     store,
     runtime,
@@ -95,9 +105,11 @@ export async function startApi(harnessOptions: HarnessOptions = {}): Promise<Har
     defaultTokenTtlMs: 3_600_000,
     refusals: refusals ?? { refused: () => 0, forget: () => undefined },
     logger: silentLogger,
+    visible: (record) => canSee(callers.current(), tenantOf(record)),
     ...(clock === undefined ? {} : { now: () => clock.now() }),
   });
-  const keys = new ApiKeyAuth({ enabled: authEnabled, apiKeys: [API_KEY] });
+  const auditor = new Auditor({ store: store.audit, callers, logger: silentLogger, retentionMs: 0 });
+  const keys = new KeyService({ store: store.keys, configKeys: [API_KEY], logger: silentLogger, auditor });
   const engine: Engine = new Engine({
     runtime,
     store,
@@ -109,19 +121,24 @@ export async function startApi(harnessOptions: HarnessOptions = {}): Promise<Har
     ...(s3 === undefined ? {} : { s3: s3({ runtime, store }) }),
     hooks: [network],
     metrics,
+    ...(quotas === undefined ? {} : { quotas }),
+    callers,
+    auditor,
     ...engineOptions,
   });
   metrics.attach(engine, runtime);
   const app = await buildApp({
     engine,
     logger: false,
-    auth: { enabled: authEnabled, apiKeys: [API_KEY] },
+    auth: { enabled: authEnabled, apiKeys: [API_KEY], keys },
+    callers,
+    tenancy: { keys, auditor },
     network,
     preview: new PreviewProxy({
       routes,
       access: new PreviewAccess({
         authEnabled,
-        verifyApiKey: (key) => keys.verify(key),
+        checkApiKey: (key, sandboxId) => engine.keyReach(keys.resolve(key), sandboxId),
         tokenKey: (id) => network.tokenKey(id),
         isPublic: (id, port) => network.isPublic(id, port),
         ...(clock === undefined ? {} : { now: () => clock.now() }),
@@ -163,6 +180,8 @@ export async function startApi(harnessOptions: HarnessOptions = {}): Promise<Har
     metrics,
     network,
     publisher,
+    keys,
+    callers,
     call,
     sandbox: async () => (await engine.create({})).id,
     ws: (path, headers = { 'x-api-key': API_KEY }) =>
