@@ -211,6 +211,13 @@ describe('quotas', () => {
     expect(own.sandboxes.total).toBe(1);
     const all = await admin.resources();
     expect(all.tenants?.map((entry) => entry.tenant)).toEqual(['alpha', 'beta']);
+    // Per-tenant series, for an admin key; a tenant key gets 403.
+    const metrics = await fetch(`${server.url}/metrics`, { headers: { 'x-api-key': ADMIN_KEY } });
+    const text = await metrics.text();
+    expect(text).toMatch(/^burrow_tenant_sandboxes\{tenant="alpha"\} 1$/m);
+    expect(text).toMatch(/^burrow_tenant_quota\{tenant="alpha",quota="sandboxes"\} 2$/m);
+    const refused = await fetch(`${server.url}/metrics`, { headers: { 'x-api-key': aliceKey } });
+    expect(refused.status).toBe(403);
   });
 });
 

@@ -48,10 +48,10 @@ export const ROUTE_SPECS: RouteSpec[] = [
     method: 'get',
     path: '/metrics',
     summary:
-      'Prometheus metrics (text exposition format): sandboxes by status, creates, destroys, execs, file bytes, warm pool, memory pressure, per-sandbox CPU and memory, HTTP requests. Needs the API key unless metrics.public',
+      'Prometheus metrics (text exposition format): sandboxes by status, creates, destroys, execs, file bytes, warm pool, memory pressure, per-sandbox CPU and memory, per-tenant use and quotas, HTTP requests. Needs an admin key unless metrics.public',
     tag: 'meta',
     responses: { 200: { description: 'text/plain; version=0.0.4' } },
-    errors: [],
+    errors: [403],
   },
   {
     method: 'post',
