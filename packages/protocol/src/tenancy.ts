@@ -5,11 +5,14 @@
 import { z } from 'zod';
 import { int, optional } from './sandbox.js';
 
-/** Key and tenant names: 1-64 letters, digits, `.`, `_` or `-`, starting with a letter or digit. */
-export const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+/**
+ * Key and tenant names: 1-64 letters, digits, `_` or `-`, starting with a letter or digit (no `.`: a tenant's volume
+ * names are `<tenant>.<name>`, which must not be ambiguous).
+ */
+export const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
 const name = z
   .string()
-  .regex(NAME_PATTERN, 'use 1-64 letters, digits, ".", "_" or "-", starting with a letter or digit');
+  .regex(NAME_PATTERN, 'use 1-64 letters, digits, "_" or "-", starting with a letter or digit');
 
 export const ApiKeyFormat = z.enum(['burrow', 'e2b']);
 
@@ -33,7 +36,7 @@ export const ApiKeyInfo = z.object({
   created_at: z.string(),
   created_by: z.string().describe('Who created it: a key name, or cli:<user> on the server host'),
   expires_at: z.string().optional(),
-  last_used_at: z.string().optional().describe('Updated in batches: up to a minute behind'),
+  last_used_at: z.string().optional().describe('Written in batches: up to 30 s behind in burrow keys ls'),
   revoked_at: z.string().optional(),
 });
 export type ApiKeyInfo = z.infer<typeof ApiKeyInfo>;

@@ -294,7 +294,7 @@ export const ConfigSchema = z
               context.addIssue({
                 code: 'custom',
                 path: [name],
-                message: `"${name}" is not a tenant name: use 1-64 letters, digits, ".", "_" or "-"`,
+                message: `"${name}" is not a tenant name: use 1-64 letters, digits, "_" or "-"`,
               });
           })
           .default({}),

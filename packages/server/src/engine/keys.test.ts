@@ -72,6 +72,9 @@ describe('KeyService', () => {
     const { keys } = setup();
     expect(() => keys.create({ name: 'has space', createdBy: 'x' })).toThrow(/1-64 letters/);
     expect(() => keys.create({ name: 'ok', tenant: '-bad', createdBy: 'x' })).toThrow(/tenant/);
+    // No dots: a tenant's volumes are named <tenant>.<name>.
+    expect(() => keys.create({ name: 'a.b', createdBy: 'x' })).toThrow(/1-64 letters/);
+    expect(() => keys.create({ name: 'System', createdBy: 'x' })).toThrow(/reserved/);
     keys.create({ name: 'dup', createdBy: 'x' });
     expect(() => keys.create({ name: 'dup', createdBy: 'x' })).toThrow(/already exists/);
   });

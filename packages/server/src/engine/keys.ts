@@ -75,12 +75,14 @@ export interface KeyServiceOptions {
 /** Cached keys at most; past it the cache starts over (it only saves a lookup). */
 const MAX_CACHED = 10_000;
 const PREFIX_LENGTH = 12;
+/** Names the audit log uses for callers that are no stored key. */
+const RESERVED_NAMES = new Set(['system', 'anonymous', 'unauthenticated']);
 
 function checkName(value: string, field: string): string {
   if (!NAME_PATTERN.test(value)) {
     throw new BurrowError(
       'VALIDATION_FAILED',
-      `${field}: "${value}" is not valid: use 1-64 letters, digits, ".", "_" or "-", starting with a letter or digit`,
+      `${field}: "${value}" is not valid: use 1-64 letters, digits, "_" or "-", starting with a letter or digit`,
       { field },
     );
   }
@@ -171,6 +173,14 @@ export class KeyService implements KeyResolver {
   /** Creates a key; the returned `key` is the only time it is ever shown. */
   create(input: NewKey): { record: KeyRecord; key: string } {
     const name = checkName(input.name, 'name');
+    if (RESERVED_NAMES.has(name.toLowerCase()))
+      throw new BurrowError(
+        'VALIDATION_FAILED',
+        `name: "${name}" is reserved (the audit log uses it): pick another`,
+        {
+          field: 'name',
+        },
+      );
     const admin = input.admin === true;
     const tenant = input.tenant ?? (admin ? '' : name);
     if (tenant !== '' || !admin) checkName(tenant, 'tenant');

@@ -128,8 +128,8 @@ describe('what a caller sees', () => {
     const volumes = [{ name: 'data', mountPath: '/data', readOnly: false }];
     const mine = await asAlice((e) => e.create({ storage: { volumes } }));
     const theirs = await asBob((e) => e.create({ storage: { volumes } }));
-    expect(mine.config.storage?.volumes?.[0]?.name).toBe('alpha.data');
-    expect(theirs.config.storage?.volumes?.[0]?.name).toBe('beta.data');
+    expect(mine.config.storage?.volumes?.[0]?.name).toBe('burrow-alpha.data');
+    expect(theirs.config.storage?.volumes?.[0]?.name).toBe('burrow-beta.data');
   });
 });
 

@@ -5,6 +5,7 @@
  * the engine's admission lock.
  */
 import type { SandboxConfig } from '../runtime/runtime.js';
+import { VOLUME_PREFIX } from '../storage/volumes.js';
 import type { SandboxOwner, SandboxRecord, SandboxStore } from '../store/store.js';
 import type { Auditor, AuditEvent } from './audit.js';
 import { canSee, CallerContext, type Caller } from './caller.js';
@@ -57,7 +58,11 @@ export class Tenancy {
     return { tenant: caller.tenant, keyId: caller.keyId, keyName: caller.keyName };
   }
 
-  /** A tenant's named volumes are its own: `<tenant>.<name>`, so no tenant reaches another's data by its name. */
+  /**
+   * A tenant's named volumes are its own: `burrow-<tenant>.<name>`. Tenant names have no `.`, so two tenants never
+   * share a name; and names starting with `burrow-` are refused to every caller, so no admin name (nor one made
+   * before tenancy) is a tenant's either.
+   */
   ownVolumes(config: SandboxConfig, tenant: string): SandboxConfig {
     const volumes = config.storage?.volumes;
     if (tenant === '' || volumes === undefined || volumes.length === 0) return config;
@@ -65,7 +70,7 @@ export class Tenancy {
       ...config,
       storage: {
         ...config.storage,
-        volumes: volumes.map((volume) => ({ ...volume, name: `${tenant}.${volume.name}` })),
+        volumes: volumes.map((volume) => ({ ...volume, name: `${VOLUME_PREFIX}${tenant}.${volume.name}` })),
       },
     };
   }
