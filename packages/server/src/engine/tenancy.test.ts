@@ -154,6 +154,19 @@ describe('quotas', () => {
     await asAlice((e) => e.start(first));
   });
 
+  it("counts forks and restores as the caller's sandboxes: all or none of a fork fits", async () => {
+    const { asAlice, store } = setup({ sandboxes: 2 });
+    const id = (await asAlice((e) => e.create({}))).id;
+    expect(await codeOf(() => asAlice((e) => e.fork(id, 2)))).toBe('QUOTA_EXCEEDED');
+    expect(store.listSandboxes()).toHaveLength(1);
+    const [copy] = await asAlice((e) => e.fork(id, 1));
+    expect(copy?.owner).toEqual({ tenant: 'alpha', keyId: 'key_a', keyName: 'alice' });
+    const snapshot = await asAlice((e) => e.createSnapshot(id, 's'));
+    expect(await codeOf(() => asAlice((e) => e.restoreSnapshot(snapshot.id)))).toBe('QUOTA_EXCEEDED');
+    const actions = store.audit.listAudit({ limit: 100, keyName: 'alice' }).map((entry) => entry.action);
+    expect(actions).toEqual(expect.arrayContaining(['sandbox.fork', 'snapshot.restore']));
+  });
+
   it('never lets concurrent creates past the quota', async () => {
     const { asAlice } = setup({ sandboxes: 3 });
     const results = await Promise.allSettled(Array.from({ length: 8 }, () => asAlice((e) => e.create({}))));
