@@ -7,6 +7,7 @@ import { registerDoctor } from './commands/doctor.js';
 import { registerDashboard } from './commands/dashboard.js';
 import { registerExec } from './commands/exec.js';
 import { registerImage } from './commands/image.js';
+import { registerAudit, registerKeys } from './commands/keys.js';
 import { registerLifecycle } from './commands/lifecycle.js';
 import { registerPause } from './commands/pause.js';
 import { registerList } from './commands/list.js';
@@ -32,6 +33,8 @@ export function buildProgram(): Command {
   registerDoctor(program);
   registerMcp(program);
   registerImage(program);
+  registerKeys(program);
+  registerAudit(program);
   registerCreate(program);
   registerList(program);
   registerExec(program);

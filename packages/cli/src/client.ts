@@ -32,6 +32,8 @@ export function clientFor(command: Command): Burrow {
 export function exitCodeFor(error: unknown): number {
   if (error instanceof UsageError) return EXIT.usage;
   if (error instanceof NotFoundError) return EXIT.notFound;
+  // The server package's own errors (verbs that open the state file directly, e.g. burrow keys revoke).
+  if (error instanceof Error && (error as { status?: unknown }).status === 404) return EXIT.notFound;
   if (error instanceof ConnectionError) return EXIT.connection;
   return EXIT.error;
 }

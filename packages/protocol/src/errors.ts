@@ -20,6 +20,7 @@ export const ERROR_STATUS = {
   SANDBOX_NOT_FOUND: 404,
   SNAPSHOT_NOT_FOUND: 404,
   PROCESS_NOT_FOUND: 404,
+  KEY_NOT_FOUND: 404,
   FILE_NOT_FOUND: 404,
   IMAGE_NOT_FOUND: 404,
   ROUTE_NOT_FOUND: 404,
@@ -35,6 +36,8 @@ export const ERROR_STATUS = {
   UNSUPPORTED_MEDIA_TYPE: 415,
   RATE_LIMITED: 429,
   SANDBOX_LIMIT_REACHED: 429,
+  /** A tenant's quota (sandboxes at once, memory, CPU, snapshots) would be exceeded: details name it and the use. */
+  QUOTA_EXCEEDED: 429,
   INTERNAL: 500,
   NOT_SUPPORTED: 501,
   S3_ERROR: 502,

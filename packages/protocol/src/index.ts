@@ -9,3 +9,4 @@ export * from './s3.js';
 export * from './meta.js';
 export * from './websocket.js';
 export * from './network.js';
+export * from './tenancy.js';

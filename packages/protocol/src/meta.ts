@@ -25,6 +25,7 @@ export const BURROW_FEATURES = [
   'dynamic_ports',
   'egress_policy',
   'egress_secrets',
+  'tenancy',
 ] as const;
 /**
  * Terminals (exec with pty), background processes and file watching: advertised only where the server's path into

@@ -177,6 +177,10 @@ export const Sandbox = z.object({
     .optional()
     .describe('Hosts and headers of its egress secrets (never their values)'),
   public_ports: z.array(int).optional().describe('Ports whose previews need no token'),
+  owner: z
+    .object({ tenant: z.string(), key: z.string() })
+    .optional()
+    .describe('The tenant it belongs to and the name of the key that created it (Burrow addition)'),
 });
 export type Sandbox = z.infer<typeof Sandbox>;
 

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { int } from './sandbox.js';
+import { TenantUsage } from './tenancy.js';
 
 export const SandboxStats = z.object({
   cpu_percent: z.number(),
@@ -86,5 +87,7 @@ export const Resources = z.object({
       pools: z.array(z.object({ image: z.string(), size: int, ready: int, creating: int })),
     })
     .optional(),
+  /** Use against quotas per tenant (Burrow addition): every tenant for an admin key, its own for a tenant key. */
+  tenants: z.array(TenantUsage).optional(),
 });
 export type Resources = z.infer<typeof Resources>;

@@ -76,5 +76,12 @@ export type {
 } from './types.js';
 export { DenError, DenSandbox, DenSandboxManager } from './den/den.js';
 export type { Platform } from './platform.js';
-export type { PressureLevel, Resources, SystemStats, WarmPoolInfo } from './system.js';
+export type {
+  PressureLevel,
+  Resources,
+  SystemStats,
+  TenantFigures,
+  TenantUsage,
+  WarmPoolInfo,
+} from './system.js';
 export type * as DenTypes from './den/types.js';

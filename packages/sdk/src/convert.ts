@@ -51,6 +51,7 @@ export function sandboxFromWire(wire: WireSandbox): SandboxInfo {
   if (wire.exit_code !== undefined) info.exitCode = wire.exit_code;
   if (wire.last_activity_at !== undefined) info.lastActivityAt = date(wire.last_activity_at);
   if (wire.paused_at !== undefined) info.pausedAt = date(wire.paused_at);
+  if (wire.owner !== undefined) info.owner = { tenant: wire.owner.tenant, key: wire.owner.key };
   return info;
 }
 
@@ -83,6 +84,7 @@ export function sandboxToWire(info: SandboxInfo): Record<string, unknown> {
   if (info.exitCode !== undefined) wire.exit_code = info.exitCode;
   if (info.lastActivityAt !== undefined) wire.last_activity_at = info.lastActivityAt.toISOString();
   if (info.pausedAt !== undefined) wire.paused_at = info.pausedAt.toISOString();
+  if (info.owner !== undefined) wire.owner = { ...info.owner };
   return wire;
 }
 

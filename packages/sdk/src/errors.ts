@@ -92,7 +92,8 @@ export class AuthenticationError extends BurrowError {}
 export class PermissionDeniedError extends BurrowError {}
 
 /**
- * Too many requests, or the sandbox limit is reached (429). `retryAfterSeconds` comes from `Retry-After`.
+ * Too many requests, the sandbox limit is reached, or a tenant quota would be exceeded (429; `QUOTA_EXCEEDED`
+ * carries `quota`, `limit` and `used` in `details`). `retryAfterSeconds` comes from `Retry-After`.
  *
  * @example
  * if (error instanceof RateLimitError) await new Promise((r) => setTimeout(r, (error.retryAfterSeconds ?? 1) * 1000));
@@ -177,6 +178,7 @@ const STATUS_BY_CODE: Record<string, number> = {
   SANDBOX_NOT_FOUND: 404,
   SNAPSHOT_NOT_FOUND: 404,
   PROCESS_NOT_FOUND: 404,
+  KEY_NOT_FOUND: 404,
   FILE_NOT_FOUND: 404,
   IMAGE_NOT_FOUND: 404,
   ROUTE_NOT_FOUND: 404,
@@ -191,6 +193,7 @@ const STATUS_BY_CODE: Record<string, number> = {
   UNSUPPORTED_MEDIA_TYPE: 415,
   RATE_LIMITED: 429,
   SANDBOX_LIMIT_REACHED: 429,
+  QUOTA_EXCEEDED: 429,
   INTERNAL: 500,
   NOT_SUPPORTED: 501,
   S3_ERROR: 502,

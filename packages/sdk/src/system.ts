@@ -20,12 +20,29 @@ export interface WarmPoolInfo {
   creating: number;
 }
 
-/** Host memory, the pressure level, sandbox counts and the warm pools. */
+/** Limits or use of a tenant: sandboxes at once, bytes of memory and nano-CPUs of its active sandboxes, snapshots. */
+export interface TenantFigures {
+  sandboxes: number;
+  memoryBytes: number;
+  cpu: number;
+  snapshots: number;
+}
+
+/** A tenant's use against its quota (0 in `quota` = no limit). */
+export interface TenantUsage extends TenantFigures {
+  tenant: string;
+  quota: TenantFigures;
+}
+
+/** Host memory, the pressure level, sandbox counts, the warm pools, and use per tenant. */
 export interface Resources {
   host: { cpuCores: number; memoryFree: number; memoryTotal: number; memoryUsed: number };
   pressure: { canCreate: boolean; level: PressureLevel; nextThreshold: number; score: number };
+  /** The sandboxes the key sees. */
   sandboxes: { active: number; total: number };
   warmPool?: { target: number; ready: number; creating: number; memoryShort: boolean; pools: WarmPoolInfo[] };
+  /** Every tenant for an admin key, its own for a tenant key; absent on a server without tenants. */
+  tenants?: TenantUsage[];
 }
 
 export async function systemStats(http: HttpClient): Promise<SystemStats> {
@@ -63,5 +80,19 @@ export async function resources(http: HttpClient): Promise<Resources> {
       memoryShort: pool.memory_short,
       pools: pool.pools.map((item) => ({ ...item })),
     };
+  if (wire.tenants !== undefined)
+    result.tenants = wire.tenants.map((entry) => ({
+      tenant: entry.tenant,
+      sandboxes: entry.sandboxes,
+      memoryBytes: entry.memory,
+      cpu: entry.cpu,
+      snapshots: entry.snapshots,
+      quota: {
+        sandboxes: entry.quota.sandboxes,
+        memoryBytes: entry.quota.memory,
+        cpu: entry.quota.cpu,
+        snapshots: entry.quota.snapshots,
+      },
+    }));
   return result;
 }

@@ -73,6 +73,8 @@ export interface SandboxInfo {
   lastActivityAt?: Date;
   /** When a paused sandbox was paused. */
   pausedAt?: Date;
+  /** On a server shared by several tenants: its tenant and the name of the key that created it. */
+  owner?: { tenant: string; key: string };
 }
 
 /** Options of `burrow.create()`; every field is optional (the server's defaults apply). */

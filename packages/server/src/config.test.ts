@@ -150,8 +150,11 @@ describe('loadConfig', () => {
     expect(loadConfig({ env: { BURROW_SANDBOX__DEFAULT_TIMEOUT: '1s' } }).sandbox.default_timeout).toBe(1000);
   });
 
-  it('refuses auth without keys, and an open API beyond loopback', () => {
-    expect(() => loadConfig({ env: { BURROW_AUTH__ENABLED: 'true' } })).toThrow(/api_keys/);
+  it('takes auth without config keys (stored keys may exist: serve checks), and refuses an open API beyond loopback', () => {
+    expect(loadConfig({ env: { BURROW_AUTH__ENABLED: 'true' } }).auth).toEqual({
+      enabled: true,
+      api_keys: [],
+    });
     const open = loadConfig({ env: { BURROW_SERVER__HOST: '0.0.0.0' } });
     expect(() => checkBindSafety(open)).toThrow(/--api-key/);
     const keyed = loadConfig({
@@ -211,6 +214,48 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ env: { BURROW_NETWORK__PREVIEW_DOMAIN: 'bad domain' } })).toThrow(
       /network\.preview_domain: give a domain name/,
     );
+  });
+});
+
+describe('tenancy and audit settings', () => {
+  it('has no quotas by default and keeps the audit log 90 days', () => {
+    const config = loadConfig({ env: {} });
+    expect(config.tenancy).toEqual({
+      max_sandboxes: 0,
+      max_memory: 0,
+      max_cpu: 0,
+      max_snapshots: 0,
+      tenants: {},
+    });
+    expect(config.audit.retention).toBe(90 * 24 * 3_600_000);
+  });
+
+  it('reads default quotas, per-tenant quotas and rate limits, and refuses bad tenant names', () => {
+    const yaml = [
+      'tenancy:',
+      '  max_sandboxes: 3',
+      '  max_memory: 2g',
+      '  tenants:',
+      '    team-a: { max_sandboxes: 10, max_cpu: 4000000000, max_snapshots: 5, rate_limit_rps: 50 }',
+      'audit:',
+      '  retention: 720h',
+    ].join('\n');
+    const config = loadConfig({
+      file: file('tenancy.yaml', yaml),
+      env: { BURROW_TENANCY__MAX_SNAPSHOTS: '7' },
+    });
+    expect(config.tenancy).toMatchObject({ max_sandboxes: 3, max_memory: 2 * 1024 ** 3, max_snapshots: 7 });
+    expect(config.tenancy.tenants['team-a']).toEqual({
+      max_sandboxes: 10,
+      max_cpu: 4e9,
+      max_snapshots: 5,
+      rate_limit_rps: 50,
+    });
+    expect(config.audit.retention).toBe(720 * 3_600_000);
+    const bad = file('bad.yaml', 'tenancy:\n  tenants:\n    "a b": { max_sandboxes: 1 }\n');
+    expect(() => loadConfig({ file: bad, env: {} })).toThrow(/"a b" is not a tenant name/);
+    const typo = file('typo.yaml', 'tenancy:\n  tenants:\n    a: { max_sandbox: 1 }\n');
+    expect(() => loadConfig({ file: typo, env: {} })).toThrow(/max_sandbox/);
   });
 });
 

@@ -7,7 +7,7 @@ import { homedir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { BurrowError } from '@burrow/protocol';
+import { BurrowError, NAME_PATTERN } from '@burrow/protocol';
 import { checkPolicy, isHostName, parseCidr } from './proxy/egress-policy.js';
 import { DEFAULT_TMPFS, parseTmpfsSize } from './storage/tmpfs.js';
 
@@ -119,6 +119,17 @@ const templateMap = z.union([z.record(z.string(), z.string()), z.string()]).tran
   }
   return map;
 });
+/** A tenant's limits (0 = none) and, optionally, its own rate limit. */
+const tenantSettings = z
+  .object({
+    max_sandboxes: int.pipe(z.number().int().nonnegative()).optional(),
+    max_memory: size.optional(),
+    max_cpu: int.pipe(z.number().int().nonnegative()).optional(),
+    max_snapshots: int.pipe(z.number().int().nonnegative()).optional(),
+    rate_limit_rps: number.pipe(z.number().positive()).optional(),
+    rate_limit_burst: int.pipe(z.number().int().positive()).optional(),
+  })
+  .strict();
 
 const tmpfsEntry = z
   .object({ path: z.string(), size: z.string(), options: z.string().optional() })
@@ -266,6 +277,35 @@ export const ConfigSchema = z
       .prefault({}),
     auth: z
       .object({ enabled: bool.default(false), api_keys: stringList.default([]) })
+      .strict()
+      .prefault({}),
+    tenancy: z
+      .object({
+        /** Every tenant's quotas unless it has its own (0 = none). */
+        max_sandboxes: int.pipe(z.number().int().nonnegative()).default(0),
+        max_memory: size.default(0),
+        max_cpu: int.pipe(z.number().int().nonnegative()).default(0),
+        max_snapshots: int.pipe(z.number().int().nonnegative()).default(0),
+        /** Per tenant: its own quotas and rate limit, over the defaults above. */
+        tenants: z
+          .record(z.string(), tenantSettings)
+          .superRefine((tenants, context) => {
+            for (const name of Object.keys(tenants).filter((key) => !NAME_PATTERN.test(key)))
+              context.addIssue({
+                code: 'custom',
+                path: [name],
+                message: `"${name}" is not a tenant name: use 1-64 letters, digits, "_" or "-"`,
+              });
+          })
+          .default({}),
+      })
+      .strict()
+      .prefault({}),
+    audit: z
+      .object({
+        /** How long audit entries are kept; 0 = for ever. */
+        retention: duration.default(90 * 24 * 3_600_000),
+      })
       .strict()
       .prefault({}),
     log: z
@@ -469,9 +509,6 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
   const problems: string[] = [];
   if (config.resource.pressure_threshold >= config.resource.critical_threshold) {
     problems.push('  - resource.pressure_threshold: pressure_threshold must be less than critical_threshold');
-  }
-  if (config.auth.enabled && config.auth.api_keys.length === 0) {
-    problems.push('  - auth: enabled but no api_keys configured: add auth.api_keys or BURROW_AUTH__API_KEYS');
   }
   const sandbox = config.sandbox;
   const ceilings: Array<[string, number, string, number]> = [

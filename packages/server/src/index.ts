@@ -1,4 +1,6 @@
 export { startServer, serve, createLogger, type RunningServer, type StartOptions } from './main.js';
+export { openLocalAdmin, type LocalAdmin } from './admin.js';
+export { keyToWire, auditToWire } from './api/routes/tenancy.js';
 export {
   loadConfig,
   checkBindSafety,

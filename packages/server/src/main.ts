@@ -8,23 +8,26 @@ import { createRequire } from 'node:module';
 import { cpus, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { FastifyInstance } from 'fastify';
 import { BurrowError } from '@burrow/protocol';
+import type { FastifyInstance } from 'fastify';
 import { pino, type Logger as PinoLogger } from 'pino';
 import { PinoPretty } from 'pino-pretty';
 import { lookup } from 'node:dns/promises';
 import { buildApp } from './api/app.js';
-import { ApiKeyAuth } from './api/auth.js';
 import { hasDashboard } from './api/routes/dashboard.js';
 import { checkBindSafety, describeConfig, hostEnvironment, type Config } from './config.js';
 import { assertReadyToServe } from './doctor/doctor.js';
 import { CODE_INTERPRETER_IMAGE, E2bEndpoint, TemplateImages } from './e2b/index.js';
 import { admit, type SandboxPolicy } from './engine/admission.js';
+import { Auditor } from './engine/audit.js';
+import { CallerContext, canSee } from './engine/caller.js';
 import { withinDeadline } from './engine/deadline.js';
 import { Engine } from './engine/engine.js';
 import { scoreThresholds } from './engine/pressure/levels.js';
 import { PressureMonitor } from './engine/pressure/monitor.js';
 import { pressureTargets } from './engine/pressure/targets.js';
+import { KeyService } from './engine/keys.js';
+import { Quotas, tenantOf } from './engine/quotas.js';
 import { Reaper } from './engine/reaper.js';
 import { reconcile } from './engine/reconcile.js';
 import { S3Sync } from './engine/s3-sync.js';
@@ -164,6 +167,29 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   mkdirSync(config.data_dir, { recursive: true, mode: 0o700 });
   const instance = instanceId(config.data_dir);
   const store = new SqliteStore(config.store.path);
+  // Each request's caller, carried to the engine; outside requests (reaper, warm pool, reconcile, status watcher,
+  // shutdown) calls run as the system.
+  const callers = new CallerContext();
+  const auditor = new Auditor({
+    store: store.audit,
+    callers,
+    logger: logger.child({ component: 'audit' }),
+    retentionMs: config.audit.retention,
+  });
+  const keys = new KeyService({
+    store: store.keys,
+    configKeys: config.auth.api_keys,
+    logger: logger.child({ component: 'keys' }),
+    auditor,
+  });
+  if (config.auth.enabled && !keys.hasKeys()) {
+    store.close();
+    throw new BurrowError(
+      'VALIDATION_FAILED',
+      'auth is enabled but there is no API key: add auth.api_keys (or --api-key), or create one with ' +
+        '"burrow keys create --name <name> --admin"',
+    );
+  }
   const transport = config.runtime.agent_transport === 'auto' ? undefined : config.runtime.agent_transport;
   // The egress proxy reads each sandbox's policy from `network` (made below, once the engine exists).
   const late: { network?: SandboxNetwork } = {};
@@ -296,6 +322,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     defaultTokenTtlMs: config.network.preview_token_ttl,
     refusals: egress.proxy,
     logger: networkLogger,
+    // Its API calls (ports, previews, egress) find the caller's tenant's sandboxes only, as the engine's do.
+    visible: (record) => canSee(callers.current(), tenantOf(record)),
   });
   late.network = sandboxNetwork;
   const engine: Engine = new Engine({
@@ -325,6 +353,9 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     admissionGate: () => held.monitor?.checkCanCreate(),
     metrics,
     hooks: [sandboxNetwork],
+    callers,
+    quotas: tenantQuotas(config, policy.maxCpu),
+    auditor,
   });
   const resource = config.resource;
   const pressure = new PressureMonitor({
@@ -358,14 +389,16 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   pressure.start();
   const reaper = new Reaper(engine, config.sandbox.reaper_interval, logger.child({ component: 'reaper' }));
   reaper.start();
+  auditor.start();
+  keys.start();
 
   const dashboard = dashboardDir();
-  const apiKeys = new ApiKeyAuth({ enabled: config.auth.enabled, apiKeys: config.auth.api_keys });
   const previewProxy = new PreviewProxy({
     routes: previewRoutes,
     access: new PreviewAccess({
       authEnabled: config.auth.enabled,
-      verifyApiKey: (key) => apiKeys.verify(key),
+      // A key opens previews of the sandboxes it sees: its tenant's (an admin key: all).
+      checkApiKey: (key, sandboxId) => engine.keyReach(keys.resolve(key), sandboxId),
       tokenKey: (id) => sandboxNetwork.tokenKey(id),
       isPublic: (id, port) => sandboxNetwork.isPublic(id, port),
     }),
@@ -375,7 +408,17 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   const app = await buildApp({
     engine,
     logger,
-    auth: { enabled: config.auth.enabled, apiKeys: config.auth.api_keys },
+    auth: { enabled: config.auth.enabled, apiKeys: config.auth.api_keys, keys },
+    callers,
+    tenancy: { keys, auditor },
+    rateLimitFor: (caller) => {
+      const own = config.tenancy.tenants[caller.tenant];
+      if (own?.rate_limit_rps === undefined && own?.rate_limit_burst === undefined) return undefined;
+      return {
+        rps: own.rate_limit_rps ?? config.server.rate_limit_rps,
+        burst: own.rate_limit_burst ?? config.server.rate_limit_burst,
+      };
+    },
     allowedOrigins: config.server.allowed_origins,
     rateLimit: { rps: config.server.rate_limit_rps, burst: config.server.rate_limit_burst },
     trustProxy: config.server.trust_proxy,
@@ -392,7 +435,9 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       buildDate: host.buildDate,
     },
     ping: () => runtime.ping(),
-    resources: () => Promise.resolve(resourcesReport(engine, pressure, warmPool, cpus().length)),
+    // Runs inside the request: counts, sandboxes and tenants are the caller's (all of them for an admin key).
+    resources: () =>
+      Promise.resolve(resourcesReport(engine, pressure, warmPool, cpus().length, keys.tenants())),
     dashboardDir: dashboard,
     interactive: runtime.transport !== 'engine',
     metrics: {
@@ -419,13 +464,11 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     logger.warn({}, 'the dashboard is not built (npm run build builds packages/web): / answers 404');
   let e2b: E2bEndpoint | undefined;
   if (config.e2b.enabled) {
-    const keys = config.auth.enabled
-      ? new ApiKeyAuth({ enabled: true, apiKeys: config.auth.api_keys })
-      : undefined;
     e2b = await E2bEndpoint.start({
       engine,
       logger: logger.child({ component: 'e2b' }),
-      keys: { enabled: keys !== undefined, verify: (key) => keys?.verify(key) ?? false },
+      // The API's keys, config and stored: the control plane runs each request as its key's caller.
+      keys: { enabled: config.auth.enabled, resolve: (key) => keys.resolve(key) },
       secret: e2bSecret(config.data_dir),
       templates,
       host: config.e2b.host,
@@ -444,7 +487,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     version: BURROW_VERSION,
     url: apiUrl,
     listen: url.replace(/^http:\/\//, ''),
-    auth: { enabled: config.auth.enabled, keys: config.auth.api_keys.length },
+    auth: { enabled: config.auth.enabled, keys: config.auth.api_keys.length + keys.liveCount() },
     tryCommand: tryCommand(apiUrl),
     ...(dashboardUrl === undefined ? {} : { dashboardUrl }),
     ...(e2b === undefined ? {} : { e2bExports: e2b.exports(config.auth.enabled) }),
@@ -479,6 +522,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       }
       await publisher.close();
       egress.close();
+      auditor.stop();
+      keys.stop();
       runtime.close();
       store.close();
       logger.info({}, 'burrow server stopped');
@@ -538,6 +583,28 @@ function egressProxy(
       interceptor.close();
     },
   };
+}
+
+/** Each tenant's quotas from the config file: the defaults, and a tenant's own over them. */
+function tenantQuotas(config: Config, maxCpu: number): Quotas {
+  const quota = (settings: {
+    max_sandboxes?: number | undefined;
+    max_memory?: number | undefined;
+    max_cpu?: number | undefined;
+    max_snapshots?: number | undefined;
+  }) => ({
+    ...(settings.max_sandboxes === undefined ? {} : { sandboxes: settings.max_sandboxes }),
+    ...(settings.max_memory === undefined ? {} : { memoryBytes: settings.max_memory }),
+    ...(settings.max_cpu === undefined ? {} : { cpu: settings.max_cpu }),
+    ...(settings.max_snapshots === undefined ? {} : { snapshots: settings.max_snapshots }),
+  });
+  return new Quotas({
+    defaultQuota: quota(config.tenancy),
+    perTenant: Object.fromEntries(
+      Object.entries(config.tenancy.tenants).map(([tenant, settings]) => [tenant, quota(settings)]),
+    ),
+    unlimitedCpu: maxCpu,
+  });
 }
 
 /**

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/signalfd.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -20,6 +21,7 @@
 #include "agent.h"
 
 #define DRAIN_IDLE_MS 200
+#define LINGER_MS 2000
 #define DRAIN_MAX_MS 2000
 #define READ_CHUNK (64 * 1024)
 
@@ -141,6 +143,25 @@ static int relay(struct conn *c, int *fd, char type, char *chunk) {
     _exit(0);
   }
   return 1;
+}
+
+/*
+ * After the last frame: stop writing, then read and drop what the client still sends (stdin the command never
+ * read) until it closes, for at most LINGER_MS. Closing at once would make the client's pending writes fail
+ * (EPIPE) and could cost it the exit frame it has not read yet.
+ */
+static void linger(struct conn *c) {
+  if (c->in == c->out) shutdown(c->out, SHUT_WR);
+  else close(c->out);
+  char scratch[64 * 1024];
+  int64_t until = now_ms() + LINGER_MS;
+  for (;;) {
+    int64_t left = until - now_ms();
+    if (left <= 0) return;
+    struct pollfd p = {.fd = c->in, .events = POLLIN};
+    if (poll(&p, 1, (int)left) <= 0) return;
+    if (read(c->in, scratch, sizeof scratch) <= 0) return;
+  }
 }
 
 void do_exec(struct conn *c, struct reader *r) {
@@ -305,4 +326,5 @@ void do_exec(struct conn *c, struct reader *r) {
     }
   }
   send_exit(c, status, timed_out);
+  linger(c);
 }

@@ -13,15 +13,18 @@ import Fastify, {
   type FastifyInstance,
   type FastifyServerOptions,
 } from 'fastify';
+import type { Caller, CallerContext } from '../engine/caller.js';
 import type { Engine } from '../engine/engine.js';
+import type { KeyResolver } from '../engine/keys.js';
 import { ApiKeyAuth, selectWebSocketProtocol } from './auth.js';
+import { installCallers } from './callers.js';
 import { installJsonParser } from './body.js';
 import type { ApiContext, NetworkApi, VersionInfo } from './context.js';
 import { Origins } from './cors.js';
 import { installErrorHandling, sendError } from './errors.js';
 import { installGate } from './gate.js';
 import { LoopbackGuard } from './loopback-guard.js';
-import { TokenBuckets } from './rate-limit.js';
+import { TokenBuckets, type RateLimit } from './rate-limit.js';
 import { installRequestLog } from './request-log.js';
 import { recordRoutes } from './route-registry.js';
 import { dashboardRoutes } from './routes/dashboard.js';
@@ -43,6 +46,7 @@ import { s3Routes } from './routes/s3.js';
 import { sandboxRoutes } from './routes/sandboxes.js';
 import { snapshotRoutes } from './routes/snapshots.js';
 import { statsRoutes } from './routes/stats.js';
+import { tenancyRoutes, type TenancyAdmin } from './routes/tenancy.js';
 import { execStreamRoute } from './ws/exec-stream.js';
 import { processStreamRoutes } from './ws/process-streams.js';
 
@@ -50,11 +54,18 @@ export interface ApiOptions {
   engine: Engine;
   /** A pino logger, or Fastify's logger options (`false` for none). */
   logger: FastifyBaseLogger | FastifyServerOptions['logger'];
-  auth: { enabled: boolean; apiKeys: string[] };
+  /** `keys` resolves every key (config and stored); without it only `apiKeys` (admin keys) are valid. */
+  auth: { enabled: boolean; apiKeys: string[]; keys?: KeyResolver | undefined };
+  /** Carries each request's caller to the engine; default: the engine's own. */
+  callers?: CallerContext;
+  /** Stored keys and the audit log for the admin routes (501 without). */
+  tenancy?: TenancyAdmin | undefined;
   /** Browser origins allowed (CORS and WebSocket); Den's localhost defaults when empty. */
   allowedOrigins: string[];
   /** `now` (milliseconds, monotonic) is for tests; the default is the process's clock. */
   rateLimit: { rps: number; burst: number; now?: () => number };
+  /** A tenant's own rate limit, when it has one. */
+  rateLimitFor?: ((caller: Caller) => RateLimit | undefined) | undefined;
   /** Behind a reverse proxy: take the client address from X-Forwarded-For / X-Real-IP. */
   trustProxy: boolean;
   /** Largest file accepted by PUT /files and uploads (default 1 GiB). */
@@ -182,12 +193,15 @@ export async function buildApp(options: ApiOptions): Promise<FastifyInstance> {
     ping: options.ping,
     resources: options.resources,
     interactive: options.interactive ?? true,
+    tenancy: options.tenancy,
   };
 
   installErrorHandling(app, routes, { maxFileBytes, maxJsonBytes });
   installSlowClientLimits(app, slowClients);
   installRequestLog(app);
   installJsonParser(app);
+  // Before the WebSocket plugin, whose own route hook takes each route's WebSocket handler as it is.
+  installCallers(app, options.callers ?? options.engine.tenancy.callers);
   await app.register(websocket, {
     options: {
       maxPayload: MAX_WS_MESSAGE_BYTES,
@@ -219,6 +233,7 @@ export async function buildApp(options: ApiOptions): Promise<FastifyInstance> {
     origins,
     buckets: new TokenBuckets(options.rateLimit),
     trustProxy: options.trustProxy,
+    rateLimitFor: options.rateLimitFor,
   });
 
   healthRoutes(app, context);
@@ -233,6 +248,7 @@ export async function buildApp(options: ApiOptions): Promise<FastifyInstance> {
   networkRoutes(app, context);
   snapshotRoutes(app, context);
   statsRoutes(app, context);
+  tenancyRoutes(app, context);
   openApiRoute(app, context);
   if (options.metrics !== undefined) metricsRoute(app, options.metrics);
   if (options.dashboardDir !== undefined) dashboardRoutes(app, options.dashboardDir);

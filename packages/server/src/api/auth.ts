@@ -1,16 +1,20 @@
 /**
  * API-key authentication: `X-API-Key: <key>` (Den's header) or `Authorization: Bearer <key>`, and on a WebSocket
- * upgrade the `burrow.key.<base64url>` subprotocol (browsers cannot send headers there). Keys are compared
- * as SHA-256 digests with a constant-time compare against every configured key (no early exit), so response
- * timing says nothing about how close a guess was. Keys are never logged.
+ * upgrade the `burrow.key.<base64url>` subprotocol (browsers cannot send headers there). A key resolves to its
+ * caller (engine/keys.ts): the config file's keys, compared as SHA-256 digests in constant time against every one,
+ * are admin keys; stored keys are looked up by digest and carry their tenant. Keys are never logged.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
 import { BurrowError, WS_KEY_PROTOCOL_PREFIX, WS_PROTOCOL } from '@burrow/protocol';
 import type { FastifyRequest } from 'fastify';
+import type { Caller } from '../engine/caller.js';
+import { ConfigKeys, type KeyResolver } from '../engine/keys.js';
 
 export interface AuthOptions {
   enabled: boolean;
+  /** The config file's keys (admin keys); used when `keys` is not given. */
   apiKeys: string[];
+  /** Resolves every key (config and stored); default: the config file's keys only. */
+  keys?: KeyResolver | undefined;
 }
 
 declare module 'fastify' {
@@ -20,16 +24,12 @@ declare module 'fastify' {
   }
 }
 
-/** What a request presented: `valid` carries a digest of the key, usable as a rate-limit identity. */
+/** What a request presented: `valid` carries the caller the key stands for (its id is the rate-limit identity). */
 export type AuthResult =
-  { kind: 'off' } | { kind: 'missing' } | { kind: 'invalid' } | { kind: 'valid'; keyId: string };
+  { kind: 'off' } | { kind: 'missing' } | { kind: 'invalid' } | { kind: 'valid'; caller: Caller };
 
 /** Den's always-open API routes. */
 const OPEN_API_ROUTES = new Set(['/api/v1/health', '/api/v1/version']);
-
-function digest(key: string): Buffer {
-  return createHash('sha256').update(key, 'utf8').digest();
-}
 
 function header(request: FastifyRequest, name: string): string | undefined {
   const value = request.headers[name];
@@ -65,28 +65,29 @@ export function selectWebSocketProtocol(offered: Set<string>): string | false {
 
 export class ApiKeyAuth {
   private readonly enabled: boolean;
-  private readonly digests: Buffer[];
+  private readonly keys: KeyResolver;
 
   constructor(options: AuthOptions) {
     this.enabled = options.enabled;
-    this.digests = options.apiKeys.filter((key) => key !== '').map(digest);
-    if (this.enabled && this.digests.length === 0)
-      throw new Error('auth is enabled but no API keys are configured');
+    this.keys = options.keys ?? new ConfigKeys(options.apiKeys);
+    if (this.enabled && !this.keys.hasKeys())
+      throw new Error(
+        'auth is enabled but there is no API key: configure one or create one (burrow keys create)',
+      );
   }
 
-  verify(key: string): boolean {
-    const presented = digest(key);
-    let match = false;
-    for (const known of this.digests) match = timingSafeEqual(known, presented) || match;
-    return match;
+  /** The caller a key stands for, or undefined when it is no valid key. */
+  resolve(key: string): Caller | undefined {
+    return this.keys.resolve(key);
   }
 
   check(request: FastifyRequest): AuthResult {
     if (!this.enabled) return { kind: 'off' };
     const key = presentedKey(request);
     if (key === undefined) return { kind: 'missing' };
-    if (!this.verify(key)) return { kind: 'invalid' };
-    return { kind: 'valid', keyId: digest(key).subarray(0, 16).toString('hex') };
+    const caller = this.keys.resolve(key);
+    if (caller === undefined) return { kind: 'invalid' };
+    return { kind: 'valid', caller };
   }
 
   /** Throws 401 when the route needs a key and the request has no valid one. */

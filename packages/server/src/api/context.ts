@@ -4,6 +4,7 @@ import type { Engine } from '../engine/engine.js';
 import type { EgressView, PreviewGrant } from '../proxy/sandbox-network.js';
 import type { PortMapping } from '../runtime/runtime.js';
 import type { Origins } from './cors.js';
+import type { TenancyAdmin } from './routes/tenancy.js';
 
 export interface VersionInfo {
   version: string;
@@ -36,4 +37,6 @@ export interface ApiContext {
   resources(): Promise<Resources>;
   /** Background processes and watches work on this server's path into sandboxes. */
   interactive: boolean;
+  /** Stored keys and the audit log, for the admin routes. */
+  tenancy: TenancyAdmin | undefined;
 }

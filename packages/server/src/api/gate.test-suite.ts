@@ -27,8 +27,8 @@ export function gateSuite(kind: RuntimeKind): void {
   describe('authentication on every route', () => {
     it('covers the whole route table', () => {
       // Den's 30 routes, plus /timeout, /openapi.json, /s3-syncs, nine process routes, attach, watch, /pause,
-      // /resume, /fork and /metrics, three of /preview and two of /egress.
-      expect(routeRegistryOf(api.app).routes).toHaveLength(53);
+      // /resume, /fork and /metrics, three of /preview, two of /egress, and the admin routes /keys (3) and /audit.
+      expect(routeRegistryOf(api.app).routes).toHaveLength(57);
     });
 
     it('refuses every protected route without a key, or with a wrong one', async () => {

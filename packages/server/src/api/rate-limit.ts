@@ -1,6 +1,6 @@
 /**
  * Token-bucket rate limiting: one bucket per caller, refilled at `rps` tokens a second up to `burst`, one token a
- * request. A caller is its API key when it presented a valid one (a digest, never the key), else its address.
+ * request (a tenant may have its own `rps` and `burst`, given with its caller's first request). A caller is its API key when it presented a valid one (a digest, never the key), else its address.
  * Forwarding headers choose the address only when the server is told it sits behind a proxy (`trustProxy`);
  * otherwise anyone could pick a fresh bucket per request by sending a new `X-Forwarded-For`.
  */
@@ -16,7 +16,13 @@ export interface RateLimitOptions {
   now?: () => number;
 }
 
-interface Bucket {
+/** A bucket's refill rate and size. */
+export interface RateLimit {
+  rps: number;
+  burst: number;
+}
+
+interface Bucket extends RateLimit {
   tokens: number;
   updatedMs: number;
 }
@@ -41,19 +47,27 @@ export class TokenBuckets {
     return this.buckets.size;
   }
 
-  take(key: string): TakeResult {
+  /** Takes a token from `key`'s bucket; `limit` (default the server's) applies to a new bucket. */
+  take(key: string, limit?: RateLimit): TakeResult {
     const now = this.now();
     let bucket = this.buckets.get(key);
+    if (
+      bucket !== undefined &&
+      limit !== undefined &&
+      (bucket.rps !== limit.rps || bucket.burst !== limit.burst)
+    )
+      bucket = undefined;
     if (bucket === undefined) {
       // Full map: forget the least recently seen caller (never "allow everyone" as Den's overflow did).
       if (this.buckets.size >= this.maxKeys) {
         const oldest = this.buckets.keys().next();
         if (oldest.done !== true) this.buckets.delete(oldest.value);
       }
-      bucket = { tokens: this.burst, updatedMs: now };
+      const { rps, burst } = limit ?? { rps: this.rps, burst: this.burst };
+      bucket = { tokens: burst, updatedMs: now, rps, burst };
     } else {
       this.buckets.delete(key);
-      bucket.tokens = Math.min(this.burst, bucket.tokens + ((now - bucket.updatedMs) / 1000) * this.rps);
+      bucket.tokens = Math.min(bucket.burst, bucket.tokens + ((now - bucket.updatedMs) / 1000) * bucket.rps);
       bucket.updatedMs = now;
     }
     // Re-inserting keeps the map in least-recently-seen order.
@@ -62,15 +76,15 @@ export class TokenBuckets {
       bucket.tokens -= 1;
       return { allowed: true };
     }
-    const seconds = this.rps > 0 ? Math.ceil((1 - bucket.tokens) / this.rps) : 60;
+    const seconds = bucket.rps > 0 ? Math.ceil((1 - bucket.tokens) / bucket.rps) : 60;
     return { allowed: false, retryAfterSeconds: Math.max(1, seconds) };
   }
 
   /** Drops buckets idle long enough to have refilled: a full bucket is the same as no bucket. */
   sweep(): void {
     const now = this.now();
-    const refillMs = this.rps > 0 ? (this.burst / this.rps) * 1000 : Number.POSITIVE_INFINITY;
     for (const [key, bucket] of this.buckets) {
+      const refillMs = bucket.rps > 0 ? (bucket.burst / bucket.rps) * 1000 : Number.POSITIVE_INFINITY;
       if (now - bucket.updatedMs >= refillMs) this.buckets.delete(key);
     }
   }
@@ -109,6 +123,6 @@ export function clientAddress(request: FastifyRequest, trustProxy: boolean): str
 }
 
 export function rateLimitKey(request: FastifyRequest, auth: AuthResult, trustProxy: boolean): string {
-  if (auth.kind === 'valid') return `key:${auth.keyId}`;
+  if (auth.kind === 'valid') return `key:${auth.caller.keyId}`;
   return `ip:${addressKey(clientAddress(request, trustProxy))}`;
 }

@@ -9,6 +9,10 @@ export interface RegisteredRoute {
   method: string;
   /** Fastify's pattern, e.g. `/api/v1/sandboxes/:id`. */
   url: string;
+  /** A WebSocket route (it has a WebSocket handler). */
+  websocket?: true;
+  /** Only admin keys may use it (`config: { access: 'admin' }`). */
+  admin?: true;
 }
 
 interface CompiledRoute extends RegisteredRoute {
@@ -30,14 +34,20 @@ function compile(url: string): RegExp {
 export class RouteRegistry {
   private readonly compiled: CompiledRoute[] = [];
 
-  add(method: string, url: string): void {
+  add(method: string, url: string, kind: { websocket?: boolean; admin?: boolean } = {}): void {
     if (method === 'HEAD' || this.compiled.some((route) => route.method === method && route.url === url))
       return;
-    this.compiled.push({ method, url, pattern: compile(url) });
+    this.compiled.push({
+      method,
+      url,
+      pattern: compile(url),
+      ...(kind.websocket === true ? { websocket: true as const } : {}),
+      ...(kind.admin === true ? { admin: true as const } : {}),
+    });
   }
 
   get routes(): RegisteredRoute[] {
-    return this.compiled.map(({ method, url }) => ({ method, url }));
+    return this.compiled.map(({ pattern: _pattern, ...route }) => route);
   }
 
   /** Methods registered for a concrete path (without its query string). */
@@ -54,7 +64,9 @@ const registries = new WeakMap<FastifyInstance, RouteRegistry>();
 export function recordRoutes(app: FastifyInstance): RouteRegistry {
   const registry = new RouteRegistry();
   app.addHook('onRoute', (route) => {
-    for (const method of [route.method].flat()) registry.add(method, route.url);
+    const websocket = typeof route.wsHandler === 'function' || route.websocket === true;
+    const admin = (route.config as { access?: string } | undefined)?.access === 'admin';
+    for (const method of [route.method].flat()) registry.add(method, route.url, { websocket, admin });
   });
   registries.set(app, registry);
   return registry;

@@ -62,6 +62,9 @@ export function sandboxToWire(view: SandboxView, detail = false): WireSandbox {
   if (view.s3Sync !== undefined && view.s3Sync.length > 0) wire.s3_sync = view.s3Sync.map(syncReportToWire);
   if (view.lastActivityAt !== undefined) wire.last_activity_at = rfc3339(view.lastActivityAt);
   if (view.pausedAt !== undefined) wire.paused_at = rfc3339(view.pausedAt);
+  // Sandboxes of admin keys (no tenant) keep Den's exact keys.
+  if (view.owner !== undefined && view.owner.tenant !== '')
+    wire.owner = { tenant: view.owner.tenant, key: view.owner.keyName };
   if (detail) {
     const { egress, secrets, publicPorts } = view.config;
     if (egress !== undefined) wire.egress = { allow: egress.allow, deny: egress.deny };

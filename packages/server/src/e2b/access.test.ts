@@ -3,18 +3,22 @@ import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { AccessTokens, checkApiKey, e2bFormOf, fileSignature, keyFromE2bForm } from './access.js';
 
-const keys = { enabled: true, verify: (key: string) => key === 'right key' };
+const alice = { keyId: 'key_a', keyName: 'alice', tenant: 'alpha', admin: false };
+const keys = { enabled: true, resolve: (key: string) => (key === 'right key' ? alice : undefined) };
 
 describe('E2B access', () => {
   it('takes a Burrow key as it is or as e2b_<hex of its UTF-8>, and anything when auth is off', () => {
     expect(e2bFormOf('right key')).toBe(`e2b_${Buffer.from('right key').toString('hex')}`);
     expect(keyFromE2bForm(e2bFormOf('ключ'))).toBe('ключ');
     expect(keyFromE2bForm('e2b_abc')).toBeUndefined();
-    expect(checkApiKey(keys, 'right key')).toBe('ok');
-    expect(checkApiKey(keys, e2bFormOf('right key'))).toBe('ok');
-    expect(checkApiKey(keys, e2bFormOf('wrong key'))).toBe('invalid');
-    expect(checkApiKey(keys, undefined)).toBe('missing');
-    expect(checkApiKey({ ...keys, enabled: false }, undefined)).toBe('ok');
+    expect(checkApiKey(keys, 'right key')).toEqual({ kind: 'ok', caller: alice });
+    expect(checkApiKey(keys, e2bFormOf('right key'))).toEqual({ kind: 'ok', caller: alice });
+    expect(checkApiKey(keys, e2bFormOf('wrong key'))).toEqual({ kind: 'invalid' });
+    expect(checkApiKey(keys, undefined)).toEqual({ kind: 'missing' });
+    expect(checkApiKey({ ...keys, enabled: false }, undefined)).toMatchObject({
+      kind: 'ok',
+      caller: { admin: true },
+    });
   });
 
   it('derives a different token per sandbox and per secret, and verifies only the right one', () => {

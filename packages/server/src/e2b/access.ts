@@ -1,18 +1,23 @@
 /**
  * Who may do what on the E2B endpoint. The control plane takes Burrow's own API keys (`X-API-KEY`), also in the
- * `e2b_<hex>` form some wrappers insist on (`e2b_` and the key's UTF-8 bytes in hex). Sandbox traffic takes the
+ * `e2b_<hex>` form some wrappers insist on (`e2b_` and the key's UTF-8 bytes in hex), or stored keys made in E2B's
+ * shape (`burrow keys create --e2b`); a key stands for its caller, whose tenant scopes what the control plane sees. Sandbox traffic takes the
  * sandbox's access token (`X-Access-Token`), or a signature made from it (`signature` on /files URLs, as E2B's
  * `uploadUrl`/`downloadUrl` make them). Tokens are derived from the sandbox id with a server secret (HMAC), so
  * nothing is stored and a restart keeps them valid.
  */
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { ANONYMOUS_CALLER, type Caller } from '../engine/caller.js';
 
 export interface KeyCheck {
   /** Whether the control plane asks for a key at all (Burrow's `auth.enabled`). */
   enabled: boolean;
-  /** Whether a key is one of Burrow's API keys. */
-  verify(key: string): boolean;
+  /** The caller one of Burrow's API keys stands for (its tenant, admin or not); undefined for any other key. */
+  resolve(key: string): Caller | undefined;
 }
+
+/** A control-plane request's key: `missing` and `invalid` are 401s; `ok` says as whom the request runs. */
+export type KeyVerdict = { kind: 'ok'; caller: Caller } | { kind: 'missing' } | { kind: 'invalid' };
 
 function sameText(a: string, b: string): boolean {
   const left = createHash('sha256').update(a, 'utf8').digest();
@@ -32,15 +37,16 @@ export function e2bFormOf(key: string): string {
   return `e2b_${Buffer.from(key, 'utf8').toString('hex')}`;
 }
 
-/** Whether a control-plane request may go on: `missing` and `invalid` are 401s. */
-export function checkApiKey(check: KeyCheck, presented: string | undefined): 'ok' | 'missing' | 'invalid' {
-  if (!check.enabled) return 'ok';
-  if (presented === undefined || presented === '') return 'missing';
+/** Whether a control-plane request may go on, and as whom (everyone is an admin with auth off). */
+export function checkApiKey(check: KeyCheck, presented: string | undefined): KeyVerdict {
+  if (!check.enabled) return { kind: 'ok', caller: ANONYMOUS_CALLER };
+  if (presented === undefined || presented === '') return { kind: 'missing' };
   const decoded = keyFromE2bForm(presented);
   // Both forms are always tried, so timing does not tell which one matched.
-  const plain = check.verify(presented);
-  const e2b = decoded !== undefined && check.verify(decoded);
-  return plain || e2b ? 'ok' : 'invalid';
+  const plain = check.resolve(presented);
+  const e2b = decoded === undefined ? undefined : check.resolve(decoded);
+  const caller = plain ?? e2b;
+  return caller === undefined ? { kind: 'invalid' } : { kind: 'ok', caller };
 }
 
 export type FileOperation = 'read' | 'write';

@@ -34,6 +34,8 @@ import {
   type CreateSandboxInput,
   type SandboxPolicy,
 } from './admission.js';
+import { pathText, type Auditor, type AuditEvent } from './audit.js';
+import { canSee, type Caller, type CallerContext } from './caller.js';
 import { systemClock, type Clock } from './clock.js';
 import { withinDeadline } from './deadline.js';
 import { checkForkCount, forkConfig, forkRecords } from './fork.js';
@@ -42,6 +44,7 @@ import { NO_METRICS, type EngineMetrics } from './metrics.js';
 import { Mutex } from './mutex.js';
 import { pullReporter, snapshotReporter } from './progress-reporting.js';
 import { SandboxProcesses } from './processes.js';
+import { isActive, tenantOf, type Quotas } from './quotas.js';
 import type {
   S3ExportInput,
   S3ExportResult,
@@ -50,6 +53,7 @@ import type {
   S3Sync,
   StoredSyncReport,
 } from './s3-sync.js';
+import { Tenancy, type TenantUsage } from './tenancy.js';
 import { carryRequestSettings, fitMember, withSandboxEnv, type WarmPool } from './warm-pool.js';
 
 export interface EngineOptions {
@@ -80,6 +84,15 @@ export interface EngineOptions {
   /** Refuses new sandboxes (create, restore, fork) while the host cannot take them (memory pressure). */
   admissionGate?: () => void;
   metrics?: EngineMetrics;
+  /**
+   * Who is calling, set per request by the API (and by other front ends): a sandbox, snapshot or S3 report of
+   * another tenant is not found. Without it (and outside any request) every call runs as the system.
+   */
+  callers?: CallerContext;
+  /** Per-tenant quotas; none without it (use is still counted). */
+  quotas?: Quotas;
+  /** Records who changed what (create, exec, file writes, destroy, ...); nothing without it. */
+  auditor?: Auditor;
 }
 
 /** Longer than the default S3 upload budget (5 min), so only a destroy that is really stuck is passed over. */
@@ -170,6 +183,8 @@ export class Engine {
   /** Destroys the reaper or shutdown started and stopped waiting for: not started again while they run. */
   private readonly destroying = new Map<string, Promise<void>>();
   private readonly destroyDeadlineMs: number;
+  /** Callers, ownership, quotas and the audit log. */
+  readonly tenancy: Tenancy;
 
   constructor(options: EngineOptions) {
     this.runtime = options.runtime;
@@ -188,6 +203,13 @@ export class Engine {
       ...DEFAULT_LIFETIME_POLICY,
       ...options.lifetimes,
     });
+    this.tenancy = new Tenancy({
+      store: this.store,
+      callers: options.callers,
+      quotas: options.quotas,
+      auditor: options.auditor,
+      unlimitedCpu: this.policy.maxCpu,
+    });
     this.admissionGate = options.admissionGate ?? (() => undefined);
     this.metrics = options.metrics ?? NO_METRICS;
     this.processes = new SandboxProcesses({
@@ -195,14 +217,24 @@ export class Engine {
       inSandbox: (id, work) => this.inSandbox(id, work),
       ...(options.processBufferBytes === undefined ? {} : { bufferBytes: options.processBufferBytes }),
       onActivity: (id) => this.touch(id),
+      audited: (event, work) => this.audited(event, work),
     });
+  }
+
+  private audited<T>(event: AuditEvent, work: () => Promise<T>): Promise<T> {
+    return this.tenancy.audited(event, work);
   }
 
   // ---------------------------------------------------------------- lifecycle
 
+  /**
+   * The one lookup of a sandbox by id for every use case (and every route built on them): a sandbox of another
+   * tenant is not found, exactly as one that does not exist.
+   */
   private record(id: string): SandboxRecord {
     const record = this.store.getSandbox(id);
-    if (record === undefined) throw new BurrowError('SANDBOX_NOT_FOUND', 'sandbox not found');
+    if (record === undefined || !this.tenancy.sees(tenantOf(record)))
+      throw new BurrowError('SANDBOX_NOT_FOUND', 'sandbox not found');
     return record;
   }
 
@@ -232,21 +264,29 @@ export class Engine {
     );
   }
 
-  /** Refuses a sandbox more when running, paused and creating ones already fill `max_sandboxes`. */
-  private checkRoom(): void {
-    const counted = this.store.listSandboxes().filter((sandbox) => COUNTED.has(sandbox.status));
+  /**
+   * Refuses a sandbox more when running, paused and creating ones already fill `max_sandboxes`, or when `record`
+   * would not fit its tenant's quota.
+   */
+  private checkRoom(record: SandboxRecord): void {
+    const sandboxes = this.store.listSandboxes();
+    const counted = sandboxes.filter((sandbox) => COUNTED.has(sandbox.status));
     if (counted.length >= this.maxSandboxes) {
       throw new BurrowError('SANDBOX_LIMIT_REACHED', 'maximum sandbox limit reached', {
         max_sandboxes: this.maxSandboxes,
       });
     }
+    this.tenancy.checkSandbox(record, sandboxes);
   }
 
-  /** Reserves a slot (a `creating` record) under the admission lock, so concurrent creates cannot exceed the limit. */
+  /**
+   * Reserves a slot (a `creating` record) under the admission lock, so concurrent creates cannot exceed the limit
+   * or the tenant's quota.
+   */
   private reserve(record: SandboxRecord): Promise<void> {
     return this.admission.run(async () => {
       await Promise.resolve();
-      this.checkRoom();
+      this.checkRoom(record);
       checkVolumeSharing(record.config.storage?.volumes ?? [], this.volumesInUse(), this.policy);
       this.store.insertSandbox(record);
     });
@@ -256,7 +296,10 @@ export class Engine {
     input: CreateSandboxInput,
     options: { onProgress?: (progress: PullProgress) => void } = {},
   ): Promise<SandboxView> {
-    const { config, timeoutMs } = admit(input, this.policy);
+    const admitted = admit(input, this.policy);
+    const owner = this.tenancy.newOwner();
+    const config = this.tenancy.ownVolumes(admitted.config, owner.tenant);
+    const timeoutMs = admitted.timeoutMs;
     this.admissionGate();
     const now = this.clock.now();
     // A matching warm-pool member lends its id; recording it (below) makes it an ordinary sandbox.
@@ -270,11 +313,28 @@ export class Engine {
       config,
       createdAt: now,
       expiresAt: new Date(now.getTime() + timeoutMs),
+      owner,
     };
-    await this.reserve(record).catch((error: unknown) => {
-      if (member !== undefined) this.warmPool?.giveBack(member);
-      throw error;
+    const event: AuditEvent = {
+      action: 'sandbox.create',
+      sandboxId: record.id,
+      detail: { image: config.image },
+    };
+    return this.audited(event, async () => {
+      await this.reserve(record).catch((error: unknown) => {
+        if (member !== undefined) this.warmPool?.giveBack(member);
+        throw error;
+      });
+      return this.createReserved(record, member, options);
     });
+  }
+
+  private async createReserved(
+    record: SandboxRecord,
+    member: ReturnType<WarmPool['take']>,
+    options: { onProgress?: (progress: PullProgress) => void },
+  ): Promise<SandboxView> {
+    const config = record.config;
     try {
       if (member === undefined || !(await fitMember(this.runtime, member, config, this.logger))) {
         for (const hooks of this.hooks)
@@ -328,8 +388,20 @@ export class Engine {
     }
   }
 
+  /**
+   * What a key's caller (undefined: no valid key) may do with a sandbox, for front ends that check keys themselves
+   * (the preview proxy): reach it, or not find it (another tenant's), or nothing. A sandbox that does not exist is
+   * `allowed`, so that it then answers as missing, exactly as another tenant's does.
+   */
+  keyReach(caller: Caller | undefined, id: string): 'allowed' | 'not-found' | 'invalid' {
+    if (caller === undefined) return 'invalid';
+    const record = this.store.getSandbox(id);
+    return record === undefined || canSee(caller, tenantOf(record)) ? 'allowed' : 'not-found';
+  }
+
+  /** The sandboxes the caller may see. */
   list(): SandboxView[] {
-    return this.store.listSandboxes();
+    return this.store.listSandboxes().filter((record) => this.tenancy.sees(tenantOf(record)));
   }
 
   /** One sandbox, with its address looked up from the runtime. */
@@ -361,6 +433,13 @@ export class Engine {
 
   async destroy(id: string, reason: 'request' | 'expired' = 'request'): Promise<void> {
     const record = this.record(id);
+    return this.audited({ action: 'sandbox.destroy', sandboxId: id }, () =>
+      this.destroyRecord(record, reason),
+    );
+  }
+
+  private async destroyRecord(record: SandboxRecord, reason: 'request' | 'expired'): Promise<void> {
+    const id = record.id;
     await this.changing(id, async () => {
       // Hooks reach inside (an S3 upload): a paused sandbox is resumed for them.
       if (record.status === 'paused' && this.hooks.some((hooks) => hooks.beforeDestroy !== undefined))
@@ -381,6 +460,11 @@ export class Engine {
 
   async stop(id: string): Promise<SandboxView> {
     const record = this.record(id);
+    return this.audited({ action: 'sandbox.stop', sandboxId: id }, () => this.stopRecord(record));
+  }
+
+  private async stopRecord(record: SandboxRecord): Promise<SandboxView> {
+    const id = record.id;
     return this.changing(id, async () => {
       await this.runtime.stop(id, 2000);
       await this.runHooks('afterStop', record);
@@ -392,6 +476,13 @@ export class Engine {
   async pause(id: string, why = 'requested'): Promise<SandboxView> {
     const record = this.record(id);
     if (record.status === 'paused') return record;
+    return this.audited({ action: 'sandbox.pause', sandboxId: id, detail: { why } }, () =>
+      this.pauseRecord(record, why),
+    );
+  }
+
+  private async pauseRecord(record: SandboxRecord, why: string): Promise<SandboxView> {
+    const id = record.id;
     if (record.status !== 'running') {
       throw new BurrowError(
         'SANDBOX_NOT_RUNNING',
@@ -413,6 +504,11 @@ export class Engine {
   async resume(id: string): Promise<SandboxView> {
     const record = this.record(id);
     if (record.status === 'running') return record;
+    return this.audited({ action: 'sandbox.resume', sandboxId: id }, () => this.resumeRecord(record));
+  }
+
+  private async resumeRecord(record: SandboxRecord): Promise<SandboxView> {
+    const id = record.id;
     if (record.status !== 'paused') {
       throw new BurrowError(
         'SANDBOX_NOT_RUNNING',
@@ -457,20 +553,33 @@ export class Engine {
     // A paused sandbox is started by continuing it.
     if (record.status === 'paused') return this.resume(id);
     if (record.status === 'running' && (await this.runtime.info(id)).status === 'running') return record;
-    // A stopped sandbox holds no slot; starting it takes one again.
-    if (record.status !== 'running') await this.admission.run(() => Promise.resolve(this.checkRoom()));
-    return this.changing(id, async () => {
-      for (const hooks of this.hooks) await hooks.beforeStart?.(record);
-      await this.runtime.start(id);
+    return this.audited({ action: 'sandbox.start', sandboxId: id }, async () => {
+      // A stopped sandbox holds no slot; starting it takes one again (and a place in its tenant's quota, counted
+      // until its record says running).
+      const release = await this.admission.run(async () => {
+        await Promise.resolve();
+        if (isActive(record)) return undefined;
+        this.checkRoom(record);
+        return this.tenancy.beginStart(record);
+      });
       try {
-        for (const hooks of this.hooks) await hooks.afterStart?.(record);
-      } catch (error) {
-        // Burrow undoes the start itself: the sandbox is `stopped` (startable again), and the caller gets the error.
-        await this.runtime.stop(id, 2000).catch(() => undefined);
-        this.setStatus(record, 'stopped');
-        throw error;
+        return await this.changing(id, async () => {
+          for (const hooks of this.hooks) await hooks.beforeStart?.(record);
+          await this.runtime.start(id);
+          try {
+            for (const hooks of this.hooks) await hooks.afterStart?.(record);
+          } catch (error) {
+            // Burrow undoes the start itself: the sandbox is `stopped` (startable again), and the caller gets the
+            // error.
+            await this.runtime.stop(id, 2000).catch(() => undefined);
+            this.setStatus(record, 'stopped');
+            throw error;
+          }
+          return this.setStatus(record, 'running');
+        });
+      } finally {
+        release?.();
       }
-      return this.setStatus(record, 'running');
     });
   }
 
@@ -483,6 +592,7 @@ export class Engine {
     const record = this.record(id);
     record.expiresAt = new Date(this.clock.now().getTime() + timeoutMs);
     this.store.updateSandbox(record);
+    this.tenancy.audit({ action: 'sandbox.timeout', sandboxId: id, detail: { timeout_ms: timeoutMs } });
     return record;
   }
 
@@ -654,23 +764,28 @@ export class Engine {
 
   /** Runs a command to its end; its output is kept up to `limits.maxOutputBytes` per stream. */
   exec(id: string, options: ExecOptions): Promise<ExecResult> {
-    return this.inSandbox(id, async (record) => {
-      const started = performance.now();
-      const result = await this.runtime.exec(id, {
-        ...withSandboxEnv(record.config, options),
-        maxOutputBytes: this.limits.maxOutputBytes,
-      });
-      this.metrics.exec('sync', (performance.now() - started) / 1000);
-      return result;
-    });
+    return this.inSandbox(id, (record) =>
+      this.audited({ action: 'exec', sandboxId: id, detail: { argv: options.cmd } }, async () => {
+        const started = performance.now();
+        const result = await this.runtime.exec(id, {
+          ...withSandboxEnv(record.config, options),
+          maxOutputBytes: this.limits.maxOutputBytes,
+        });
+        this.metrics.exec('sync', (performance.now() - started) / 1000);
+        return result;
+      }),
+    );
   }
 
+  /** Audited once the stream is open (its end is the client's). */
   execStream(id: string, options: ExecOptions): Promise<ExecStream> {
-    return this.inSandbox(id, async (record) => {
-      const stream = await this.runtime.execStream(id, withSandboxEnv(record.config, options));
-      this.metrics.exec('stream');
-      return stream;
-    });
+    return this.inSandbox(id, (record) =>
+      this.audited({ action: 'exec.stream', sandboxId: id, detail: { argv: options.cmd } }, async () => {
+        const stream = await this.runtime.execStream(id, withSandboxEnv(record.config, options));
+        this.metrics.exec('stream');
+        return stream;
+      }),
+    );
   }
 
   readFile(id: string, path: SandboxPath): Promise<FileRead> {
@@ -687,11 +802,13 @@ export class Engine {
     data: FileData,
     options?: WriteFileOptions,
   ): Promise<{ bytes: number }> {
-    return this.inSandbox(id, async () => {
-      const written = await this.runtime.writeFile(id, path, data, options);
-      this.metrics.fileBytes('in', written.bytes);
-      return written;
-    });
+    return this.inSandbox(id, () =>
+      this.audited({ action: 'file.write', sandboxId: id, detail: { path: pathText(path) } }, async () => {
+        const written = await this.runtime.writeFile(id, path, data, options);
+        this.metrics.fileBytes('in', written.bytes);
+        return written;
+      }),
+    );
   }
 
   /** A directory's entries, at most `limits.maxListEntries` (a sandbox may hold millions). */
@@ -705,11 +822,19 @@ export class Engine {
   }
 
   mkdir(id: string, path: SandboxPath): Promise<void> {
-    return this.inSandbox(id, () => this.runtime.mkdir(id, path));
+    return this.inSandbox(id, () =>
+      this.audited({ action: 'file.mkdir', sandboxId: id, detail: { path: pathText(path) } }, () =>
+        this.runtime.mkdir(id, path),
+      ),
+    );
   }
 
   removeFile(id: string, path: SandboxPath): Promise<void> {
-    return this.inSandbox(id, () => this.runtime.removeFile(id, path));
+    return this.inSandbox(id, () =>
+      this.audited({ action: 'file.remove', sandboxId: id, detail: { path: pathText(path) } }, () =>
+        this.runtime.removeFile(id, path),
+      ),
+    );
   }
 
   /** A connection to a port inside a running sandbox (preview URLs and published ports ride on it). */
@@ -728,17 +853,28 @@ export class Engine {
   /** Downloads an object (or, Burrow, every object under a prefix) into a running sandbox. */
   async s3Import(id: string, input: S3ImportInput): Promise<S3ImportResult> {
     const plan = await this.s3Sync().planImport(input);
-    return this.inSandbox(id, () => this.s3Sync().runImport(id, plan));
+    // Where from and to, never the request's credentials or endpoint.
+    const detail = { bucket: input.bucket, key: input.key, prefix: input.prefix, path: input.destPath };
+    return this.inSandbox(id, () =>
+      this.audited({ action: 's3.import', sandboxId: id, detail }, () => this.s3Sync().runImport(id, plan)),
+    );
   }
 
   /** Uploads a file (or, Burrow, every file under a directory) of a running sandbox. */
   async s3Export(id: string, input: S3ExportInput): Promise<S3ExportResult> {
     const plan = await this.s3Sync().planExport(input);
-    return this.inSandbox(id, () => this.s3Sync().runExport(id, plan));
+    const detail = { bucket: input.bucket, key: input.key, path: input.sourcePath };
+    return this.inSandbox(id, () =>
+      this.audited({ action: 's3.export', sandboxId: id, detail }, () => this.s3Sync().runExport(id, plan)),
+    );
   }
 
   /** Reports of a sandbox's S3 hooks runs; they outlive the sandbox (the upload runs as it is destroyed). */
   s3SyncReports(id: string): StoredSyncReport[] {
+    // Reports outlive their sandbox and keep its tenant.
+    if (this.store.getSandbox(id) !== undefined) this.record(id);
+    else if (!this.tenancy.sees(this.store.listSyncs(id)[0]?.tenant))
+      throw new BurrowError('SANDBOX_NOT_FOUND', 'sandbox not found');
     const reports = this.s3?.reports(id) ?? [];
     if (reports.length === 0) this.record(id);
     return reports;
@@ -747,6 +883,22 @@ export class Engine {
   // ---------------------------------------------------------------- snapshots
 
   async createSnapshot(id: string, name: string): Promise<SnapshotRecord> {
+    // The snapshot belongs to its sandbox's tenant (also when an admin takes it), and counts against its quota.
+    const tenant = tenantOf(this.record(id));
+    return this.audited({ action: 'snapshot.create', sandboxId: id, detail: { name } }, async () => {
+      const release = await this.admission.run(async () => {
+        await Promise.resolve();
+        return this.tenancy.beginSnapshot(tenant);
+      });
+      try {
+        return await this.takeSnapshot(id, name, tenant);
+      } finally {
+        release();
+      }
+    });
+  }
+
+  private async takeSnapshot(id: string, name: string, tenant: string): Promise<SnapshotRecord> {
     // A paused sandbox's tmpfs can only be read once it runs again.
     if (this.record(id).status === 'paused') await this.usable(id);
     const shown = snapshotReporter(this.progress, `snapshot of ${id}`, { sandbox: id }, 'saved');
@@ -765,6 +917,7 @@ export class Engine {
       imageId: info.imageId,
       createdAt: info.createdAt,
       size: info.size,
+      tenant,
     };
     try {
       this.store.insertSnapshot(record);
@@ -775,14 +928,28 @@ export class Engine {
     return record;
   }
 
+  /** The caller's snapshots of a sandbox (they outlive it, so the sandbox need not exist). */
   listSnapshots(sandboxId: string): SnapshotRecord[] {
-    return this.store.listSnapshots(sandboxId);
+    return this.store.listSnapshots(sandboxId).filter((snapshot) => this.tenancy.sees(snapshot.tenant));
+  }
+
+  /** A snapshot the caller may see; another tenant's is not found. */
+  private snapshot(snapshotId: string): SnapshotRecord {
+    const snapshot = this.store.getSnapshot(snapshotId);
+    if (snapshot === undefined || !this.tenancy.sees(snapshot.tenant))
+      throw new BurrowError('SNAPSHOT_NOT_FOUND', `snapshot not found: ${snapshotId}`);
+    return snapshot;
   }
 
   async restoreSnapshot(snapshotId: string): Promise<SandboxView> {
-    const snapshot = this.store.getSnapshot(snapshotId);
-    if (snapshot === undefined)
-      throw new BurrowError('SNAPSHOT_NOT_FOUND', `snapshot not found: ${snapshotId}`);
+    const snapshot = this.snapshot(snapshotId);
+    return this.audited({ action: 'snapshot.restore', detail: { snapshot: snapshotId } }, () =>
+      this.restoreFrom(snapshot),
+    );
+  }
+
+  private async restoreFrom(snapshot: SnapshotRecord): Promise<SandboxView> {
+    const snapshotId = snapshot.id;
     const original = this.store.getSandbox(snapshot.sandboxId);
     const now = this.clock.now();
     const id = newSandboxId(now);
@@ -799,6 +966,8 @@ export class Engine {
       config: original?.config ?? { image: '' },
       createdAt: now,
       expiresAt: new Date(now.getTime() + lifetime),
+      // The restored sandbox is the caller's, like one it creates.
+      owner: this.tenancy.newOwner(),
     };
     await this.reserve(placeholder);
     try {
@@ -840,9 +1009,20 @@ export class Engine {
    */
   async fork(id: string, count: number): Promise<SandboxView[]> {
     checkForkCount(count);
+    this.record(id);
+    return this.audited({ action: 'sandbox.fork', sandboxId: id, detail: { count } }, () =>
+      this.forkRecord(id, count),
+    );
+  }
+
+  private async forkRecord(id: string, count: number): Promise<SandboxView[]> {
     const original = await this.usable(id);
     this.admissionGate();
-    const records = forkRecords(original, count, this.clock.now(), this.policy.defaultTimeoutMs);
+    // The copies are the caller's, like sandboxes it creates (and count against its quota).
+    const owner = this.tenancy.newOwner();
+    const records = forkRecords(original, count, this.clock.now(), this.policy.defaultTimeoutMs).map(
+      (record) => ({ ...record, owner }),
+    );
     const config = records[0]?.config ?? forkConfig(original.config);
     const reserved: string[] = [];
     try {
@@ -870,13 +1050,16 @@ export class Engine {
   }
 
   async deleteSnapshot(snapshotId: string): Promise<void> {
-    if (this.store.getSnapshot(snapshotId) === undefined) {
-      throw new BurrowError('SNAPSHOT_NOT_FOUND', `snapshot not found: ${snapshotId}`);
-    }
-    await this.runtime.removeSnapshot(snapshotId).catch((error: unknown) => {
-      if (!isBurrowError(error, 'SNAPSHOT_NOT_FOUND')) throw error;
-    });
-    this.store.deleteSnapshot(snapshotId);
+    const snapshot = this.snapshot(snapshotId);
+    return this.audited(
+      { action: 'snapshot.delete', sandboxId: snapshot.sandboxId, detail: { snapshot: snapshotId } },
+      async () => {
+        await this.runtime.removeSnapshot(snapshotId).catch((error: unknown) => {
+          if (!isBurrowError(error, 'SNAPSHOT_NOT_FOUND')) throw error;
+        });
+        this.store.deleteSnapshot(snapshotId);
+      },
+    );
   }
 
   // ---------------------------------------------------------------- resources
@@ -892,8 +1075,14 @@ export class Engine {
     return this.runtime.stats(id);
   }
 
+  /** Each tenant's use against its quota (every tenant for an admin; its own for a tenant key). */
+  tenantUsage(known: string[] = []): TenantUsage[] {
+    return this.tenancy.usage(known);
+  }
+
+  /** Counts of the sandboxes the caller may see. */
   systemStats(): SystemStats {
-    const records = this.store.listSandboxes();
+    const records = this.list();
     return {
       running: records.filter((record) => record.status === 'running').length,
       paused: records.filter((record) => record.status === 'paused').length,

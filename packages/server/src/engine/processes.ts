@@ -17,6 +17,7 @@ import type {
 } from '../runtime/runtime.js';
 import { DEFAULT_PROCESS_BUFFER_BYTES } from '../runtime/runtime.js';
 import type { SandboxRecord } from '../store/store.js';
+import type { AuditEvent } from './audit.js';
 import { withSandboxEnv } from './warm-pool.js';
 
 /** Runs work against a running sandbox (the engine's `inSandbox`: refuses stopped ones, learns of deaths). */
@@ -29,6 +30,8 @@ export interface SandboxProcessesOptions {
   bufferBytes?: number;
   /** Told of every use of a sandbox through these calls (the engine's activity hook). */
   onActivity?: (id: string) => void;
+  /** Records changes (a start with its argv, a signal, a kill) in the audit log. */
+  audited?: <T>(event: AuditEvent, work: () => Promise<T>) => Promise<T>;
 }
 
 export class SandboxProcesses {
@@ -36,12 +39,14 @@ export class SandboxProcesses {
   private readonly inSandbox: InSandbox;
   private readonly bufferBytes: number;
   private readonly onActivity: (id: string) => void;
+  private readonly audited: <T>(event: AuditEvent, work: () => Promise<T>) => Promise<T>;
 
   constructor(options: SandboxProcessesOptions) {
     this.runtime = options.runtime;
     this.inSandbox = options.inSandbox;
     this.bufferBytes = options.bufferBytes ?? DEFAULT_PROCESS_BUFFER_BYTES;
     this.onActivity = options.onActivity ?? (() => undefined);
+    this.audited = options.audited ?? ((_event, work) => work());
   }
 
   private use<T>(id: string, work: (record: SandboxRecord) => Promise<T>): Promise<T> {
@@ -53,9 +58,11 @@ export class SandboxProcesses {
 
   start(id: string, options: ProcessStartOptions): Promise<ProcessInfo> {
     return this.use(id, (record) =>
-      this.runtime.startProcess(
-        id,
-        withSandboxEnv(record.config, { ...options, bufferBytes: options.bufferBytes ?? this.bufferBytes }),
+      this.audited({ action: 'process.start', sandboxId: id, detail: { argv: options.cmd } }, () =>
+        this.runtime.startProcess(
+          id,
+          withSandboxEnv(record.config, { ...options, bufferBytes: options.bufferBytes ?? this.bufferBytes }),
+        ),
       ),
     );
   }
@@ -81,11 +88,19 @@ export class SandboxProcesses {
   }
 
   signal(id: string, processId: string, signal: string): Promise<void> {
-    return this.use(id, () => this.runtime.signalProcess(id, processId, signal));
+    return this.use(id, () =>
+      this.audited({ action: 'process.signal', sandboxId: id, detail: { process: processId, signal } }, () =>
+        this.runtime.signalProcess(id, processId, signal),
+      ),
+    );
   }
 
   kill(id: string, processId: string): Promise<void> {
-    return this.use(id, () => this.runtime.killProcess(id, processId));
+    return this.use(id, () =>
+      this.audited({ action: 'process.kill', sandboxId: id, detail: { process: processId } }, () =>
+        this.runtime.killProcess(id, processId),
+      ),
+    );
   }
 
   resize(id: string, processId: string, size: PtySize): Promise<void> {

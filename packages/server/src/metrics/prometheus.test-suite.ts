@@ -93,6 +93,33 @@ export function prometheusRoutesSuite(kind: RuntimeKind): void {
     });
   });
 
+  describe('tenants', () => {
+    it('are series of their own; a tenant key may not scrape, an open scrape still sees every tenant', async () => {
+      const open = await startApi({ runtime: kind, metricsPublic: true });
+      try {
+        const key = open.keys.create({ name: 'alice', tenant: 'alpha', createdBy: 'test' }).key;
+        const created = await fetch(`${open.url}/api/v1/sandboxes`, {
+          method: 'POST',
+          headers: { 'x-api-key': key },
+          body: JSON.stringify({ memory: 64 * 1024 ** 2, cpu: 500_000_000 }),
+        });
+        expect(created.status).toBe(201);
+        // Without a key (public): the scrape runs as the server, not as an anonymous caller that sees nothing.
+        const families = await scrape(open, {});
+        expect(value(families, 'burrow_sandboxes', { status: 'running' })).toBe(1);
+        expect(value(families, 'burrow_tenant_sandboxes', { tenant: 'alpha' })).toBe(1);
+        expect(value(families, 'burrow_tenant_memory_bytes', { tenant: 'alpha' })).toBe(64 * 1024 ** 2);
+        expect(value(families, 'burrow_tenant_cpu_cores', { tenant: 'alpha' })).toBe(0.5);
+        expect(value(families, 'burrow_tenant_quota', { tenant: 'alpha', quota: 'sandboxes' })).toBe(0);
+      } finally {
+        await open.close();
+      }
+      const key = api.keys.create({ name: 'bob', tenant: 'beta', createdBy: 'test' }).key;
+      const refused = await fetch(`${api.url}/metrics`, { headers: { 'x-api-key': key } });
+      expect(refused.status).toBe(403);
+    });
+  });
+
   describe('per-sandbox series', () => {
     it('are bounded to the most recently used running sandboxes', async () => {
       const runtime = new FakeRuntime();

@@ -3,9 +3,11 @@
  * Counters come from the engine (EngineMetrics) and the HTTP layer; gauges are read at scrape time. Per-sandbox
  * series (CPU, memory) are labelled by sandbox id and bounded: only running sandboxes, at most `maxSandboxSeries`
  * of them (the most recently used), from a cache refreshed at most every `sandboxRefreshMs` so that a scrape
- * never waits on many engine calls.
+ * never waits on many engine calls. Per-tenant series (use and quotas) are labelled by tenant, as many as there
+ * are tenants. A scrape sees every tenant: the route is for admin keys (or open, when the operator says so).
  */
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { SYSTEM_CALLER } from '../engine/caller.js';
 import type { Engine } from '../engine/engine.js';
 import { lastUse } from '../engine/lifetimes.js';
 import type { CreateSource, EngineMetrics } from '../engine/metrics.js';
@@ -157,8 +159,11 @@ export class PrometheusMetrics implements EngineMetrics, HttpMetrics {
 
   /** The exposition text; refreshes per-sandbox figures first when they are stale. */
   async text(): Promise<string> {
-    await this.refreshSandboxes();
-    return this.registry.metrics();
+    const scrape = async () => {
+      await this.refreshSandboxes();
+      return this.registry.metrics();
+    };
+    return this.engine === undefined ? scrape() : this.engine.tenancy.callers.run(SYSTEM_CALLER, scrape);
   }
 
   get contentType(): string {
@@ -198,6 +203,62 @@ export class PrometheusMetrics implements EngineMetrics, HttpMetrics {
       help: 'Sandboxes under the soft memory limit of the pressure monitor',
       registers,
       collect: () => throttled.set(this.pressure?.state().throttled ?? 0),
+    });
+    const tenantUsage = () => this.engine?.tenantUsage() ?? [];
+    const tenantSandboxes: Gauge<'tenant'> = new Gauge({
+      name: 'burrow_tenant_sandboxes',
+      help: "A tenant's sandboxes at once (creating, running and paused), as its quota counts them",
+      labelNames: ['tenant'],
+      registers,
+      collect: () => {
+        tenantSandboxes.reset();
+        for (const entry of tenantUsage()) tenantSandboxes.labels(entry.tenant).set(entry.use.sandboxes);
+      },
+    });
+    const tenantMemory: Gauge<'tenant'> = new Gauge({
+      name: 'burrow_tenant_memory_bytes',
+      help: "Memory limits of a tenant's active sandboxes together, as its quota counts them",
+      labelNames: ['tenant'],
+      registers,
+      collect: () => {
+        tenantMemory.reset();
+        for (const entry of tenantUsage()) tenantMemory.labels(entry.tenant).set(entry.use.memoryBytes);
+      },
+    });
+    const tenantCpu: Gauge<'tenant'> = new Gauge({
+      name: 'burrow_tenant_cpu_cores',
+      help: "CPU limits of a tenant's active sandboxes together, in cores, as its quota counts them",
+      labelNames: ['tenant'],
+      registers,
+      collect: () => {
+        tenantCpu.reset();
+        for (const entry of tenantUsage()) tenantCpu.labels(entry.tenant).set(entry.use.cpu / 1e9);
+      },
+    });
+    const tenantSnapshots: Gauge<'tenant'> = new Gauge({
+      name: 'burrow_tenant_snapshots',
+      help: "A tenant's stored snapshots",
+      labelNames: ['tenant'],
+      registers,
+      collect: () => {
+        tenantSnapshots.reset();
+        for (const entry of tenantUsage()) tenantSnapshots.labels(entry.tenant).set(entry.use.snapshots);
+      },
+    });
+    const tenantQuota: Gauge<'tenant' | 'quota'> = new Gauge({
+      name: 'burrow_tenant_quota',
+      help: "A tenant's quotas (0 = none): sandboxes, memory_bytes, cpu_cores, snapshots",
+      labelNames: ['tenant', 'quota'],
+      registers,
+      collect: () => {
+        tenantQuota.reset();
+        for (const { tenant, quota } of tenantUsage()) {
+          tenantQuota.labels(tenant, 'sandboxes').set(quota.sandboxes);
+          tenantQuota.labels(tenant, 'memory_bytes').set(quota.memoryBytes);
+          tenantQuota.labels(tenant, 'cpu_cores').set(quota.cpu / 1e9);
+          tenantQuota.labels(tenant, 'snapshots').set(quota.snapshots);
+        }
+      },
     });
     const cpu: Gauge<'sandbox'> = new Gauge({
       name: 'burrow_sandbox_cpu_percent',

@@ -1,7 +1,7 @@
 /**
- * Who may use a preview URL: the one place where access to a sandbox's port through the preview proxy is decided
- * (multi-tenancy adds its ownership check here). With auth on, a request needs one of: the port marked public, a
- * valid API key (`X-API-Key` or `Authorization: Bearer`), a preview token for this sandbox and port (`?burrow_token=`
+ * Who may use a preview URL: the one place where access to a sandbox's port through the preview proxy is decided.
+ * With auth on, a request needs one of: the port marked public, an API key that may reach the sandbox (an admin key,
+ * or a key of the sandbox's tenant; `X-API-Key` or `Authorization: Bearer`), a preview token for this sandbox and port (`?burrow_token=`
  * or `X-Burrow-Preview-Token`), or the cookie a token turned into on an earlier visit. Whatever carried the
  * credential is removed before the request goes on into the sandbox, so no key or token reaches code inside.
  */
@@ -14,8 +14,12 @@ export const COOKIE_NAME = 'burrow_preview';
 
 export interface PreviewAccessOptions {
   authEnabled: boolean;
-  /** Whether `key` is one of the server's API keys (constant-time; api/auth.ts). */
-  verifyApiKey(key: string): boolean;
+  /**
+   * What an API key may do with a sandbox: reach it (`allowed`: an admin key, or a key of its tenant), or not even
+   * find it (`not-found`: a key of another tenant, answered exactly as a sandbox that does not exist), or nothing
+   * (`invalid`: no valid key).
+   */
+  checkApiKey(key: string, sandboxId: string): 'allowed' | 'not-found' | 'invalid';
   /** The sandbox's token key, undefined when it has none yet. */
   tokenKey(sandboxId: string): string | undefined;
   isPublic(sandboxId: string, port: number): boolean;
@@ -38,7 +42,12 @@ export type AccessDecision =
       /** Request headers to drop before forwarding (the credential's carriers). */
       drop: Set<string>;
     }
-  | { allowed: false; reason: string };
+  | {
+      allowed: false;
+      reason: string;
+      /** The key was valid but of another tenant: answer as for a sandbox that does not exist. */
+      notFound?: true;
+    };
 
 function header(request: IncomingMessage, name: string): string | undefined {
   const value = request.headers[name];
@@ -81,15 +90,24 @@ export class PreviewAccess {
     if (!this.options.authEnabled || this.options.isPublic(target.sandboxId, target.port)) {
       return { allowed: true, drop };
     }
+    let foreign = false;
     const apiKey = header(request, 'x-api-key')?.trim();
-    if (apiKey !== undefined && apiKey !== '' && this.options.verifyApiKey(apiKey)) {
-      drop.add('x-api-key');
-      return { allowed: true, drop };
+    if (apiKey !== undefined && apiKey !== '') {
+      const verdict = this.options.checkApiKey(apiKey, target.sandboxId);
+      if (verdict === 'allowed') {
+        drop.add('x-api-key');
+        return { allowed: true, drop };
+      }
+      foreign ||= verdict === 'not-found';
     }
     const bearer = /^Bearer\s+(\S+)$/i.exec(header(request, 'authorization')?.trim() ?? '')?.[1];
-    if (bearer !== undefined && this.options.verifyApiKey(bearer)) {
-      drop.add('authorization');
-      return { allowed: true, drop };
+    if (bearer !== undefined) {
+      const verdict = this.options.checkApiKey(bearer, target.sandboxId);
+      if (verdict === 'allowed') {
+        drop.add('authorization');
+        return { allowed: true, drop };
+      }
+      foreign ||= verdict === 'not-found';
     }
     const key = this.options.tokenKey(target.sandboxId);
     const now = this.now();
@@ -119,6 +137,6 @@ export class PreviewAccess {
       if (offered === undefined || offered === null)
         reason = `the preview cookie is no longer valid (${checked.reason.replace(/^the preview token /, '')}): ask for a new token`;
     }
-    return { allowed: false, reason };
+    return foreign ? { allowed: false, reason, notFound: true } : { allowed: false, reason };
   }
 }

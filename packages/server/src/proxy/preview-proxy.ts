@@ -87,7 +87,11 @@ export class PreviewProxy {
       cookiePath: target.cookiePath,
       secure: this.options.routes.secure,
     });
-    if (!decision.allowed) return new BurrowError('UNAUTHORIZED', decision.reason);
+    if (!decision.allowed) {
+      // Another tenant's sandbox: the same answer as connecting to one that does not exist.
+      if (decision.notFound === true) return new BurrowError('SANDBOX_NOT_FOUND', 'sandbox not found');
+      return new BurrowError('UNAUTHORIZED', decision.reason);
+    }
     const upgrade = request.headers.upgrade !== undefined;
     const headers = forwardHeaders(request.headers, String(request.headers.host ?? ''), {
       upgrade,

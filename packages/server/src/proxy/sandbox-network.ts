@@ -43,6 +43,11 @@ export interface SandboxNetworkOptions {
   refusals: { refused(sandboxId: string): number; forget(sandboxId: string): void };
   logger: Logger;
   now?: () => Date;
+  /**
+   * Whether the caller of the work in progress may see a sandbox (tenancy: another tenant's is not found, exactly
+   * as one that does not exist). Default: every sandbox.
+   */
+  visible?: (record: SandboxRecord) => boolean;
 }
 
 export interface PreviewGrant extends PreviewLinks {
@@ -66,9 +71,11 @@ export class SandboxNetwork {
     this.now = options.now ?? (() => new Date());
   }
 
+  /** The one lookup of a sandbox for the API's calls: another tenant's is not found. */
   private record(id: string): SandboxRecord {
     const record = this.options.store.getSandbox(id);
-    if (record === undefined) throw new BurrowError('SANDBOX_NOT_FOUND', 'sandbox not found');
+    if (record === undefined || this.options.visible?.(record) === false)
+      throw new BurrowError('SANDBOX_NOT_FOUND', 'sandbox not found');
     return record;
   }
 

@@ -202,6 +202,14 @@ export function runRuntimeContract(name: string, makeTarget: () => Promise<Fidel
         expect(result.timedOut).toBe(false);
       });
 
+      it('answers a command that exits without reading its stdin with its exit code, every time', async () => {
+        const input = Buffer.alloc(900_000, 0x78);
+        for (let round = 0; round < 5; round += 1) {
+          const result = await runtime.exec(shared, { cmd: ['true'], stdin: input });
+          expect(result.exitCode).toBe(0);
+        }
+      });
+
       it('does not pass argv through a shell', async () => {
         const result = await runtime.exec(shared, { cmd: ['echo', '$(id)', ';', '`x`'] });
         expect(result.stdout.toString()).toBe('$(id) ; `x`\n');

@@ -1,6 +1,6 @@
 /**
- * `GET /metrics`: Prometheus' text format. Behind the API key like the API unless `metrics.public` (then open,
- * for a scraper without credentials); rate-limited like every route. Every finished request is counted by
+ * `GET /metrics`: Prometheus' text format, for an admin key (it covers every tenant) unless `metrics.public`
+ * (then open, for a scraper without credentials); rate-limited like every route. Every finished request is counted by
  * method, route pattern (never the raw URL, so ids do not multiply series) and status.
  */
 import type { FastifyInstance } from 'fastify';
@@ -19,7 +19,10 @@ export function metricsRoute(app: FastifyInstance, metrics: MetricsEndpoint): vo
     metrics.request(request.method, route, reply.statusCode, reply.elapsedTime / 1000);
     done();
   });
-  app.get('/metrics', { config: { auth: metrics.public ? 'open' : 'required' } }, async (_request, reply) =>
+  const config = metrics.public
+    ? { auth: 'open' as const }
+    : { auth: 'required' as const, access: 'admin' as const };
+  app.get('/metrics', { config }, async (_request, reply) =>
     reply.type(metrics.contentType).send(await metrics.text()),
   );
 }

@@ -48,10 +48,10 @@ export const ROUTE_SPECS: RouteSpec[] = [
     method: 'get',
     path: '/metrics',
     summary:
-      'Prometheus metrics (text exposition format): sandboxes by status, creates, destroys, execs, file bytes, warm pool, memory pressure, per-sandbox CPU and memory, HTTP requests. Needs the API key unless metrics.public',
+      'Prometheus metrics (text exposition format): sandboxes by status, creates, destroys, execs, file bytes, warm pool, memory pressure, per-sandbox CPU and memory, per-tenant use and quotas, HTTP requests. Needs an admin key unless metrics.public',
     tag: 'meta',
     responses: { 200: { description: 'text/plain; version=0.0.4' } },
-    errors: [],
+    errors: [403],
   },
   {
     method: 'post',
@@ -320,9 +320,43 @@ export const ROUTE_SPECS: RouteSpec[] = [
   {
     method: 'get',
     path: '/api/v1/resources',
-    summary: 'Host resources and memory pressure',
+    summary: 'Host resources, memory pressure, and use against quotas per tenant',
     tag: 'stats',
     responses: ok('Resources'),
     errors: [],
+  },
+  {
+    method: 'get',
+    path: '/api/v1/keys',
+    summary: 'List stored API keys (admin keys only)',
+    tag: 'admin',
+    responses: ok('[ApiKeyInfo]'),
+    errors: [403, 501],
+  },
+  {
+    method: 'post',
+    path: '/api/v1/keys',
+    summary: 'Create an API key; the answer is the only time it is shown (admin keys only)',
+    tag: 'admin',
+    body: 'CreateApiKeyRequest',
+    responses: { 201: { description: 'Created', schema: 'CreatedApiKey' } },
+    errors: [400, 403, 409, 501],
+  },
+  {
+    method: 'delete',
+    path: '/api/v1/keys/{id}',
+    summary: 'Revoke an API key by id or name: it fails from its next request (admin keys only)',
+    tag: 'admin',
+    responses: ok('ApiKeyInfo', 'Revoked'),
+    errors: [403, 404, 501],
+  },
+  {
+    method: 'get',
+    path: '/api/v1/audit',
+    summary:
+      'The audit log, newest first; ?sandbox= &key= &tenant= &action= &since= &limit= (admin keys only)',
+    tag: 'admin',
+    responses: ok('[AuditEntry]'),
+    errors: [400, 403, 501],
   },
 ];

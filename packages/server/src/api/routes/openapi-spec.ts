@@ -13,6 +13,10 @@ import {
   StartProcessRequest,
   WaitProcessRequest,
   WatchServerMessage,
+  ApiKeyInfo,
+  AuditEntry,
+  CreateApiKeyRequest,
+  CreatedApiKey,
   CreateSandboxRequest,
   CreateSnapshotRequest,
   EgressPolicy,
@@ -66,6 +70,7 @@ export const REQUEST_SCHEMAS: Record<string, z.ZodType> = {
   AttachClientMessage,
   PreviewSettingsRequest,
   EgressPolicy,
+  CreateApiKeyRequest,
 };
 
 export const RESPONSE_SCHEMAS: Record<string, z.ZodType> = {
@@ -94,6 +99,9 @@ export const RESPONSE_SCHEMAS: Record<string, z.ZodType> = {
   WatchServerMessage,
   PreviewUrl,
   EgressState,
+  ApiKeyInfo,
+  CreatedApiKey,
+  AuditEntry,
 };
 
 /** A response: a component schema name, `[Name]` for an array of it, `bytes` for a raw body, or none. */
@@ -107,7 +115,17 @@ export interface RouteSpec {
   path: string;
   summary: string;
   tag:
-    'meta' | 'sandboxes' | 'exec' | 'processes' | 'files' | 's3' | 'ports' | 'egress' | 'snapshots' | 'stats';
+    | 'meta'
+    | 'sandboxes'
+    | 'exec'
+    | 'processes'
+    | 'files'
+    | 's3'
+    | 'ports'
+    | 'egress'
+    | 'snapshots'
+    | 'stats'
+    | 'admin';
   open?: boolean;
   /** Served before routing (the preview proxy), not a Fastify route. */
   raw?: boolean;

@@ -45,11 +45,11 @@ function responseOf(response: ResponseSpec): Json {
 const ERROR_DESCRIPTIONS: Record<number, string> = {
   400: 'Invalid request (the message says what to change)',
   401: 'Missing or invalid API key',
-  403: 'Forbidden (for S3: the keys were refused)',
+  403: 'Forbidden: an admin route without an admin key (for S3: the keys were refused)',
   404: 'Not found',
   409: 'Conflict: the sandbox is not running, (processes) no stdin to write to or no terminal to resize, (ports) the host port is taken',
   413: 'Body too large',
-  429: 'Rate limited (see Retry-After) or sandbox limit reached',
+  429: 'Rate limited (see Retry-After), sandbox limit reached, or a tenant quota would be exceeded (QUOTA_EXCEEDED)',
   501: 'Not supported',
   502: 'The S3 service failed or could not be reached, or nothing listens on the sandbox port',
   503: 'Runtime unavailable or host under memory pressure',

@@ -11,6 +11,10 @@ import { join } from 'node:path';
 import Dockerode from 'dockerode';
 import type { FastifyInstance } from 'fastify';
 import WebSocket from 'ws';
+import { Auditor } from '../../engine/audit.js';
+import { CallerContext, canSee } from '../../engine/caller.js';
+import { KeyService } from '../../engine/keys.js';
+import { tenantOf, type Quotas } from '../../engine/quotas.js';
 import type { SandboxPolicy } from '../../engine/admission.js';
 import type { Clock } from '../../engine/clock.js';
 import { Engine, type EngineLimits, type EngineOptions, type SandboxHooks } from '../../engine/engine.js';
@@ -30,7 +34,6 @@ import {
   testUserImage,
 } from '../../test-support/docker-runtime.js';
 import { testPolicy as defaultTestPolicy } from '../../test-support/policy.js';
-import { ApiKeyAuth } from '../auth.js';
 import { buildApp, type ApiOptions } from '../app.js';
 import { CertificateFactory } from '../../proxy/egress-ca.js';
 import { PortPublisher } from '../../proxy/port-publisher.js';
@@ -66,6 +69,8 @@ export interface HarnessOptions extends Partial<Omit<ApiOptions, 'engine'>> {
   authEnabled?: boolean;
   /** Refusals the egress proxy counted (default: none). */
   refusals?: { refused(id: string): number; forget(id: string): void };
+  /** Per-tenant quotas. */
+  quotas?: Quotas;
 }
 
 export interface Harness {
@@ -86,6 +91,9 @@ export interface Harness {
   otherImage: string;
   /** An image whose user is `sandbox` (uid 1000); made on first use on Docker. */
   userImage(): Promise<string>;
+  /** Stored keys (API_KEY is the config file's admin key). */
+  keys: KeyService;
+  callers: CallerContext;
   /** fetch with the API key (unless `headers` override it). */
   call(path: string, init?: RequestInit): Promise<Response>;
   /** A fresh running sandbox's id. */
@@ -179,6 +187,7 @@ export async function startApi(harnessOptions: HarnessOptions = {}): Promise<Har
     metricsPublic,
     authEnabled = true,
     refusals,
+    quotas,
     ...options
   } = harnessOptions;
   const metrics = new PrometheusMetrics({ sandboxRefreshMs: 0 });
@@ -195,6 +204,7 @@ export async function startApi(harnessOptions: HarnessOptions = {}): Promise<Har
     port: 0,
     loopbackOnly: !authEnabled,
   });
+  const callers = new CallerContext();
   const network = new SandboxNetwork({
     store,
     runtime,
@@ -206,9 +216,11 @@ export async function startApi(harnessOptions: HarnessOptions = {}): Promise<Har
     defaultTokenTtlMs: 3_600_000,
     refusals: refusals ?? { refused: () => 0, forget: () => undefined },
     logger: silentLogger,
+    visible: (record) => canSee(callers.current(), tenantOf(record)),
     ...(clock === undefined ? {} : { now: () => clock.now() }),
   });
-  const keys = new ApiKeyAuth({ enabled: authEnabled, apiKeys: [API_KEY] });
+  const auditor = new Auditor({ store: store.audit, callers, logger: silentLogger, retentionMs: 0 });
+  const keys = new KeyService({ store: store.keys, configKeys: [API_KEY], logger: silentLogger, auditor });
   const engine: Engine = new Engine({
     runtime,
     store,
@@ -220,6 +232,9 @@ export async function startApi(harnessOptions: HarnessOptions = {}): Promise<Har
     hooks: [network, ...(hooks ?? [])],
     ...(s3 === undefined ? {} : { s3: s3({ runtime, store }) }),
     metrics,
+    ...(quotas === undefined ? {} : { quotas }),
+    callers,
+    auditor,
     ...engineOptions,
   });
   metrics.attach(engine, runtime);
@@ -229,13 +244,15 @@ export async function startApi(harnessOptions: HarnessOptions = {}): Promise<Har
   const app = await buildApp({
     engine,
     logger: false,
-    auth: { enabled: authEnabled, apiKeys: [API_KEY] },
+    auth: { enabled: authEnabled, apiKeys: [API_KEY], keys },
+    callers,
+    tenancy: { keys, auditor },
     network,
     preview: new PreviewProxy({
       routes,
       access: new PreviewAccess({
         authEnabled,
-        verifyApiKey: (key) => keys.verify(key),
+        checkApiKey: (key, sandboxId) => engine.keyReach(keys.resolve(key), sandboxId),
         tokenKey: (id) => network.tokenKey(id),
         isPublic: (id, port) => network.isPublic(id, port),
         ...(clock === undefined ? {} : { now: () => clock.now() }),
@@ -282,6 +299,8 @@ export async function startApi(harnessOptions: HarnessOptions = {}): Promise<Har
     image: backend.image,
     otherImage: backend.otherImage,
     userImage: backend.userImage,
+    keys,
+    callers,
     call,
     sandbox: async (input = {}) => (await engine.create(input)).id,
     processes: backend.processes,

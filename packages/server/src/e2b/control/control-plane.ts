@@ -1,9 +1,12 @@
 /**
  * E2B's control plane (the `api.<domain>` REST API) over the engine: create, get, list, kill, timeout, connect,
- * pause and metrics, with E2B's status codes and `{code, message}` errors. Keys are Burrow's API keys.
+ * pause and metrics, with E2B's status codes and `{code, message}` errors. Keys are Burrow's API keys: each
+ * request runs as its key's caller (the engine's CallerContext), so a tenant's key sees and reaches its own
+ * sandboxes only, exactly as on Burrow's API.
  */
 import { BurrowError } from '@burrow/protocol';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { Caller } from '../../engine/caller.js';
 import type { Engine, SandboxView } from '../../engine/engine.js';
 import type { Logger } from '../../logger.js';
 import { checkApiKey, type AccessTokens, type KeyCheck } from '../access.js';
@@ -64,12 +67,20 @@ export async function buildControlPlane(options: ControlPlaneOptions): Promise<F
         ),
       ),
   );
+  const callers = new WeakMap<FastifyRequest, Caller>();
   app.addHook('onRequest', async (request) => {
     const verdict = checkApiKey(options.keys, presentedKey(request));
-    if (verdict === 'missing')
+    if (verdict.kind === 'missing')
       throw new BurrowError('UNAUTHORIZED', 'missing API key: send X-API-KEY (E2B_API_KEY)');
-    if (verdict === 'invalid')
+    if (verdict.kind === 'invalid')
       throw new BurrowError('UNAUTHORIZED', "invalid API key: use one of the server's API keys");
+    callers.set(request, { ...verdict.caller, address: request.ip });
+  });
+  // Entered right before the handler: a body is parsed in events outside the hooks' context (as in the API).
+  app.addHook('preHandler', (request, _reply, done) => {
+    const caller = callers.get(request);
+    if (caller === undefined) done();
+    else engine.tenancy.callers.run(caller, done);
   });
 
   /** A sandbox by id; 404 in E2B's words when there is none. */

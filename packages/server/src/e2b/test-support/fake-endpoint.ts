@@ -29,7 +29,11 @@ export async function startFakeEndpoint(
   const endpoint = await E2bEndpoint.start({
     engine,
     logger: silentLogger,
-    keys: { enabled: options.auth === true, verify: (key) => key === TEST_KEY },
+    keys: {
+      enabled: options.auth === true,
+      resolve: (key) =>
+        key === TEST_KEY ? { keyId: 'test', keyName: 'test', tenant: '', admin: true } : undefined,
+    },
     secret: TEST_SECRET,
     templates: new TemplateImages(engine.policy.defaultImage, { custom: 'custom-image:1' }),
     host: '127.0.0.1',

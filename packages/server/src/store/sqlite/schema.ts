@@ -37,6 +37,41 @@ const MIGRATIONS: string[] = [
      value TEXT NOT NULL,
      PRIMARY KEY (sandbox_id, name)
    );`,
+  // Tenancy: owners of sandboxes, snapshots and S3 reports ('' = none: admin keys only), stored API keys (a digest,
+  // never the key) and the audit log.
+  `ALTER TABLE sandboxes ADD COLUMN tenant TEXT NOT NULL DEFAULT '';
+   ALTER TABLE sandboxes ADD COLUMN key_id TEXT NOT NULL DEFAULT '';
+   ALTER TABLE sandboxes ADD COLUMN key_name TEXT NOT NULL DEFAULT '';
+   ALTER TABLE snapshots ADD COLUMN tenant TEXT NOT NULL DEFAULT '';
+   ALTER TABLE syncs ADD COLUMN tenant TEXT NOT NULL DEFAULT '';
+   CREATE TABLE api_keys (
+     id TEXT PRIMARY KEY,
+     name TEXT NOT NULL,
+     tenant TEXT NOT NULL,
+     admin INTEGER NOT NULL,
+     hash TEXT NOT NULL UNIQUE,
+     prefix TEXT NOT NULL,
+     created_at INTEGER NOT NULL,
+     created_by TEXT NOT NULL,
+     expires_at INTEGER,
+     last_used_at INTEGER,
+     revoked_at INTEGER
+   );
+   CREATE UNIQUE INDEX api_keys_live_name ON api_keys (name) WHERE revoked_at IS NULL;
+   CREATE TABLE audit (
+     id INTEGER PRIMARY KEY AUTOINCREMENT,
+     at INTEGER NOT NULL,
+     key_id TEXT NOT NULL,
+     key_name TEXT NOT NULL,
+     tenant TEXT NOT NULL,
+     action TEXT NOT NULL,
+     sandbox_id TEXT,
+     detail TEXT,
+     outcome TEXT NOT NULL,
+     address TEXT
+   );
+   CREATE INDEX audit_by_time ON audit (at);
+   CREATE INDEX audit_by_sandbox ON audit (sandbox_id, at);`,
 ];
 
 export function migrate(db: Database.Database): void {

@@ -76,8 +76,11 @@ describe('SqliteStore', () => {
     const db = new Database(path);
     // What a version-1 file lacks: the activity columns (2) and the sandbox secrets table (3).
     db.exec(
-      'ALTER TABLE sandboxes DROP COLUMN paused_at; ALTER TABLE sandboxes DROP COLUMN last_activity_at; ' +
-        'DROP TABLE sandbox_secrets;',
+      `DROP TABLE sandbox_secrets;
+       ALTER TABLE sandboxes DROP COLUMN paused_at; ALTER TABLE sandboxes DROP COLUMN last_activity_at;
+       ALTER TABLE sandboxes DROP COLUMN tenant; ALTER TABLE sandboxes DROP COLUMN key_id;
+       ALTER TABLE sandboxes DROP COLUMN key_name; ALTER TABLE snapshots DROP COLUMN tenant;
+       ALTER TABLE syncs DROP COLUMN tenant; DROP TABLE api_keys; DROP TABLE audit;`,
     );
     db.pragma('user_version = 1');
     db.close();

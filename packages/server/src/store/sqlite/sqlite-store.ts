@@ -1,5 +1,5 @@
 /**
- * The SandboxStore in one SQLite file (better-sqlite3, WAL). Writes are synchronous and transactional, so a
+ * The SandboxStore (with the key store and audit log) in one SQLite file (better-sqlite3, WAL). Writes are synchronous and transactional, so a
  * request that could not be recorded fails instead of being forgotten.
  */
 import { chmodSync, existsSync, mkdirSync } from 'node:fs';
@@ -9,6 +9,8 @@ import { BurrowError } from '@burrow/protocol';
 import type { SandboxConfig, SandboxStatus } from '../../runtime/runtime.js';
 import type { SandboxRecord, SandboxStore, SnapshotRecord, SyncRecord } from '../store.js';
 import { migrate } from './schema.js';
+import { SqliteAuditStore } from './sqlite-audit.js';
+import { SqliteKeyStore } from './sqlite-keys.js';
 
 interface SandboxRow {
   id: string;
@@ -20,6 +22,9 @@ interface SandboxRow {
   error: string | null;
   last_activity_at: number | null;
   paused_at: number | null;
+  tenant: string;
+  key_id: string;
+  key_name: string;
 }
 
 interface SnapshotRow {
@@ -29,6 +34,7 @@ interface SnapshotRow {
   image_id: string;
   created_at: number;
   size: number;
+  tenant: string;
 }
 
 interface SyncRow {
@@ -36,6 +42,7 @@ interface SyncRow {
   direction: string;
   started_at: number;
   report: string;
+  tenant: string;
 }
 
 function toSandbox(row: SandboxRow): SandboxRecord {
@@ -50,6 +57,8 @@ function toSandbox(row: SandboxRow): SandboxRecord {
   if (row.error !== null) record.error = row.error;
   if (row.last_activity_at !== null) record.lastActivityAt = new Date(row.last_activity_at);
   if (row.paused_at !== null) record.pausedAt = new Date(row.paused_at);
+  if (row.tenant !== '' || row.key_id !== '')
+    record.owner = { tenant: row.tenant, keyId: row.key_id, keyName: row.key_name };
   return record;
 }
 
@@ -64,6 +73,9 @@ function sandboxParams(record: SandboxRecord) {
     error: record.error ?? null,
     last_activity_at: record.lastActivityAt?.getTime() ?? null,
     paused_at: record.pausedAt?.getTime() ?? null,
+    tenant: record.owner?.tenant ?? '',
+    key_id: record.owner?.keyId ?? '',
+    key_name: record.owner?.keyName ?? '',
   };
 }
 
@@ -75,11 +87,15 @@ function toSnapshot(row: SnapshotRow): SnapshotRecord {
     imageId: row.image_id,
     createdAt: new Date(row.created_at),
     size: row.size,
+    ...(row.tenant === '' ? {} : { tenant: row.tenant }),
   };
 }
 
 export class SqliteStore implements SandboxStore {
   private readonly db: Database.Database;
+  /** API keys and the audit log live in the same file (one transaction log, one backup). */
+  readonly keys: SqliteKeyStore;
+  readonly audit: SqliteAuditStore;
 
   /** Opens (creating when missing) the store at `path`; `:memory:` for tests. */
   constructor(path: string) {
@@ -99,6 +115,8 @@ export class SqliteStore implements SandboxStore {
     this.db.pragma('synchronous = NORMAL');
     this.db.pragma('foreign_keys = ON');
     migrate(this.db);
+    this.keys = new SqliteKeyStore(this.db);
+    this.audit = new SqliteAuditStore(this.db);
   }
 
   transaction<T>(work: () => T): T {
@@ -109,9 +127,10 @@ export class SqliteStore implements SandboxStore {
     try {
       this.db
         .prepare(
-          `INSERT INTO sandboxes
-             (id, image, status, config, created_at, expires_at, error, last_activity_at, paused_at)
-           VALUES (@id, @image, @status, @config, @created_at, @expires_at, @error, @last_activity_at, @paused_at)`,
+          `INSERT INTO sandboxes (id, image, status, config, created_at, expires_at, error, last_activity_at,
+             paused_at, tenant, key_id, key_name)
+           VALUES (@id, @image, @status, @config, @created_at, @expires_at, @error, @last_activity_at, @paused_at,
+             @tenant, @key_id, @key_name)`,
         )
         .run(sandboxParams(record));
     } catch (error) {
@@ -126,7 +145,8 @@ export class SqliteStore implements SandboxStore {
     const result = this.db
       .prepare(
         `UPDATE sandboxes SET image = @image, status = @status, config = @config, created_at = @created_at,
-           expires_at = @expires_at, error = @error, last_activity_at = @last_activity_at, paused_at = @paused_at
+           expires_at = @expires_at, error = @error, last_activity_at = @last_activity_at, paused_at = @paused_at,
+           tenant = @tenant, key_id = @key_id, key_name = @key_name
          WHERE id = @id`,
       )
       .run(sandboxParams(record));
@@ -149,8 +169,8 @@ export class SqliteStore implements SandboxStore {
   insertSnapshot(record: SnapshotRecord): void {
     this.db
       .prepare(
-        `INSERT INTO snapshots (id, sandbox_id, name, image_id, created_at, size)
-         VALUES (@id, @sandbox_id, @name, @image_id, @created_at, @size)`,
+        `INSERT INTO snapshots (id, sandbox_id, name, image_id, created_at, size, tenant)
+         VALUES (@id, @sandbox_id, @name, @image_id, @created_at, @size, @tenant)`,
       )
       .run({
         id: record.id,
@@ -159,6 +179,7 @@ export class SqliteStore implements SandboxStore {
         image_id: record.imageId,
         created_at: record.createdAt.getTime(),
         size: record.size,
+        tenant: record.tenant ?? '',
       });
   }
 
@@ -206,8 +227,19 @@ export class SqliteStore implements SandboxStore {
 
   addSync(record: SyncRecord): void {
     this.db
-      .prepare('INSERT INTO syncs (sandbox_id, direction, started_at, report) VALUES (?, ?, ?, ?)')
-      .run(record.sandboxId, record.direction, record.startedAt.getTime(), JSON.stringify(record.report));
+      // The tenant comes from the sandbox (when it is still recorded), so the report keeps its owner after it.
+      .prepare(
+        `INSERT INTO syncs (sandbox_id, direction, started_at, report, tenant)
+         VALUES (?, ?, ?, ?, COALESCE(?, (SELECT tenant FROM sandboxes WHERE id = ?), ''))`,
+      )
+      .run(
+        record.sandboxId,
+        record.direction,
+        record.startedAt.getTime(),
+        JSON.stringify(record.report),
+        record.tenant ?? null,
+        record.sandboxId,
+      );
   }
 
   listSyncs(sandboxId: string): SyncRecord[] {
@@ -219,6 +251,7 @@ export class SqliteStore implements SandboxStore {
       direction: row.direction as SyncRecord['direction'],
       startedAt: new Date(row.started_at),
       report: JSON.parse(row.report) as unknown,
+      ...(row.tenant === '' ? {} : { tenant: row.tenant }),
     }));
   }
 
