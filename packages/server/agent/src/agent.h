@@ -52,6 +52,20 @@ int read_frame(struct conn *c, char *type, struct buf *payload);
 int read_exact(int fd, void *dst, size_t len);
 int write_all(int fd, const void *src, size_t len);
 
+/* Write payloads straight from the connection to a file (copy.c). */
+struct copier {
+  int pipe[2];
+  int splice_ok;
+  char *chunk;
+};
+void copier_init(struct copier *k);
+void copier_free(struct copier *k);
+/* A frame's header only (its payload is left on the connection). */
+int read_header(struct conn *c, char *type, uint32_t *len);
+/* Moves a payload of `len` bytes to `fd`, always consuming it whole; the file's first write error goes to *werr.
+ * -1 when the connection failed. */
+int copy_payload_to_file(struct conn *c, int fd, uint32_t len, struct copier *k, int *werr);
+
 /* Answers. */
 int send_fail(struct conn *c, int err, const char *message);
 int send_done(struct conn *c, uint64_t count);

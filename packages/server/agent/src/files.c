@@ -172,28 +172,43 @@ void do_write(struct conn *c, const char *requested, uint32_t mode) {
     _exit(0);
   }
 
-  struct buf frame = {0};
+  struct copier copier;
+  copier_init(&copier);
   uint64_t total = 0;
+  int werr = 0;
   for (;;) {
     char type;
-    if (read_frame(c, &type, &frame) < 0) {
+    uint32_t len;
+    if (read_header(c, &type, &len) < 0) {
       if (!direct) unlink(tmp);
       _exit(0);
     }
-    if (type == 'z') break;
+    if (type == 'z') {
+      /* `z` from the client carries no payload; skip one if it did. */
+      if (len) {
+        struct buf skip = {0};
+        buf_reserve(&skip, len);
+        if (read_exact(c->in, skip.data, len) < 0) _exit(0);
+        buf_free(&skip);
+      }
+      break;
+    }
     if (type != 'd') {
       if (!direct) unlink(tmp);
       return (void)send_fail(c, EINVAL, "unexpected frame during a file write");
     }
-    if (write_all(fd, frame.data, frame.len) < 0) {
-      int err = errno;
+    /* After a failed write the rest is still read (and dropped), so the client reads our answer. */
+    if (copy_payload_to_file(c, fd, len, &copier, &werr) < 0) {
       if (!direct) unlink(tmp);
-      /* Drain what the client still sends so it reads our answer instead of a broken pipe. */
-      while (read_frame(c, &type, &frame) == 0 && type != 'z') {
-      }
-      return (void)send_fail(c, err, NULL);
+      _exit(0);
     }
-    total += frame.len;
+    total += len;
+  }
+  copier_free(&copier);
+  if (werr) {
+    if (!direct) unlink(tmp);
+    close(fd);
+    return (void)send_fail(c, werr, NULL);
   }
   if (close(fd) < 0 || (!direct && rename(tmp, path) < 0)) {
     int err = errno;
