@@ -16,14 +16,15 @@
  * burrow-test/busybox:latest).
  */
 import { readFileSync } from 'node:fs';
-import { loadavg } from 'node:os';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { loadavg, tmpdir } from 'node:os';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { randomBytes } from 'node:crypto';
 import { leftovers, removeNetworks, RUN_LABEL, sweep } from './lib/cleanup.mjs';
 import { curlSystem, sdkSystem } from './lib/burrow-systems.mjs';
+import { gvisorAvailable, gvisorPoolConfig, gvisorVsRunc } from './lib/gvisor.mjs';
 import { describeMachine, rssOf } from './lib/machine.mjs';
 import { markdown, targets } from './lib/report.mjs';
 import * as interactive from './lib/interactive.mjs';
@@ -31,7 +32,8 @@ import { previewProxy } from './lib/preview.mjs';
 import * as scenario from './lib/scenarios.mjs';
 import { e2bExec, e2bTti, sdkSystems, useE2bEndpoint } from './lib/e2b.mjs';
 import { burrowClient, startBurrow } from './lib/server.mjs';
-import { apiSystem, cliSystem, MiB, run } from './lib/systems.mjs';
+import { apiSystem, cliSystem, dockerCpSystem, hostSystem, MiB, run } from './lib/systems.mjs';
+import { makePayload, writePayloadFile } from './lib/verify.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const { values: args } = parseArgs({
@@ -52,6 +54,7 @@ const STEPS = [
   'exec_echo',
   'exec_10mb',
   'files',
+  'file_900mib',
   'snapshot_restore',
   'fork',
   'burst',
@@ -61,6 +64,7 @@ const STEPS = [
   'pty_throughput',
   'e2b',
   'preview',
+  'gvisor',
 ];
 /** `--only density,burst`: run just these steps. */
 const ONLY = args.only === undefined ? undefined : new Set(args.only.split(','));
@@ -74,6 +78,7 @@ const PLAN = args.quick
       exec: 15,
       exec10: 2,
       file: 1,
+      large: 1,
       snapshot: 1,
       fork: 1,
       burst: 10,
@@ -85,12 +90,14 @@ const PLAN = args.quick
       e2bExec: 15,
       preview: 20,
       preview100: 1,
+      gvisor: { tti: 3, exec: 15, file: 1, idle: 3 },
     }
   : {
       tti: 15,
       exec: 50,
       exec10: 5,
       file: 3,
+      large: 2,
       snapshot: 3,
       fork: 3,
       burst: 50,
@@ -102,6 +109,7 @@ const PLAN = args.quick
       e2bExec: 50,
       preview: 100,
       preview100: 3,
+      gvisor: { tti: 10, exec: 50, file: 3, idle: 10 },
     };
 if (args.burst !== undefined) PLAN.burst = Number(args.burst);
 if (args.density !== undefined) PLAN.density = Number(args.density);
@@ -110,6 +118,11 @@ const runId = `${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
 const networkId = `burrow-bench-${runId}`;
 const log = (message) => process.stderr.write(`${message}\n`);
 let server;
+/** Payload files and files read back (removed at the end). */
+let scratch;
+/** Whether this run measures gVisor (runsc registered with Docker). */
+const withGvisor = (ONLY === undefined || ONLY.has('gvisor')) && gvisorAvailable();
+const GVISOR_POOL = 2;
 /** Removals that failed (a destroy Burrow refused, a container Docker would not remove): each fails the run. */
 const failedRemovals = [];
 
@@ -161,6 +174,7 @@ async function cleanUp() {
     labels.push(`burrow.instance=${current.instance}`);
     await rm(current.dataDir, { recursive: true, force: true }).catch(() => undefined);
   }
+  if (scratch !== undefined) await rm(scratch, { recursive: true, force: true }).catch(() => undefined);
   leaks.push(...labels.flatMap((label) => leftovers(label)));
   for (const label of labels) sweep(label);
   for (const refusal of removeNetworks(networkId)) leaks.push(`network ${refusal}`);
@@ -197,14 +211,19 @@ async function main() {
     warmPoolSize: Number(args.pool),
     networkId,
     e2bImage: args['e2b-image'],
+    ...(withGvisor ? { config: gvisorPoolConfig(args.image, GVISOR_POOL) } : {}),
   });
   const client = burrowClient(server.url);
+  scratch = await mkdtemp(join(tmpdir(), 'burrow-bench-files-'));
   const transport = /"transport":"(\w+)"/.exec(readFileSync(server.log, 'utf8'))?.[1];
   const systems = {
     sdk: tracked(sdkSystem(server.url)),
-    curl: tracked(curlSystem(server.url)),
+    curl: tracked(curlSystem(server.url, { dir: scratch })),
+    multipart: tracked(curlSystem(server.url, { dir: scratch, multipart: true })),
     cli: tracked(cliSystem({ image: args.image, runId })),
     api: tracked(apiSystem({ image: args.image, runId })),
+    dockerCp: tracked(dockerCpSystem({ image: args.image, runId, dir: scratch })),
+    host: tracked(hostSystem({ runId, dir: scratch })),
     client,
   };
   const all = [systems.sdk, systems.curl, systems.cli, systems.api];
@@ -241,6 +260,14 @@ async function main() {
     } else if (key === 'files') {
       scenarios.file_write_100mb = { title: 'write a 100 MB file', bytes: 100 * MiB, systems: outcome.write };
       scenarios.file_read_100mb = { title: 'read a 100 MB file', bytes: 100 * MiB, systems: outcome.read };
+    } else if (key === 'gvisor') {
+      // One scenario per measure, each with runc and gVisor as its systems (read by the report's gVisor table).
+      for (const [measure, systems] of Object.entries(outcome))
+        scenarios[`gvisor_${measure}`] = {
+          title: `gVisor against runc: ${measure}`,
+          ...(measure === 'idle' ? { count: PLAN.gvisor.idle } : {}),
+          systems,
+        };
     } else if (key === 'fork') {
       for (const [count, systems] of Object.entries(outcome)) {
         scenarios[`fork_${count}`] = {
@@ -263,13 +290,31 @@ async function main() {
     await step(
       'exec_10mb',
       'exec with 10 MB output',
-      () => scenario.execBig(all, PLAN.exec10, 10 * MiB, log),
+      () => scenario.execBig([...all, systems.host], PLAN.exec10, 10 * MiB, log),
       {
         bytes: 10 * MiB,
       },
     );
+    const payload = await writePayloadFile(makePayload(100 * MiB), scratch);
     await step('files', '100 MB file write and read', () =>
-      scenario.fileRoundTrip(all, PLAN.file, 100 * MiB, log),
+      scenario.fileRoundTrip(
+        [...all, systems.multipart, systems.dockerCp, systems.host],
+        PLAN.file,
+        payload,
+        log,
+      ),
+    );
+    await step(
+      'file_900mib',
+      'write a 900 MiB file (curl)',
+      async () =>
+        scenario.largeWrite(
+          systems.curl,
+          PLAN.large,
+          await writePayloadFile(makePayload(900 * MiB), scratch),
+          log,
+        ),
+      { bytes: 900 * MiB },
     );
     await step('snapshot_restore', 'snapshot + restore, 100 MB changed', () =>
       scenario.snapshotRestore(all, PLAN.snapshot, 100 * MiB, log),
@@ -314,6 +359,22 @@ async function main() {
         return { exec: await e2bExec(sdks, PLAN.e2bExec, log), tti: await e2bTti(sdks, PLAN.e2bTti, log) };
       },
     );
+    if (withGvisor)
+      await step('gvisor', 'gVisor against runc (SDK): time to interactive, exec, 100 MB, idle memory', () =>
+        gvisorVsRunc({
+          runc: tracked(sdkSystem(server.url, { name: 'burrow-runc', label: 'runc' })),
+          gvisor: tracked(
+            sdkSystem(server.url, { runtime: 'gvisor', name: 'burrow-gvisor', label: 'gVisor' }),
+          ),
+          client,
+          plan: PLAN.gvisor,
+          payload,
+          serverPid: server.pid,
+          log,
+        }),
+      );
+    else if (ONLY === undefined || ONLY.has('gvisor'))
+      log('- gVisor: runsc is not registered with Docker (bash scripts/setup-host.sh registers it): skipped');
     await step('preview', 'preview URL vs published ports: latency and 100 MB download', () =>
       previewProxy({
         client,

@@ -3,9 +3,11 @@
  * (a new process per call, as scripts do). Both do the jobs the baselines do (systems.mjs), with the same checks:
  * echo output, and byte counts and SHA-256 of every transfer.
  */
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import { Burrow } from '@burrow/sdk';
 import { ECHO, expectEcho, FILE_PATH, run } from './systems.mjs';
-import { digestOf, digestOfBuffer, expectDigest } from './verify.mjs';
+import { digestOf, digestOfBuffer, expectDigest, expectFile } from './verify.mjs';
 
 /** Docker's ids of these sandboxes' containers (`burrow-<id>`), for the density footprint. */
 async function containerIds(ids) {
@@ -20,7 +22,8 @@ async function containerIds(ids) {
 /** A create the warm pool cannot serve (it asks for a working directory): a cold container create. */
 const COLD = { workdir: '/tmp' };
 
-export function sdkSystem(url) {
+/** `runtime` (e.g. `gvisor`) goes into every create this system makes; `name` and `label` tell it apart. */
+export function sdkSystem(url, { runtime, name = 'burrow-sdk', label = 'Burrow (SDK)' } = {}) {
   const burrow = new Burrow({ url, timeoutMs: 300_000 });
   /** Handles of the sandboxes this system made, by id. */
   const handles = new Map();
@@ -30,11 +33,11 @@ export function sdkSystem(url) {
     return sandbox;
   };
   return {
-    name: 'burrow-sdk',
-    label: 'Burrow (SDK)',
+    name,
+    label,
     coldRequest: COLD,
     async create(request = COLD) {
-      const sandbox = await burrow.create(request);
+      const sandbox = await burrow.create(runtime === undefined ? request : { ...request, runtime });
       handles.set(sandbox.id, sandbox);
       return sandbox.id;
     },
@@ -78,6 +81,12 @@ export function sdkSystem(url) {
       return made;
     },
     fullIds: containerIds,
+    /** Lists every sandbox (timed in the density run, with all of them held). */
+    async list() {
+      const all = await burrow.list();
+      if (all.length < handles.size)
+        throw new Error(`SDK list: ${all.length} sandboxes listed, ${handles.size} made`);
+    },
     async removeSnapshotResult({ sandbox, snapshot }) {
       await this.remove(sandbox);
       await burrow.snapshots.delete(snapshot);
@@ -89,7 +98,11 @@ export function sdkSystem(url) {
   };
 }
 
-export function curlSystem(url) {
+/**
+ * curl as scripts use it: files sent from the payload's file on disk (`-T`, or `-F` for the multipart routes) and
+ * received into a file (`-o`), checked untimed, as `docker cp` is.
+ */
+export function curlSystem(url, { dir, multipart = false }) {
   const api = `${url}/api/v1`;
   // -f: an HTTP error is a failed command; -sS: quiet, but say why it failed.
   const curl = (args, options) => run('curl', ['-sS', '-f', ...args], options);
@@ -104,10 +117,24 @@ export function curlSystem(url) {
       JSON.stringify(body),
       `${api}${path}`,
     ]);
-  const file = (id) => `${api}/sandboxes/${id}/files?path=${encodeURIComponent(FILE_PATH)}`;
+  const query = `path=${encodeURIComponent(FILE_PATH)}`;
+  const file = (id) => `${api}/sandboxes/${id}/files?${query}`;
+  const out = join(dir, multipart ? 'curl-multipart-out.bin' : 'curl-out.bin');
+  const send = (id, payload) =>
+    multipart
+      ? json([
+          '-F',
+          `path=${FILE_PATH}`,
+          '-F',
+          `file=@${payload.path}`,
+          `${api}/sandboxes/${id}/files/upload`,
+        ])
+      : json(['-T', payload.path, file(id)]);
+  const receive = (id) =>
+    curl(['-o', out, multipart ? `${api}/sandboxes/${id}/files/download?${query}` : file(id)]);
   return {
-    name: 'burrow-curl',
-    label: 'Burrow (curl)',
+    name: multipart ? 'burrow-curl-multipart' : 'burrow-curl',
+    label: multipart ? 'Burrow (curl, multipart)' : 'Burrow (curl)',
     coldRequest: COLD,
     async create(request = COLD) {
       return (await post('/sandboxes', request)).id;
@@ -128,13 +155,18 @@ export function curlSystem(url) {
       return (await post(`/sandboxes/${id}/exec`, { cmd })).stdout;
     },
     async write(id, payload) {
-      // -T - streams stdin as the body of a PUT (chunked), as `curl -T big.bin` does with a file.
-      const { bytes } = await json(['-T', '-', file(id)], { input: payload.stream() });
+      const { bytes } = await send(id, payload);
       if (bytes !== payload.bytes)
-        throw new Error(`curl PUT /files: the server wrote ${bytes} of ${payload.bytes} bytes`);
+        throw new Error(
+          `curl ${multipart ? 'upload' : 'PUT /files'}: the server wrote ${bytes} of ${payload.bytes} bytes`,
+        );
     },
     async read(id, payload) {
-      expectDigest(await curl([file(id)]), payload, 'curl GET /files');
+      await receive(id);
+      return async () => {
+        await expectFile(out, payload, multipart ? 'curl GET /files/download' : 'curl GET /files');
+        await rm(out, { force: true });
+      };
     },
     async snapshotSource() {
       return this.create({ writable_rootfs: true });

@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import { containerFootprint, memAvailable, rssOf } from './machine.mjs';
 import { summarise, since } from './stats.mjs';
 import { big, FILE_PATH, MiB } from './systems.mjs';
-import { DIGEST_CMD, expectDigest, letters, makePayload, parseDigest } from './verify.mjs';
+import { DIGEST_CMD, expectDigest, letters, parseDigest } from './verify.mjs';
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -16,18 +16,18 @@ function rotate(list, by) {
 }
 
 /** A scenario's result: per system, samples (ms), their summary, failures and the first errors. */
-function resultFor(systems) {
+export function resultFor(systems) {
   return Object.fromEntries(
     systems.map((system) => [system.name, { label: system.label, samples: [], failures: 0, errors: [] }]),
   );
 }
 
-function finish(result) {
+export function finish(result) {
   for (const entry of Object.values(result)) entry.summary = summarise(entry.samples);
   return result;
 }
 
-function fail(entry, error, log) {
+export function fail(entry, error, log) {
   entry.failures += 1;
   const message = error instanceof Error ? error.message : String(error);
   if (entry.errors.length < 3) entry.errors.push(message);
@@ -50,7 +50,7 @@ export async function interleaved(systems, iterations, job, log) {
 }
 
 /** Times `work`, then runs `after(value)` untimed. */
-async function timed(work, after) {
+export async function timed(work, after) {
   const start = performance.now();
   const value = await work();
   const ms = since(start);
@@ -124,7 +124,7 @@ export async function ttiWarm({ sdk, client }, iterations, log) {
 }
 
 /** Runs `work(system, sandbox)` on one long-lived sandbox per system. */
-async function onSandboxes(systems, work) {
+export async function onSandboxes(systems, work) {
   const sandboxes = new Map();
   try {
     for (const system of systems)
@@ -167,28 +167,28 @@ export function execBig(systems, iterations, bytes, log) {
 }
 
 /** The SHA-256 and size of a file in a sandbox, through the system's own exec (never timed). */
-async function digestIn(system, id, path) {
+export async function digestIn(system, id, path) {
   return parseDigest(await system.output(id, DIGEST_CMD(path)), `${system.label} digest of ${path}`);
 }
 
 /**
- * 100 MB of random bytes written then read back, per iteration; two results. A write counts once the file in the
- * sandbox has the payload's SHA-256 (checked untimed); a read, once the bytes read have it.
+ * The payload written then read back, per iteration; two results. A write counts once the file in the sandbox has
+ * the payload's SHA-256 (checked untimed); a read, once the bytes read have it (a read that lands in a file returns
+ * its check, run untimed).
  */
-export async function fileRoundTrip(systems, iterations, bytes, log) {
-  const payload = makePayload(bytes);
+export async function fileRoundTrip(systems, iterations, payload, log) {
   const writes = resultFor(systems);
   const reads = resultFor(systems);
   await onSandboxes(systems, async (sandboxes) => {
     for (let i = 0; i < iterations; i += 1) {
       for (const system of rotate(systems, i)) {
         const id = sandboxes.get(system.name);
+        const path = system.filePath ?? FILE_PATH;
         try {
           writes[system.name].samples.push(
             await timed(
               () => system.write(id, payload),
-              async () =>
-                expectDigest(await digestIn(system, id, FILE_PATH), payload, `${system.label} write`),
+              async () => expectDigest(await digestIn(system, id, path), payload, `${system.label} write`),
             ),
           );
         } catch (error) {
@@ -196,7 +196,12 @@ export async function fileRoundTrip(systems, iterations, bytes, log) {
           continue;
         }
         try {
-          reads[system.name].samples.push(await timed(() => system.read(id, payload)));
+          reads[system.name].samples.push(
+            await timed(
+              () => system.read(id, payload),
+              (check) => check?.(),
+            ),
+          );
         } catch (error) {
           fail(reads[system.name], error, log);
         }
@@ -204,6 +209,36 @@ export async function fileRoundTrip(systems, iterations, bytes, log) {
     }
   });
   return { write: finish(writes), read: finish(reads) };
+}
+
+/**
+ * One large write per iteration into a fresh sandbox whose /tmp tmpfs and memory hold it, checked untimed: the
+ * rate must not fall with the size.
+ */
+export async function largeWrite(system, iterations, payload, log) {
+  const result = resultFor([system]);
+  const request = {
+    workdir: '/tmp',
+    memory: payload.bytes * 2 + 512 * MiB,
+    storage: { tmpfs: [{ path: '/tmp', size: `${Math.ceil((payload.bytes + 64 * MiB) / MiB)}m` }] },
+  };
+  for (let i = 0; i < iterations; i += 1) {
+    let id;
+    try {
+      id = await system.create(request);
+      result[system.name].samples.push(
+        await timed(
+          () => system.write(id, payload),
+          async () => expectDigest(await digestIn(system, id, FILE_PATH), payload, `${system.label} write`),
+        ),
+      );
+    } catch (error) {
+      fail(result[system.name], error, log);
+    } finally {
+      if (id !== undefined) await system.remove(id).catch(() => undefined);
+    }
+  }
+  return finish(result);
 }
 
 /**
@@ -330,7 +365,14 @@ async function settledMemory() {
   return memAvailable();
 }
 
-/** `count` idle sandboxes per system: host memory each takes (MemAvailable drop / count) and the server's RSS. */
+/** Creates at once in the density run: the create throughput is compared at this concurrency. */
+export const DENSITY_CONCURRENCY = 8;
+
+/**
+ * `count` idle sandboxes per system, made by {@link DENSITY_CONCURRENCY} workers: the create throughput, host memory
+ * each takes (MemAvailable drop / count), the server's RSS, and (for a system that can list) how long listing all of
+ * them takes.
+ */
 export async function density(systems, count, serverPid, log) {
   const result = {};
   for (const system of systems) {
@@ -342,7 +384,7 @@ export async function density(systems, count, serverPid, log) {
     const queue = Array.from({ length: count }, (_, i) => i);
     const start = performance.now();
     await Promise.all(
-      Array.from({ length: 4 }, async () => {
+      Array.from({ length: DENSITY_CONCURRENCY }, async () => {
         while (queue.shift() !== undefined) {
           try {
             made.push(await system.create());
@@ -354,6 +396,10 @@ export async function density(systems, count, serverPid, log) {
       }),
     );
     const createMs = since(start);
+    const listMs = [];
+    if (system.list !== undefined) {
+      for (let i = 0; i < 5; i += 1) listMs.push(await timed(() => system.list()));
+    }
     const after = await settledMemory();
     const footprint = containerFootprint(await system.fullIds(made));
     const isServer = system.name.startsWith('burrow-');
@@ -369,6 +415,9 @@ export async function density(systems, count, serverPid, log) {
       failures,
       errors,
       create_wall_ms: createMs,
+      creates_per_s: made.length / (createMs / 1000),
+      concurrency: DENSITY_CONCURRENCY,
+      list_ms: listMs.length === 0 ? undefined : summarise(listMs).median,
       /** cgroup usage + containerd-shim PSS per container (+ the server's RSS growth per sandbox, for Burrow). */
       memory_per_sandbox_bytes: perSandbox,
       footprint,
@@ -376,7 +425,10 @@ export async function density(systems, count, serverPid, log) {
       server_rss_before_bytes: isServer ? rssBefore : undefined,
       server_rss_after_bytes: isServer ? rssAfter : undefined,
     };
-    log(`    ${system.label}: ${made.length} idle, ${(perSandbox / MiB).toFixed(1)} MiB each`);
+    log(
+      `    ${system.label}: ${made.length} idle, ${(perSandbox / MiB).toFixed(1)} MiB each, ` +
+        `${(made.length / (createMs / 1000)).toFixed(2)} creates/s`,
+    );
     await removeAll(system, made);
   }
   return result;

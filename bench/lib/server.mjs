@@ -1,7 +1,7 @@
 /** A real `burrow serve` for the bench: loopback, a free port, a throwaway data directory, JSON logs to a file. */
 import { spawn } from 'node:child_process';
 import { createWriteStream, existsSync, readFileSync } from 'node:fs';
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,10 +19,10 @@ function freePort() {
 
 /**
  * Starts the server (with its E2B endpoint, whose `base` template is `e2bImage`) and waits for /api/v1/health.
- * `env` adds BURROW_* settings. Resolves with its URL, the E2B endpoint's URL, pid,
+ * `env` adds BURROW_* settings, `config` is the text of a config file. Resolves with its URL, the E2B endpoint's URL, pid,
  * data directory, instance id (the burrow.instance label of everything it creates) and a `stop()`.
  */
-export async function startBurrow({ root, image, warmPoolSize, networkId, e2bImage, env = {} }) {
+export async function startBurrow({ root, image, warmPoolSize, networkId, e2bImage, config, env = {} }) {
   const bin = join(root, 'packages/cli/dist/bin.js');
   if (!existsSync(bin)) throw new Error(`${bin} is missing: run "npm run build" first`);
   const dataDir = await mkdtemp(join(tmpdir(), 'burrow-bench-'));
@@ -30,7 +30,14 @@ export async function startBurrow({ root, image, warmPoolSize, networkId, e2bIma
   const e2bPort = await freePort();
   const log = join(dataDir, 'server.log');
   const out = createWriteStream(log);
-  const child = spawn(process.execPath, [bin, 'serve', '--port', String(port), '--data-dir', dataDir], {
+  const configArgs = [];
+  if (config !== undefined) {
+    const file = join(dataDir, 'bench.yaml');
+    await writeFile(file, config);
+    configArgs.push('--config', file);
+  }
+  const args = [bin, 'serve', '--port', String(port), '--data-dir', dataDir, ...configArgs];
+  const child = spawn(process.execPath, args, {
     env: {
       ...Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('BURROW_'))),
       BURROW_SANDBOX__DEFAULT_IMAGE: image,

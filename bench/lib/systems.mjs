@@ -7,11 +7,13 @@
  */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import { PassThrough, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import Dockerode from 'dockerode';
 import { RUN_LABEL } from './cleanup.mjs';
-import { expectDigest } from './verify.mjs';
+import { expectDigest, expectFile } from './verify.mjs';
 
 export { MiB } from './verify.mjs';
 export const FILE_PATH = '/tmp/bench.bin';
@@ -215,6 +217,82 @@ export function apiSystem({ image, runId }) {
     },
     async remove(id) {
       await docker.getContainer(id).remove({ force: true, v: true });
+    },
+  };
+}
+
+// ---------------------------------------------------------------- docker cp and the host
+
+/**
+ * `docker cp` of the payload's file into and out of a plain container (`docker run -d`, its writable layer): the
+ * baseline the data-path targets are stated against. Reads land in a file on the host, checked untimed.
+ */
+export function dockerCpSystem({ image, runId, dir }) {
+  const label = ['--label', `${RUN_LABEL}=${runId}`];
+  const path = '/bench.bin';
+  const out = join(dir, 'docker-cp-out.bin');
+  return {
+    name: 'docker-cp',
+    label: 'docker cp',
+    filePath: path,
+    async create() {
+      return (
+        await run('docker', ['run', '-d', '--init', ...label, image, 'sleep', 'infinity'])
+      ).stdout.trim();
+    },
+    async output(id, cmd) {
+      return (await run('docker', ['exec', id, ...cmd])).stdout;
+    },
+    async write(id, payload) {
+      await run('docker', ['cp', payload.path, `${id}:${path}`]);
+    },
+    async read(id, payload) {
+      await run('docker', ['cp', `${id}:${path}`, out]);
+      return async () => {
+        await expectFile(out, payload, 'docker cp out');
+        await rm(out, { force: true });
+      };
+    },
+    async remove(id) {
+      await run('docker', ['rm', '-f', '-v', id]);
+    },
+  };
+}
+
+/**
+ * The machine's own limit for each job, without any container: the same output pipeline run on the host, and `cp`
+ * of the payload's file into a tmpfs (/dev/shm) and back out to a file.
+ */
+export function hostSystem({ runId, dir }) {
+  const path = `/dev/shm/burrow-bench-${runId}.bin`;
+  const out = join(dir, 'host-out.bin');
+  return {
+    name: 'host',
+    label: 'host (no container)',
+    filePath: path,
+    async create() {
+      return 'host';
+    },
+    async exec(_id, cmd, expected) {
+      const result = await run(cmd[0], cmd.slice(1));
+      if (expected === undefined) expectEcho(result.stdout, 'host');
+      else expectDigest(result, expected, 'host output');
+    },
+    async output(_id, cmd) {
+      return (await run(cmd[0], cmd.slice(1))).stdout;
+    },
+    async write(_id, payload) {
+      await run('cp', [payload.path, path]);
+    },
+    async read(_id, payload) {
+      await run('cp', [path, out]);
+      return async () => {
+        await expectFile(out, payload, 'cp out of tmpfs');
+        await rm(out, { force: true });
+      };
+    },
+    async remove() {
+      await rm(path, { force: true });
     },
   };
 }

@@ -3,6 +3,10 @@
  * fast system that loses or changes bytes fails its job instead of winning it.
  */
 import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 
 export const MiB = 1024 * 1024;
 
@@ -26,6 +30,22 @@ export function makePayload(bytes) {
       yield* chunks();
     },
   };
+}
+
+/**
+ * Writes the payload to `<dir>/payload-<bytes>.bin` (untimed) and records the path as `payload.path`: the file the
+ * clients that send files (curl -T, curl -F, docker cp, cp) send, as their users would.
+ */
+export async function writePayloadFile(payload, dir) {
+  const path = join(dir, `payload-${payload.bytes}.bin`);
+  await pipeline(Readable.from(payload.stream()), createWriteStream(path));
+  payload.path = path;
+  return payload;
+}
+
+/** Checks a file on the host against what was sent (untimed, after a transfer wrote it). */
+export async function expectFile(path, expected, what) {
+  expectDigest(await digestOf(createReadStream(path, { highWaterMark: MiB })), expected, what);
 }
 
 /** SHA-256 and length of a stream of bytes (or strings), read to its end. */
