@@ -14,12 +14,27 @@ import { execToWire } from './wire.js';
 export const STREAMED_BODY_BYTES = 1024 * 1024;
 /** Bytes of output decoded and escaped at a time. */
 const PIECE_BYTES = 64 * 1024;
+/** Bytes checked at a time on the fast path. */
+const PLAIN_PIECE_BYTES = 256 * 1024;
+/** A byte JSON must escape or that is not ASCII (printable ASCII but `"` and `\`, and DEL, are copied as they are). */
+const NOT_PLAIN = /[^\x20\x21\x23-\x5b\x5d-\x7f]/;
 
-/** A JSON string literal of `bytes` decoded as UTF-8 (invalid bytes become U+FFFD, as `toString` does), in pieces. */
-export function* jsonStringPieces(bytes: Buffer): Generator<string> {
-  const decoder = new StringDecoder('utf8');
+/**
+ * A JSON string literal of `bytes` decoded as UTF-8 (invalid bytes become U+FFFD, as `toString` does), in pieces.
+ * Output is mostly plain ASCII, which is its own JSON text: such pieces go out as the bytes they are, without a
+ * decode, an escape and an encode (four times the rate for 10 MB). From the first piece that is not plain, the rest
+ * goes through the decoder, which may hold a character cut at a piece's end.
+ */
+export function* jsonStringPieces(bytes: Buffer): Generator<string | Buffer> {
   yield '"';
-  for (let offset = 0; offset < bytes.length; offset += PIECE_BYTES) {
+  let offset = 0;
+  for (; offset < bytes.length; offset += PLAIN_PIECE_BYTES) {
+    const piece = bytes.subarray(offset, offset + PLAIN_PIECE_BYTES);
+    if (NOT_PLAIN.test(piece.toString('latin1'))) break;
+    yield piece;
+  }
+  const decoder = new StringDecoder('utf8');
+  for (; offset < bytes.length; offset += PIECE_BYTES) {
     const text = decoder.write(bytes.subarray(offset, offset + PIECE_BYTES));
     if (text !== '') yield JSON.stringify(text).slice(1, -1);
   }
@@ -28,8 +43,8 @@ export function* jsonStringPieces(bytes: Buffer): Generator<string> {
   yield '"';
 }
 
-/** The text of `JSON.stringify(execToWire(result))`, in pieces. */
-export function* execResponsePieces(result: ExecResult): Generator<string> {
+/** The text of `JSON.stringify(execToWire(result))`, in pieces (strings, and plain ASCII as bytes). */
+export function* execResponsePieces(result: ExecResult): Generator<string | Buffer> {
   yield `{"exit_code":${JSON.stringify(result.exitCode)},"stdout":`;
   yield* jsonStringPieces(result.stdout);
   yield ',"stderr":';
