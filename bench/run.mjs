@@ -217,7 +217,7 @@ async function main() {
   scratch = await mkdtemp(join(tmpdir(), 'burrow-bench-files-'));
   const transport = /"transport":"(\w+)"/.exec(readFileSync(server.log, 'utf8'))?.[1];
   const systems = {
-    sdk: tracked(sdkSystem(server.url)),
+    sdk: tracked(sdkSystem(server.url, { dir: scratch })),
     curl: tracked(curlSystem(server.url, { dir: scratch })),
     multipart: tracked(curlSystem(server.url, { dir: scratch, multipart: true })),
     cli: tracked(cliSystem({ image: args.image, runId })),
@@ -362,9 +362,14 @@ async function main() {
     if (withGvisor)
       await step('gvisor', 'gVisor against runc (SDK): time to interactive, exec, 100 MB, idle memory', () =>
         gvisorVsRunc({
-          runc: tracked(sdkSystem(server.url, { name: 'burrow-runc', label: 'runc' })),
+          runc: tracked(sdkSystem(server.url, { dir: scratch, name: 'burrow-runc', label: 'runc' })),
           gvisor: tracked(
-            sdkSystem(server.url, { runtime: 'gvisor', name: 'burrow-gvisor', label: 'gVisor' }),
+            sdkSystem(server.url, {
+              dir: scratch,
+              runtime: 'gvisor',
+              name: 'burrow-gvisor',
+              label: 'gVisor',
+            }),
           ),
           client,
           plan: PLAN.gvisor,

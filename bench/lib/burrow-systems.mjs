@@ -7,7 +7,7 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Burrow } from '@burrow/sdk';
 import { ECHO, expectEcho, FILE_PATH, run } from './systems.mjs';
-import { digestOf, digestOfBuffer, expectDigest, expectFile } from './verify.mjs';
+import { digestOfBuffer, expectDigest, expectFile } from './verify.mjs';
 
 /** Docker's ids of these sandboxes' containers (`burrow-<id>`), for the density footprint. */
 async function containerIds(ids) {
@@ -23,7 +23,8 @@ async function containerIds(ids) {
 const COLD = { workdir: '/tmp' };
 
 /** `runtime` (e.g. `gvisor`) goes into every create this system makes; `name` and `label` tell it apart. */
-export function sdkSystem(url, { runtime, name = 'burrow-sdk', label = 'Burrow (SDK)' } = {}) {
+export function sdkSystem(url, { dir, runtime, name = 'burrow-sdk', label = 'Burrow (SDK)' }) {
+  const out = join(dir, `${name}-out.bin`);
   const burrow = new Burrow({ url, timeoutMs: 300_000 });
   /** Handles of the sandboxes this system made, by id. */
   const handles = new Map();
@@ -56,17 +57,19 @@ export function sdkSystem(url, { runtime, name = 'burrow-sdk', label = 'Burrow (
     async output(id, cmd) {
       return (await handle(id).commands.run(cmd)).stdout;
     },
+    /** From the payload's file, as curl -T and docker cp send it. */
     async write(id, payload) {
-      const { bytes } = await handle(id).files.write(FILE_PATH, payload.stream());
+      const { bytes } = await handle(id).files.upload(payload.path, FILE_PATH);
       if (bytes !== payload.bytes)
-        throw new Error(`SDK files.write: the server wrote ${bytes} of ${payload.bytes} bytes`);
+        throw new Error(`SDK files.upload: the server wrote ${bytes} of ${payload.bytes} bytes`);
     },
+    /** Into a file, as curl -o and docker cp receive it; checked untimed. */
     async read(id, payload) {
-      expectDigest(
-        await digestOf(await handle(id).files.readStream(FILE_PATH)),
-        payload,
-        'SDK files.readStream',
-      );
+      await handle(id).files.download(FILE_PATH, out);
+      return async () => {
+        await expectFile(out, payload, 'SDK files.download');
+        await rm(out, { force: true });
+      };
     },
     async snapshotSource() {
       return this.create({ writableRootfs: true });

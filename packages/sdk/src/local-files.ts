@@ -14,7 +14,8 @@ export async function uploadFromFile<T>(
   const { stat } = await import('node:fs/promises');
   const info = await stat(localPath);
   if (info.isDirectory()) throw new Error(`${localPath} is a directory: upload copies one file`);
-  const stream = createReadStream(localPath);
+  // 1 MiB reads: a fetch body sends each chunk as it comes, and 64 KiB ones (the default) halve the upload rate.
+  const stream = createReadStream(localPath, { highWaterMark: 1024 * 1024 });
   try {
     return await send(stream, info.size);
   } finally {
