@@ -24,7 +24,9 @@ describe('the streamed exec answer', () => {
     ];
     for (const item of cases) {
       const streamed = Buffer.concat(
-        [...execResponsePieces(item)].map((piece) => (typeof piece === 'string' ? Buffer.from(piece) : piece)),
+        [...execResponsePieces(item)].map((piece) =>
+          typeof piece === 'string' ? Buffer.from(piece) : piece,
+        ),
       ).toString('utf8');
       expect(streamed).toBe(JSON.stringify(execToWire(item)));
     }
