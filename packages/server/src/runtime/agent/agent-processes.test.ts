@@ -86,7 +86,9 @@ for (const binary of builds) {
                 return Promise.resolve({
                   send: (data: Buffer) =>
                     new Promise<void>((resolve, reject) =>
-                      child.stdin.write(data, (error) => (error ? reject(error) : resolve())),
+                      child.stdin.write(Buffer.isBuffer(data) ? data : Buffer.concat(data), (error) =>
+                        error ? reject(error) : resolve(),
+                      ),
                     ),
                   incoming: child.stdout,
                   destroy: () => {

@@ -60,7 +60,9 @@ function stdioChannel(path: string): Promise<AgentChannel> {
   return Promise.resolve({
     send: (data) =>
       new Promise<void>((resolve, reject) =>
-        child.stdin.write(data, (error) => (error ? reject(error) : resolve())),
+        child.stdin.write(Buffer.isBuffer(data) ? data : Buffer.concat(data), (error) =>
+          error ? reject(error) : resolve(),
+        ),
       ),
     incoming: child.stdout,
     destroy: () => {

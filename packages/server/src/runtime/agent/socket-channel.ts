@@ -14,13 +14,19 @@ export const CHANNEL_QUEUE_BYTES = 4 * 1024 * 1024;
  * Writes `data` and resolves at once while less than CHANNEL_QUEUE_BYTES are queued, else once the stream drained
  * (or failed). A write error also surfaces on the next send and through the channel's incoming side.
  */
-export function queuedSend(stream: Writable, data: Buffer): Promise<void> {
+export function queuedSend(stream: Writable, data: Buffer | readonly Buffer[]): Promise<void> {
   return new Promise((resolve, reject) => {
     if (stream.destroyed || stream.writableEnded) {
       reject(new BurrowError('AGENT_UNREACHABLE', 'the sandbox agent connection is closed'));
       return;
     }
-    stream.write(data);
+    if (Buffer.isBuffer(data)) stream.write(data);
+    else {
+      // Corked, the parts leave in one writev.
+      stream.cork();
+      for (const part of data) stream.write(part);
+      stream.uncork();
+    }
     if (stream.writableLength < CHANNEL_QUEUE_BYTES) {
       resolve();
       return;
