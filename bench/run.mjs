@@ -334,7 +334,18 @@ async function main() {
     await step(
       'density',
       `density: ${PLAN.density} idle sandboxes`,
-      () => scenario.density([systems.sdk, systems.cli], PLAN.density, server.pid, log),
+      () =>
+        scenario.density(
+          [
+            systems.sdk,
+            systems.cli,
+            // The network Burrow's sandboxes join (internal by default): what attaching to it costs Docker itself.
+            tracked(cliSystem({ image: args.image, runId, network: `${networkId}-internal` })),
+          ],
+          PLAN.density,
+          server.pid,
+          log,
+        ),
       { count: PLAN.density },
     );
     const context = { client, url: server.url, image: args.image, runId };

@@ -429,6 +429,15 @@ export function targets(results) {
         met: rate >= 0.9,
       });
     }
+    const sameNetwork = s.density?.systems?.['docker-cli-network'];
+    if (sameNetwork !== undefined) {
+      const rate = d.creates_per_s / sameNetwork.creates_per_s;
+      list.push({
+        target: `create throughput at concurrency ${d.concurrency} ≥ 0.9× \`docker run -d\` on the sandboxes' network`,
+        measured: `${rate.toFixed(2)}× (${d.creates_per_s.toFixed(2)} against ${sameNetwork.creates_per_s.toFixed(2)} a second)`,
+        met: rate >= 0.9,
+      });
+    }
   }
   const warmRunc = median('gvisor_tti_warm', 'burrow-runc');
   const warmGvisor = median('gvisor_tti_warm', 'burrow-gvisor');

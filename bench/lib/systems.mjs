@@ -55,12 +55,21 @@ export function expectEcho(stdout, what) {
 
 // ---------------------------------------------------------------- Docker CLI
 
-export function cliSystem({ image, runId }) {
+/** `network`: the containers join this network (e.g. Burrow's internal one) instead of Docker's default bridge. */
+export function cliSystem({ image, runId, network }) {
   const label = ['--label', `${RUN_LABEL}=${runId}`];
-  const runArgs = ['run', '-d', '--init', ...label, '--tmpfs', '/tmp:rw,size=256m'];
+  const runArgs = [
+    'run',
+    '-d',
+    '--init',
+    ...label,
+    '--tmpfs',
+    '/tmp:rw,size=256m',
+    ...(network === undefined ? [] : ['--network', network]),
+  ];
   return {
-    name: 'docker-cli',
-    label: 'Docker CLI',
+    name: network === undefined ? 'docker-cli' : 'docker-cli-network',
+    label: network === undefined ? 'Docker CLI' : `Docker CLI on ${network}`,
     async create() {
       return (await run('docker', [...runArgs, image, 'sleep', 'infinity'])).stdout.trim();
     },
