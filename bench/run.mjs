@@ -1,7 +1,10 @@
 #!/usr/bin/env node
 /**
- * `npm run bench [-- --quick] [--image <ref>] [--e2b-image <ref>] [--density <n>] [--burst <n>] [--pool <n>]
- *   [--only <steps>] [--out <dir>]`
+ * `npm run bench [-- --quick] [--image <ref>] [--e2b-image <ref>] [--density <n>] [--density-baselines <n>]
+ *   [--burst <n>] [--pool <n>] [--only <steps>] [--out <dir>]`
+ *
+ * `--density-baselines <n>`: the Docker baselines of the density step hold n containers (default: as many as
+ * Burrow), so a run of thousands of sandboxes need not wait for thousands of baseline containers too.
  *
  * Starts a real `burrow serve` (loopback, free port, throwaway data directory, a warm pool of the bench image) and
  * measures it, driven by the clients its users use (the SDK and curl), against the Docker CLI and the raw Engine
@@ -42,6 +45,7 @@ const { values: args } = parseArgs({
     image: { type: 'string', default: 'burrow-test/busybox:latest' },
     'e2b-image': { type: 'string', default: 'burrow-test/debian:latest' },
     density: { type: 'string' },
+    'density-baselines': { type: 'string' },
     burst: { type: 'string' },
     pool: { type: 'string', default: '4' },
     out: { type: 'string', default: join(root, 'bench/results') },
@@ -113,6 +117,8 @@ const PLAN = args.quick
     };
 if (args.burst !== undefined) PLAN.burst = Number(args.burst);
 if (args.density !== undefined) PLAN.density = Number(args.density);
+PLAN.densityBaselines =
+  args['density-baselines'] === undefined ? PLAN.density : Number(args['density-baselines']);
 
 const runId = `${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
 const networkId = `burrow-bench-${runId}`;
@@ -342,7 +348,7 @@ async function main() {
             // The network Burrow's sandboxes join (internal by default): what attaching to it costs Docker itself.
             tracked(cliSystem({ image: args.image, runId, network: `${networkId}-internal` })),
           ],
-          PLAN.density,
+          (system) => (system === systems.sdk ? PLAN.density : PLAN.densityBaselines),
           server.pid,
           log,
         ),

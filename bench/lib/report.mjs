@@ -266,7 +266,7 @@ export function markdown(results) {
     lines.push('');
     const concurrency = Object.values(density.systems)[0]?.concurrency ?? '?';
     lines.push(
-      `Density: ${density.count} idle sandboxes per system, created ${concurrency} at a time. Memory per sandbox = its ` +
+      `Density: ${density.count} idle sandboxes for Burrow (the baselines: see held), created ${concurrency} at a time. Memory per sandbox = its ` +
         "container's memory cgroup usage + its containerd-shim's PSS (+ the server's RSS growth / count, for Burrow); " +
         'MemAvailable drop / count for comparison. The list time is `GET /sandboxes` (SDK) with all of them held.',
     );

@@ -373,9 +373,10 @@ export const DENSITY_CONCURRENCY = 8;
  * each takes (MemAvailable drop / count), the server's RSS, and (for a system that can list) how long listing all of
  * them takes.
  */
-export async function density(systems, count, serverPid, log) {
+export async function density(systems, counts, serverPid, log) {
   const result = {};
   for (const system of systems) {
+    const count = typeof counts === 'function' ? counts(system) : counts;
     const before = await settledMemory();
     const rssBefore = rssOf(serverPid);
     const made = [];
