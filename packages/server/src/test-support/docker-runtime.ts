@@ -17,7 +17,7 @@ export const EMPTY_IMAGE = 'burrow-test/empty:latest';
 /** A DockerRuntime over the real engine with a private state directory, removed by `cleanup`. */
 export async function testDockerRuntime(
   transport: AgentTransport = 'socket',
-  extra: Partial<Pick<DockerRuntimeOptions, 'egress' | 'bridgeFirewall'>> = {},
+  extra: Partial<Pick<DockerRuntimeOptions, 'egress' | 'bridgeFirewall' | 'sandboxesPerNetwork'>> = {},
 ) {
   const stateDir = await mkdtemp(join(tmpdir(), 'burrow-test-'));
   // The test run's id (test/setup/docker.ts) lets the global teardown find this run's leftovers only.

@@ -91,6 +91,8 @@ export interface DockerRuntimeOptions {
   transport?: AgentTransport;
   /** Prefix of managed network names (`<prefix>-internal`, `<prefix>-bridge`). */
   networkPrefix?: string;
+  /** Sandboxes one managed network holds before the next one is used (networks.ts; tests make it small). */
+  sandboxesPerNetwork?: number;
   defaultTmpfs?: readonly TmpfsMount[];
   /** Names this installation on the resources it creates; list, events and snapshots see only its own. */
   instance?: string;
@@ -142,6 +144,7 @@ export class DockerRuntime implements Runtime {
       this.docker,
       options.networkPrefix ?? 'burrow',
       options.bridgeFirewall,
+      options.sandboxesPerNetwork,
     );
     this.defaultTmpfs = options.defaultTmpfs ?? DEFAULT_TMPFS;
     this.logger = options.logger ?? silentLogger;
@@ -266,7 +269,7 @@ export class DockerRuntime implements Runtime {
       );
     }
     const mode = config.networkMode ?? 'internal';
-    const networkName = mode === 'none' ? '' : (config.networkId ?? this.networks.nameFor(mode));
+    const networkName = mode === 'none' ? '' : (config.networkId ?? (await this.networks.pick(mode)));
     const ociRuntime = await this.isolation.ociRuntime(config);
     const agent = await this.access.prepare(id, config);
     const spec = containerSpec(id, config, {

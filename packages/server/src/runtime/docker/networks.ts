@@ -1,6 +1,11 @@
 /**
  * The managed networks behind `internal` and `bridge` mode: created on first use, labelled, inter-container traffic
  * off; a bridge network also gets its firewall rules (bridge-firewall.ts), installed with it and removed with it.
+ *
+ * A Linux bridge takes at most 1024 ports, so one network cannot hold more sandboxes than that (the next start fails
+ * with "exchange full"). Each mode is therefore a series of networks, `<prefix>-<mode>`, then `<prefix>-<mode>-1`,
+ * `-2`, ...: a sandbox joins the first one with room ({@link SANDBOXES_PER_NETWORK}). They are alike, and sandboxes
+ * on different ones are as separate as on one (Docker drops traffic between its bridges).
  */
 import type Dockerode from 'dockerode';
 import type { BridgeFirewall } from './bridge-firewall.js';
@@ -9,17 +14,67 @@ import { isBurrowError } from '@burrow/protocol';
 import { dockerStatus, fromDockerError } from './docker-errors.js';
 import { LABEL } from './labels.js';
 
+/**
+ * Sandboxes a managed network is given, below the bridge's 1024 ports: the rest is room for creates in flight, which
+ * a network's own count does not show until they start.
+ */
+export const SANDBOXES_PER_NETWORK = 960;
+
 export class ManagedNetworks {
   private readonly ready = new Map<string, Promise<void>>();
+  /** Per network: sandboxes on it when last counted, plus those given it since. */
+  private readonly assigned = new Map<string, number>();
+  private readonly own: RegExp;
 
   constructor(
     private readonly docker: Dockerode,
     private readonly prefix: string,
     private readonly firewall?: BridgeFirewall,
-  ) {}
+    private readonly perNetwork = SANDBOXES_PER_NETWORK,
+  ) {
+    const escaped = prefix.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    this.own = new RegExp(`^${escaped}-(internal|bridge)(-[1-9][0-9]*)?$`);
+  }
 
   private owns(name: string): boolean {
-    return name === this.nameFor('internal') || name === this.nameFor('bridge');
+    return this.own.test(name);
+  }
+
+  /** The `index`th network of a mode (the first keeps the plain name). */
+  private shard(mode: Exclude<NetworkMode, 'none'>, index: number): string {
+    return index === 0 ? this.nameFor(mode) : `${this.nameFor(mode)}-${index}`;
+  }
+
+  /** How many containers a network holds now (0 when it does not exist yet). */
+  private async count(name: string): Promise<number> {
+    try {
+      const details = (await this.docker.getNetwork(name).inspect()) as {
+        Containers?: Record<string, unknown>;
+      };
+      return Object.keys(details.Containers ?? {}).length;
+    } catch (error) {
+      if (dockerStatus(error) === 404) return 0;
+      throw fromDockerError(error, `inspecting network ${name}`);
+    }
+  }
+
+  /**
+   * The network a new sandbox of this mode joins: the first with room. A network's count is read from Docker when it
+   * is first used and again when it looks full (sandboxes may have gone since), then kept by counting.
+   */
+  async pick(mode: Exclude<NetworkMode, 'none'>): Promise<string> {
+    for (let index = 0; ; index += 1) {
+      const name = this.shard(mode, index);
+      let used = this.assigned.get(name);
+      if (used === undefined || used >= this.perNetwork) {
+        used = await this.count(name);
+        this.assigned.set(name, used);
+      }
+      if (used < this.perNetwork) {
+        this.assigned.set(name, used + 1);
+        return name;
+      }
+    }
   }
 
   /** The bridge interface of a network (Docker names it `br-<id>` unless the network says otherwise). */
@@ -42,16 +97,19 @@ export class ManagedNetworks {
    */
   async reconcileFirewall(): Promise<void> {
     if (this.firewall === undefined) return;
-    const bridge = this.nameFor('bridge');
-    const exists = await this.docker
-      .getNetwork(bridge)
-      .inspect()
-      .then(
-        () => true,
-        () => false,
-      );
-    await this.firewall.remove((name) => this.owns(name) && !(exists && name === bridge));
-    if (exists) await this.ensure(bridge, 'bridge');
+    const bridges = new Set(
+      (await this.ownNetworks())
+        .map((network) => network.Name)
+        .filter((name) => this.own.exec(name)?.[1] === 'bridge'),
+    );
+    await this.firewall.remove((name) => this.owns(name) && !bridges.has(name));
+    for (const bridge of bridges) await this.ensure(bridge, 'bridge');
+  }
+
+  /** This installation's managed networks that exist. */
+  private async ownNetworks(): Promise<{ Id: string; Name: string }[]> {
+    const networks = await this.docker.listNetworks({ filters: { label: [`${LABEL.managed}=true`] } });
+    return networks.filter((network) => this.owns(network.Name));
   }
 
   /** The default network name for a mode. */
@@ -106,14 +164,13 @@ export class ManagedNetworks {
    * recreated on demand. Networks of other installations on the same engine are never touched.
    */
   async prune(): Promise<void> {
-    const own = new Set([this.nameFor('internal'), this.nameFor('bridge')]);
-    const networks = await this.docker.listNetworks({ filters: { label: [`${LABEL.managed}=true`] } });
-    for (const network of networks.filter((candidate) => own.has(candidate.Name))) {
+    for (const network of await this.ownNetworks()) {
       const details = (await this.docker.getNetwork(network.Id).inspect()) as {
         Containers?: Record<string, unknown>;
       };
       if (Object.keys(details.Containers ?? {}).length > 0) continue;
       this.ready.delete(network.Name);
+      this.assigned.delete(network.Name);
       await this.docker
         .getNetwork(network.Id)
         .remove()
