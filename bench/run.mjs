@@ -183,7 +183,13 @@ async function cleanUp() {
   if (scratch !== undefined) await rm(scratch, { recursive: true, force: true }).catch(() => undefined);
   leaks.push(...labels.flatMap((label) => leftovers(label)));
   for (const label of labels) sweep(label);
-  for (const refusal of removeNetworks(networkId)) leaks.push(`network ${refusal}`);
+  const networks = removeNetworks(networkId);
+  for (const refusal of networks.refused) leaks.push(`network ${refusal}`);
+  for (const name of networks.stale)
+    log(
+      `warning: Docker kept network ${name} with no container attached but endpoints still counted ` +
+        '(its own bookkeeping; a dockerd restart clears it)',
+    );
   return leaks;
 }
 
