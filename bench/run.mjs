@@ -307,12 +307,14 @@ async function main() {
         bytes: 10 * MiB,
       },
     );
-    const payload = await writePayloadFile(makePayload(100 * MiB), scratch);
-    await step('files', '100 MB file write and read', () =>
+    // The 100 MB payload file, written once for the steps that send it (files, gvisor).
+    let payload;
+    const payload100 = async () => (payload ??= await writePayloadFile(makePayload(100 * MiB), scratch));
+    await step('files', '100 MB file write and read', async () =>
       scenario.fileRoundTrip(
         [...all, systems.multipart, systems.dockerCp, systems.host],
         PLAN.file,
-        payload,
+        await payload100(),
         log,
       ),
     );
@@ -383,23 +385,26 @@ async function main() {
       },
     );
     if (withGvisor)
-      await step('gvisor', 'gVisor against runc (SDK): time to interactive, exec, 100 MB, idle memory', () =>
-        gvisorVsRunc({
-          runc: tracked(sdkSystem(server.url, { dir: scratch, name: 'burrow-runc', label: 'runc' })),
-          gvisor: tracked(
-            sdkSystem(server.url, {
-              dir: scratch,
-              runtime: 'gvisor',
-              name: 'burrow-gvisor',
-              label: 'gVisor',
-            }),
-          ),
-          client,
-          plan: PLAN.gvisor,
-          payload,
-          serverPid: server.pid,
-          log,
-        }),
+      await step(
+        'gvisor',
+        'gVisor against runc (SDK): time to interactive, exec, 100 MB, idle memory',
+        async () =>
+          gvisorVsRunc({
+            runc: tracked(sdkSystem(server.url, { dir: scratch, name: 'burrow-runc', label: 'runc' })),
+            gvisor: tracked(
+              sdkSystem(server.url, {
+                dir: scratch,
+                runtime: 'gvisor',
+                name: 'burrow-gvisor',
+                label: 'gVisor',
+              }),
+            ),
+            client,
+            plan: PLAN.gvisor,
+            payload: await payload100(),
+            serverPid: server.pid,
+            log,
+          }),
       );
     else if (ONLY === undefined || ONLY.has('gvisor'))
       log('- gVisor: runsc is not registered with Docker (bash scripts/setup-host.sh registers it): skipped');

@@ -55,7 +55,8 @@ int write_all(int fd, const void *src, size_t len);
 /* Write payloads straight from the connection to a file (copy.c). */
 struct copier {
   int pipe[2];
-  int splice_ok;
+  int splice_ok;      /* the connection takes splice (into the pipe) */
+  int file_splice_ok; /* the file takes splice (out of the pipe) */
   char *chunk;
 };
 void copier_init(struct copier *k);

@@ -19,6 +19,7 @@
 void copier_init(struct copier *k) {
   k->splice_ok = pipe2(k->pipe, O_CLOEXEC) == 0;
   if (k->splice_ok) fcntl(k->pipe[1], F_SETPIPE_SZ, PIPE_BYTES); /* best effort: larger moves per call */
+  k->file_splice_ok = 1;
   k->chunk = NULL;
 }
 
@@ -48,22 +49,25 @@ static int discard_pipe(struct copier *k, size_t pending) {
 static int pipe_to_file(struct copier *k, int fd, size_t pending, int *werr) {
   while (pending > 0) {
     if (*werr) return discard_pipe(k, pending);
-    ssize_t m = splice(k->pipe[0], NULL, fd, NULL, pending, SPLICE_F_MOVE);
-    if (m < 0 && errno == EINTR) continue;
-    if (m < 0 && (errno == EINVAL || errno == ENOSYS)) {
-      /* This filesystem takes no splice: through memory from here on. */
-      if (!k->chunk) k->chunk = xmalloc(CHUNK);
-      ssize_t n = read(k->pipe[0], k->chunk, pending < CHUNK ? pending : CHUNK);
-      if (n <= 0) return -1;
-      if (write_all(fd, k->chunk, (size_t)n) < 0) *werr = errno;
-      pending -= (size_t)n;
-      continue;
+    if (k->file_splice_ok) {
+      ssize_t m = splice(k->pipe[0], NULL, fd, NULL, pending, SPLICE_F_MOVE);
+      if (m > 0) {
+        pending -= (size_t)m;
+        continue;
+      }
+      if (m < 0 && errno == EINTR) continue;
+      if (m == 0 || (errno != EINVAL && errno != ENOSYS)) {
+        *werr = m < 0 ? errno : EIO;
+        continue;
+      }
+      k->file_splice_ok = 0; /* this filesystem takes no splice: through memory from here on */
     }
-    if (m <= 0) {
-      *werr = m < 0 ? errno : EIO;
-      continue;
-    }
-    pending -= (size_t)m;
+    if (!k->chunk) k->chunk = xmalloc(CHUNK);
+    ssize_t n = read(k->pipe[0], k->chunk, pending < CHUNK ? pending : CHUNK);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return -1;
+    if (write_all(fd, k->chunk, (size_t)n) < 0) *werr = errno;
+    pending -= (size_t)n;
   }
   return 0;
 }
