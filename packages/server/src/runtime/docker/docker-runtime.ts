@@ -396,6 +396,8 @@ export class DockerRuntime implements Runtime {
       // 404: already gone. 409: removal already in progress elsewhere.
       if (status !== 404 && status !== 409) throw fromDockerError(error, `removing sandbox ${id}`);
     }
+    const network = inspect?.HostConfig.NetworkMode;
+    if (network !== undefined) this.networks.released(network);
     this.users.delete(id);
     this.paused.delete(id);
     await this.access.release(id);

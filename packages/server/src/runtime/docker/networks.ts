@@ -20,10 +20,15 @@ import { LABEL } from './labels.js';
  */
 export const SANDBOXES_PER_NETWORK = 960;
 
+/** A network that looks full is counted again from Docker at most this often (its count may have drifted). */
+const RECOUNT_MS = 30_000;
+
 export class ManagedNetworks {
   private readonly ready = new Map<string, Promise<void>>();
-  /** Per network: sandboxes on it when last counted, plus those given it since. */
+  /** Per network: sandboxes on it when last counted, plus those given it since, less those removed. */
   private readonly assigned = new Map<string, number>();
+  /** When each network was last counted from Docker. */
+  private readonly countedAt = new Map<string, number>();
   private readonly own: RegExp;
 
   constructor(
@@ -60,21 +65,30 @@ export class ManagedNetworks {
 
   /**
    * The network a new sandbox of this mode joins: the first with room. A network's count is read from Docker when it
-   * is first used and again when it looks full (sandboxes may have gone since), then kept by counting.
+   * is first used, then kept by counting (creates here, {@link released} on removal); one that looks full is read
+   * again now and then, for sandboxes that went some other way.
    */
   async pick(mode: Exclude<NetworkMode, 'none'>): Promise<string> {
     for (let index = 0; ; index += 1) {
       const name = this.shard(mode, index);
       let used = this.assigned.get(name);
-      if (used === undefined || used >= this.perNetwork) {
+      const stale = Date.now() - (this.countedAt.get(name) ?? 0) > RECOUNT_MS;
+      if (used === undefined || (used >= this.perNetwork && stale)) {
         used = await this.count(name);
         this.assigned.set(name, used);
+        this.countedAt.set(name, Date.now());
       }
       if (used < this.perNetwork) {
         this.assigned.set(name, used + 1);
         return name;
       }
     }
+  }
+
+  /** A sandbox on `name` was removed: room for another. */
+  released(name: string): void {
+    const used = this.assigned.get(name);
+    if (used !== undefined && used > 0) this.assigned.set(name, used - 1);
   }
 
   /** The bridge interface of a network (Docker names it `br-<id>` unless the network says otherwise). */
@@ -171,6 +185,7 @@ export class ManagedNetworks {
       if (Object.keys(details.Containers ?? {}).length > 0) continue;
       this.ready.delete(network.Name);
       this.assigned.delete(network.Name);
+      this.countedAt.delete(network.Name);
       await this.docker
         .getNetwork(network.Id)
         .remove()
