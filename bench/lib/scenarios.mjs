@@ -16,18 +16,18 @@ function rotate(list, by) {
 }
 
 /** A scenario's result: per system, samples (ms), their summary, failures and the first errors. */
-export function resultFor(systems) {
+function resultFor(systems) {
   return Object.fromEntries(
     systems.map((system) => [system.name, { label: system.label, samples: [], failures: 0, errors: [] }]),
   );
 }
 
-export function finish(result) {
+function finish(result) {
   for (const entry of Object.values(result)) entry.summary = summarise(entry.samples);
   return result;
 }
 
-export function fail(entry, error, log) {
+function fail(entry, error, log) {
   entry.failures += 1;
   const message = error instanceof Error ? error.message : String(error);
   if (entry.errors.length < 3) entry.errors.push(message);
@@ -167,7 +167,7 @@ export function execBig(systems, iterations, bytes, log) {
 }
 
 /** The SHA-256 and size of a file in a sandbox, through the system's own exec (never timed). */
-export async function digestIn(system, id, path) {
+async function digestIn(system, id, path) {
   return parseDigest(await system.output(id, DIGEST_CMD(path)), `${system.label} digest of ${path}`);
 }
 
@@ -366,7 +366,7 @@ async function settledMemory() {
 }
 
 /** Creates at once in the density run: the create throughput is compared at this concurrency. */
-export const DENSITY_CONCURRENCY = 8;
+const DENSITY_CONCURRENCY = 8;
 
 /**
  * `count` idle sandboxes per system, made by {@link DENSITY_CONCURRENCY} workers: the create throughput, host memory
