@@ -62,6 +62,16 @@ async function counter(engine: Engine, id: string): Promise<number> {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** The counter once the loop has written it (the main process may start a moment after create returns). */
+async function counting(engine: Engine, id: string): Promise<number> {
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const value = await counter(engine, id);
+    if (value > 0 || Date.now() > deadline) return value;
+    await sleep(100);
+  }
+}
+
 async function containerOf(id: string) {
   return docker.getContainer(`burrow-${id}`).inspect();
 }
@@ -70,8 +80,7 @@ describe('pause and resume on Docker', () => {
   it('freezes a running loop and continues its counter where it was', async () => {
     const { engine, store } = engineOn('pause.db', false);
     const { id } = await engine.create({ cmd: COUNTER });
-    await sleep(500);
-    const before = await counter(engine, id);
+    const before = await counting(engine, id);
     expect(before).toBeGreaterThan(0);
     await engine.pause(id);
     const inspect = await containerOf(id);
@@ -87,7 +96,8 @@ describe('pause and resume on Docker', () => {
     // Frozen for 1.5 s: the loop (10 increments a second) advanced by at most a few steps, and did not restart.
     expect(after).toBeGreaterThanOrEqual(before);
     expect(after - before).toBeLessThan(5);
-    await sleep(500);
+    // It runs again: a second later (10 steps unloaded), it has moved on by more than a pause could hide.
+    await sleep(1000);
     expect(await counter(engine, id)).toBeGreaterThan(after + 2);
     await engine.destroy(id);
     store.close();
@@ -96,8 +106,7 @@ describe('pause and resume on Docker', () => {
   it('keeps a paused sandbox paused across a server restart; using it resumes it', async () => {
     const first = engineOn('restart.db');
     const { id } = await first.engine.create({ cmd: COUNTER });
-    await sleep(300);
-    const before = await counter(first.engine, id);
+    const before = await counting(first.engine, id);
     await first.engine.pause(id);
     first.store.close();
 
