@@ -11,6 +11,9 @@ const alias = {
 export default defineConfig({
   resolve: { alias },
   test: {
+    // In CI, the first failure ends the run: its error is then the last thing printed, and a broken engine cannot
+    // make every later test wait out its timeout.
+    bail: process.env.CI === 'true' ? 1 : 0,
     projects: [
       {
         resolve: { alias },
@@ -30,6 +33,7 @@ export default defineConfig({
           name: 'docker',
           include: ['packages/*/src/**/*.docker.test.ts'],
           globalSetup: ['test/setup/agent-binary.ts', 'test/setup/docker.ts'],
+          setupFiles: ['test/setup/engine-health.ts'],
           fileParallelism: false,
           testTimeout: 120_000,
           hookTimeout: 180_000,
@@ -42,6 +46,7 @@ export default defineConfig({
           name: 'e2e',
           include: ['packages/*/test/**/*.e2e.test.ts', 'test/e2e/**/*.e2e.test.ts'],
           globalSetup: ['test/setup/agent-binary.ts', 'test/setup/docker.ts'],
+          setupFiles: ['test/setup/engine-health.ts'],
           fileParallelism: false,
           testTimeout: 180_000,
           hookTimeout: 300_000,
