@@ -50,6 +50,27 @@ export function boundsSuite(kind: RuntimeKind): void {
     });
   });
 
+  describe('sync exec output answered while the command runs', () => {
+    const LIMIT = 1_500_000;
+    let large: Harness;
+    beforeAll(async () => {
+      large = await startApi({ runtime: kind, limits: { maxOutputBytes: LIMIT } });
+    });
+    afterAll(() => large.close());
+
+    it('is cut at exec.max_output_bytes too and says truncated, with the real exit code', async () => {
+      const id = await large.sandbox();
+      const response = await large.call(
+        `/api/v1/sandboxes/${id}/exec`,
+        json({ cmd: ['sh', '-c', 'head -c 4000000 /dev/zero; exit 5'] }),
+      );
+      expect(response.status).toBe(200);
+      const body = (await response.json()) as Record<string, unknown>;
+      expect(body).toMatchObject({ exit_code: 5, stderr: '', timed_out: false, truncated: true });
+      expect((body.stdout as string).length).toBe(LIMIT);
+    });
+  });
+
   describe('directory listings', () => {
     it('are cut at server.max_list_entries with the Burrow-Truncated header', async () => {
       const id = await api.sandbox();

@@ -4,6 +4,7 @@
  * holds the output as a whole string, its escaped copy and its encoded copy at once: that would triple, for every
  * concurrent exec, what the output limit promises.
  */
+import { isAscii } from 'node:buffer';
 import { Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import type { ExecResponse } from '@burrow/protocol';
@@ -16,30 +17,75 @@ export const STREAMED_BODY_BYTES = 1024 * 1024;
 const PIECE_BYTES = 64 * 1024;
 /** Bytes checked at a time on the fast path. */
 const PLAIN_PIECE_BYTES = 256 * 1024;
-/** A byte JSON must escape or that is not ASCII (printable ASCII but `"` and `\`, and DEL, are copied as they are). */
-const NOT_PLAIN = /[^\x20\x21\x23-\x5b\x5d-\x7f]/;
+
+/** Whether `bytes` is ASCII with no byte JSON must escape (`"`, `\`, and controls below 0x20): its own JSON text. */
+export function isPlainJson(bytes: Buffer): boolean {
+  return isAscii(bytes) && bytes.indexOf(0x22) === -1 && bytes.indexOf(0x5c) === -1 && !hasControl(bytes);
+}
 
 /**
- * A JSON string literal of `bytes` decoded as UTF-8 (invalid bytes become U+FFFD, as `toString` does), in pieces.
- * Output is mostly plain ASCII, which is its own JSON text: such pieces go out as the bytes they are, without a
- * decode, an escape and an encode (four times the rate for 10 MB). From the first piece that is not plain, the rest
- * goes through the decoder, which may hold a character cut at a piece's end.
+ * Whether ASCII `bytes` hold a byte below 0x20, four bytes at a time: with every byte below 0x80, `x - 0x20202020`
+ * borrows into a byte's high bit exactly when some byte is below 0x20 (the SWAR "has less" test). A quarter of a
+ * regular expression's time over a latin1 copy, and no copy.
  */
+function hasControl(bytes: Buffer): boolean {
+  const length = bytes.length;
+  const head = Math.min((4 - (bytes.byteOffset & 3)) & 3, length);
+  for (let i = 0; i < head; i += 1) if (bytes[i]! < 0x20) return true;
+  const words = (length - head) >>> 2;
+  // (Only with words to read: a view's offset must be aligned even when it is empty.)
+  const view =
+    words === 0 ? new Uint32Array(0) : new Uint32Array(bytes.buffer, bytes.byteOffset + head, words);
+  for (let w = 0; w < words; w += 1) {
+    const x = view[w]!;
+    if (((x - 0x20202020) & ~x & 0x80808080) !== 0) return true;
+  }
+  for (let i = head + words * 4; i < length; i += 1) if (bytes[i]! < 0x20) return true;
+  return false;
+}
+
+/**
+ * The inside of a JSON string literal of bytes that arrive in parts, decoded as UTF-8 (invalid bytes become U+FFFD,
+ * as `toString` does). Output is mostly plain ASCII, which is its own JSON text: such pieces go out as the bytes they
+ * are, without a decode, an escape and an encode (four times the rate for 10 MB). From the first piece that is not
+ * plain, the rest goes through the decoder, which may hold a character cut at a part's end until the next.
+ */
+export class JsonStringText {
+  private decoder: StringDecoder | undefined;
+
+  *write(bytes: Buffer): Generator<string | Buffer> {
+    let offset = 0;
+    if (this.decoder === undefined) {
+      for (; offset < bytes.length; offset += PLAIN_PIECE_BYTES) {
+        const piece = bytes.subarray(offset, offset + PLAIN_PIECE_BYTES);
+        if (!isPlainJson(piece)) {
+          this.decoder = new StringDecoder('utf8');
+          break;
+        }
+        yield piece;
+      }
+    }
+    const decoder = this.decoder;
+    if (decoder === undefined) return;
+    for (; offset < bytes.length; offset += PIECE_BYTES) {
+      const text = decoder.write(bytes.subarray(offset, offset + PIECE_BYTES));
+      if (text !== '') yield JSON.stringify(text).slice(1, -1);
+    }
+  }
+
+  /** What the decoder still holds (a cut character, as U+FFFD). */
+  *end(): Generator<string> {
+    const rest = this.decoder?.end() ?? '';
+    if (rest !== '') yield JSON.stringify(rest).slice(1, -1);
+  }
+}
+
+/** A JSON string literal of `bytes` (see {@link JsonStringText}), in pieces. */
 export function* jsonStringPieces(bytes: Buffer): Generator<string | Buffer> {
   yield '"';
-  let offset = 0;
-  for (; offset < bytes.length; offset += PLAIN_PIECE_BYTES) {
-    const piece = bytes.subarray(offset, offset + PLAIN_PIECE_BYTES);
-    if (NOT_PLAIN.test(piece.toString('latin1'))) break;
-    yield piece;
-  }
-  const decoder = new StringDecoder('utf8');
-  for (; offset < bytes.length; offset += PIECE_BYTES) {
-    const text = decoder.write(bytes.subarray(offset, offset + PIECE_BYTES));
-    if (text !== '') yield JSON.stringify(text).slice(1, -1);
-  }
-  const rest = decoder.end();
-  if (rest !== '') yield JSON.stringify(rest).slice(1, -1);
+  const text = new JsonStringText();
+  yield* text.write(bytes);
+  yield* text.end();
   yield '"';
 }
 

@@ -67,6 +67,37 @@ export function execRouteSuite(kind: RuntimeKind): void {
       expect(body.truncated).toBeUndefined();
     });
 
+    it('starts a large answer while the command still runs, and kills it when the client leaves', async () => {
+      const id = await api.sandbox();
+      const script = 'head -c 3000000 /dev/zero; sleep 30';
+      const running = () => api.processes(id, ['sh', '-c', script]);
+      const controller = new AbortController();
+      const response = await exec(id, { cmd: ['sh', '-c', script] }, { signal: controller.signal });
+      // The status and the first bytes arrive while the command sleeps: the answer did not wait for its end.
+      expect(response.status).toBe(200);
+      const reader = response.body!.getReader();
+      const first = await reader.read();
+      expect(new TextDecoder().decode(first.value)).toMatch(/^\{"stdout":"(\\u0000)*/);
+      expect(await running()).toBeGreaterThan(0);
+      controller.abort();
+      await reader.cancel().catch(() => undefined);
+      await expect.poll(running, { timeout: 10_000 }).toBe(0);
+    });
+
+    it('ends a streamed answer with stderr, the exit code and timed_out', async () => {
+      const id = await api.sandbox();
+      const response = await exec(id, {
+        cmd: ['sh', '-c', 'head -c 2000000 /dev/zero; echo oops >&2; exit 3'],
+      });
+      expect(response.status).toBe(200);
+      expect(await response.json()).toEqual({
+        exit_code: 3,
+        stdout: '\0'.repeat(2_000_000),
+        stderr: 'oops\n',
+        timed_out: false,
+      });
+    });
+
     it('replaces invalid UTF-8 in output with U+FFFD', async () => {
       const id = await api.sandbox();
       await api.engine.writeFile(id, '/tmp/bytes', Buffer.from([0x61, 0xff, 0x62]));

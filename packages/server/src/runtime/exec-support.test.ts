@@ -64,6 +64,24 @@ describe('collectExec keeps at most maxOutputBytes per stream', () => {
     expect(result.truncated).toBe(false);
   });
 
+  it('hands stdout to a sink as it comes, under the same limit, and keeps none of it', async () => {
+    const handed: Buffer[] = [];
+    let waits = 0;
+    const result = await collectExec(execStreamFrom(handleOf(flood(40)), { cmd: ['yes'] }), {
+      maxOutputBytes: MiB + 100,
+      stdoutSink: async (data) => {
+        handed.push(data);
+        waits += 1;
+        await new Promise((resolve) => setImmediate(resolve));
+      },
+    });
+    expect(Buffer.concat(handed).length).toBe(MiB + 100);
+    expect(waits).toBe(handed.length);
+    expect(result.stdout.length).toBe(0);
+    expect(result.stderr.length).toBe(3);
+    expect(result).toMatchObject({ exitCode: 0, truncated: true });
+  });
+
   it('has a 16 MiB default', async () => {
     const result = await collectExec(execStreamFrom(handleOf(flood(320)), { cmd: ['x'] })); // 20 MiB
     expect(result.stdout.length).toBe(16 * MiB);

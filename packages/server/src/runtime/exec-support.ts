@@ -218,24 +218,32 @@ export function execStreamFrom(
 }
 
 /** The first `limit` bytes of a stream of chunks; whatever comes after is counted, not kept. */
+const EMPTY = Buffer.alloc(0);
+
 class BoundedOutput {
   private readonly chunks: Buffer[] = [];
   private kept = 0;
   truncated = false;
 
-  constructor(private readonly limit: number) {}
+  /** `keep` false: only counts, for output handed on as it comes. */
+  constructor(
+    private readonly limit: number,
+    private readonly keep = true,
+  ) {}
 
-  add(data: Buffer): void {
+  /** Takes what fits under the limit and returns it (empty once full). */
+  add(data: Buffer): Buffer {
     const room = this.limit - this.kept;
     if (data.length > room) this.truncated = true;
-    if (room <= 0) return;
+    if (room <= 0) return EMPTY;
     const part = data.length > room ? data.subarray(0, room) : data;
-    this.chunks.push(part);
+    if (this.keep) this.chunks.push(part);
     this.kept += part.length;
+    return part;
   }
 
   bytes(): Buffer {
-    return Buffer.concat(this.chunks, this.kept);
+    return Buffer.concat(this.chunks, this.keep ? this.kept : 0);
   }
 }
 
@@ -243,18 +251,22 @@ class BoundedOutput {
  * Runs a stream to its end, keeping stdout and stderr apart, at most `maxOutputBytes` of each (whatever a sandbox
  * prints, the server's memory stays bounded). Past the limit the output is still read and discarded rather than the
  * process ended: it runs to its own end (or its timeout) with its real exit code, and is never blocked on a full
- * pipe. The result then says `truncated`; the WebSocket stream is the way to get everything.
+ * pipe. The result then says `truncated`; the WebSocket stream is the way to get everything. With `stdoutSink`,
+ * stdout is handed on as it comes (under the same limit) instead of kept.
  */
 export async function collectExec(
   stream: ExecStream,
-  options: Pick<ExecOptions, 'maxOutputBytes'> = {},
+  options: Pick<ExecOptions, 'maxOutputBytes' | 'stdoutSink'> = {},
 ): Promise<ExecResult> {
   const limit = options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES;
-  const stdout = new BoundedOutput(limit);
+  const sink = options.stdoutSink;
+  const stdout = new BoundedOutput(limit, sink === undefined);
   const stderr = new BoundedOutput(limit);
   for await (const event of stream) {
-    if (event.type === 'stdout') stdout.add(event.data);
-    else if (event.type === 'stderr') stderr.add(event.data);
+    if (event.type === 'stdout') {
+      const kept = stdout.add(event.data);
+      if (sink !== undefined && kept.length > 0) await sink(kept);
+    } else if (event.type === 'stderr') stderr.add(event.data);
     else
       return {
         exitCode: event.exitCode,

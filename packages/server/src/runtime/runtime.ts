@@ -194,6 +194,12 @@ export interface ExecOptions {
    * `truncated`. Defaults to {@link DEFAULT_MAX_OUTPUT_BYTES}. Streams (`execStream`) pass everything through.
    */
   maxOutputBytes?: number;
+  /**
+   * `exec` only: where stdout goes as it arrives (at most `maxOutputBytes` of it) instead of into the result, whose
+   * `stdout` is then empty. Awaited before more output is read, so a slow consumer slows the process's output rather
+   * than growing a buffer.
+   */
+  stdoutSink?: (data: Buffer) => Promise<void>;
 }
 
 /** Exit code reported for a process killed by its timeout (as `timeout(1)` does). */

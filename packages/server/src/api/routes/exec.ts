@@ -1,6 +1,7 @@
 /**
  * `POST /sandboxes/{id}/exec`: Den's synchronous exec. The timeout really kills the process (200 with exit code
  * 124 and `timed_out: true`), a client that disconnects kills it too, and no server timeout cuts the response.
+ * Large output is answered while the command runs (exec-answer.ts).
  * Burrow's `pty` runs the command on a terminal (its stderr then arrives merged into stdout).
  */
 import { BurrowError, ExecRequest, ExecStreamRequest, MAX_EXEC_TIMEOUT_SECONDS } from '@burrow/protocol';
@@ -12,7 +13,7 @@ import { readBody } from '../body.js';
 import type { ApiContext } from '../context.js';
 import { watchDisconnect } from '../disconnect.js';
 import { checkCmd, ptyFromWire } from '../command-fields.js';
-import { execResponseBody } from '../exec-body.js';
+import { ExecAnswer } from '../exec-answer.js';
 import type { IdParams } from './sandboxes.js';
 
 // `cmd` is checked by hand so that a missing one gets Den's message (`cmd is required`).
@@ -61,12 +62,21 @@ export function execRoutes(app: FastifyInstance, { engine }: ApiContext): void {
     const options = baseOptions(checkCmd(body.cmd), body);
     if (body.stdin !== undefined) options.stdin = body.stdin;
     const disconnect = watchDisconnect(reply);
+    const answer = new ExecAnswer(reply);
     let result;
     try {
-      result = await engine.exec(request.params.id, { ...options, signal: disconnect.signal });
+      result = await engine.exec(request.params.id, {
+        ...options,
+        signal: disconnect.signal,
+        stdoutSink: answer.stdout,
+      });
+    } catch (error) {
+      if (!answer.started) throw error;
+      answer.fail(error as Error);
+      return reply;
     } finally {
       disconnect.dispose();
     }
-    return reply.type('application/json; charset=utf-8').send(execResponseBody(result));
+    return answer.finish(result);
   });
 }
