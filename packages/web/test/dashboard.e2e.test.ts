@@ -47,6 +47,10 @@ let restoredId = '';
 
 const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
 
+/** The API itself, with the key (for what the test sets up beside the dashboard). */
+const api = (path: string, init: RequestInit = {}) =>
+  fetch(`${server.url}/api/v1${path}`, { ...init, headers: { 'x-api-key': KEY, ...init.headers } });
+
 async function expectAccessible(name: string): Promise<void> {
   const violations = await axeViolations(page);
   expect([name, violations]).toEqual([name, []]);
@@ -110,6 +114,11 @@ describe('dashboard (auth on, real engine)', () => {
   it('creates a sandbox from the form, showing an API validation error by its field', async () => {
     await page.getByRole('link', { name: 'New sandbox' }).first().click();
     await page.getByRole('heading', { name: 'New sandbox' }).waitFor();
+    // The options the server offers beyond Den's are on the form.
+    await page.getByLabel('Isolation runtime').selectOption('runc');
+    await page.getByLabel('Egress allowlist').waitFor();
+    await page.getByLabel('Egress secrets').waitFor();
+    await page.getByLabel('Public ports').waitFor();
     await page.getByLabel('Memory (MiB)').fill('1');
     await page.getByLabel('Labels').fill('suite=dashboard\nowner=e2e');
     await page.getByRole('button', { name: 'Create sandbox' }).click();
@@ -127,23 +136,42 @@ describe('dashboard (auth on, real engine)', () => {
     await page.getByRole('heading', { name: sandboxId }).waitFor();
   });
 
-  it('runs commands in the terminal and shows their output', async () => {
+  it('runs a shell on a terminal: output, Ctrl-C, and the size follows the window', async () => {
     const terminal = page.locator('.terminal[data-ready="true"]');
     await terminal.waitFor();
+    expect(await terminal.getAttribute('data-mode')).toBe('pty');
     await terminal.click();
     await page.keyboard.type('echo dashboard-$((6*7))');
     await page.keyboard.press('Enter');
     await waitForTerminal('dashboard-42');
-    await page.keyboard.type('cd /tmp');
+    // Ctrl-C reaches the program on the terminal, and the shell takes the next line.
+    await page.keyboard.type('sleep 60');
     await page.keyboard.press('Enter');
-    // A line typed while a command runs is that command's stdin, as in any terminal: wait for the prompt.
-    await waitForTerminal('/tmp$');
-    await page.keyboard.type('pwd; echo oops >&2; false');
+    await page.keyboard.press('Control+C');
+    await page.keyboard.type('cd /tmp; pwd; false; echo status-$?');
     await page.keyboard.press('Enter');
-    await waitForTerminal('[exit 1]');
-    const text = await terminalText();
-    expect(text).toMatch(/^\/tmp$/m);
-    expect(text).toContain('oops');
+    await waitForTerminal('status-1');
+    expect(await terminalText()).toMatch(/^\/tmp\s*$/m);
+    // The terminal has the screen's size, and follows it when the window changes.
+    const columns = async () => {
+      await page.keyboard.type('echo cols-$(stty size | cut -d" " -f2)-end');
+      await page.keyboard.press('Enter');
+      const deadline = Date.now() + 20_000;
+      for (;;) {
+        const found = [...(await terminalText()).matchAll(/cols-(\d+)-end/g)].map((match) =>
+          Number(match[1]),
+        );
+        if (found.length > 0) return found[found.length - 1]!;
+        if (Date.now() > deadline) throw new Error('stty size never answered');
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    };
+    const before = await columns();
+    expect(before).toBeGreaterThan(20);
+    const viewport = page.viewportSize() ?? { width: 1280, height: 800 };
+    await page.setViewportSize({ width: Math.round(viewport.width * 0.6), height: viewport.height });
+    await expect.poll(columns, { timeout: 20_000 }).toBeLessThan(before);
+    await page.setViewportSize(viewport);
     await screenshot(page, '04-terminal');
     await expectAccessible('terminal');
     // Escape then Tab leaves the terminal: the keyboard is never trapped.
@@ -223,6 +251,109 @@ describe('dashboard (auth on, real engine)', () => {
     await expectAccessible('metrics');
   });
 
+  it('pauses and resumes the sandbox', async () => {
+    await page.getByRole('button', { name: 'Pause', exact: true }).click();
+    await page.getByRole('button', { name: 'Resume', exact: true }).waitFor({ timeout: 30_000 });
+    await expect
+      .poll(() => page.locator('.sandbox-head').innerText(), { timeout: 20_000 })
+      .toContain('paused');
+    await page.getByRole('button', { name: 'Resume', exact: true }).click();
+    await page.getByRole('button', { name: 'Pause', exact: true }).waitFor({ timeout: 30_000 });
+    await expect
+      .poll(() => page.locator('.sandbox-head').innerText(), { timeout: 20_000 })
+      .toContain('running');
+  });
+
+  it('lists background processes, shows their output and kills them', async () => {
+    const started = await api(`/sandboxes/${sandboxId}/processes`, {
+      method: 'POST',
+      body: JSON.stringify({
+        cmd: ['sh', '-c', 'i=0; while true; do echo tick-$i; i=$((i+1)); sleep 0.2; done'],
+        tag: 'ticker',
+      }),
+    });
+    expect(started.status).toBe(201);
+    await page.getByRole('tab', { name: 'Processes' }).click();
+    const table = page.getByRole('table', { name: 'Processes' });
+    await table.getByRole('cell', { name: 'ticker', exact: true }).waitFor();
+    await page.getByRole('button', { name: 'Output of ticker' }).click();
+    // Replayed and then live: the count goes on while the panel shows it.
+    await expect.poll(() => page.getByTestId('process-output').innerText()).toContain('tick-0');
+    await expect
+      .poll(() => page.getByTestId('process-output').innerText(), { timeout: 20_000 })
+      .toMatch(/tick-1\d/);
+    await screenshot(page, '05b-processes');
+    await expectAccessible('processes');
+    await page.getByRole('button', { name: 'Kill ticker' }).click();
+    await expect
+      .poll(() => table.locator('tr', { hasText: 'ticker' }).innerText(), { timeout: 20_000 })
+      .toMatch(/exited \d+/);
+    expect(await page.getByRole('button', { name: 'Kill ticker' }).count()).toBe(0);
+  });
+
+  it('opens a sandbox port through its preview link', async () => {
+    const page200 = await api(`/sandboxes/${sandboxId}/files?path=/tmp/index.html`, {
+      method: 'PUT',
+      body: 'served-by-the-sandbox',
+    });
+    expect(page200.status).toBeLessThan(300);
+    const started = await api(`/sandboxes/${sandboxId}/processes`, {
+      method: 'POST',
+      body: JSON.stringify({
+        cmd: ['python3', '-m', 'http.server', '8000', '--bind', '127.0.0.1', '--directory', '/tmp'],
+        tag: 'web',
+      }),
+    });
+    expect(started.status).toBe(201);
+    // The server is up inside once it answers there.
+    const inside = async () => {
+      const response = await api(`/sandboxes/${sandboxId}/exec`, {
+        method: 'POST',
+        body: JSON.stringify({
+          cmd: [
+            'python3',
+            '-c',
+            'import urllib.request as u; print(u.urlopen("http://127.0.0.1:8000/").read().decode())',
+          ],
+        }),
+      });
+      return ((await response.json()) as { stdout: string }).stdout;
+    };
+    await expect.poll(inside, { timeout: 20_000 }).toContain('served-by-the-sandbox');
+    await page.getByRole('tab', { name: 'Info' }).click();
+    await page.getByLabel('Port', { exact: true }).fill('8000');
+    await page.getByRole('button', { name: 'Get preview link' }).click();
+    const link = page.getByTestId('preview-link');
+    await link.waitFor();
+    await expectAccessible('info with a preview link');
+    const [opened] = await Promise.all([page.context().waitForEvent('page'), link.click()]);
+    await expect
+      .poll(() => opened.locator('body').innerText(), { timeout: 20_000 })
+      .toContain('served-by-the-sandbox');
+    await opened.close();
+  });
+
+  it('forks the sandbox into a new one and goes there', async () => {
+    await page.getByRole('button', { name: 'Fork', exact: true }).click();
+    await page.waitForURL((url) => /#\/sandboxes\//.test(url.hash) && !url.hash.includes(sandboxId), {
+      timeout: 60_000,
+    });
+    const copyId = decodeURIComponent(/#\/sandboxes\/([^/]+)/.exec(page.url())?.[1] ?? '');
+    expect(copyId).toMatch(/^[a-z0-9]{20}$/);
+    await page.getByRole('heading', { name: copyId }).waitFor();
+    // The copy has the original's files.
+    await page.getByRole('tab', { name: 'Files' }).click();
+    await page
+      .getByRole('table', { name: 'Contents of /home/sandbox' })
+      .getByRole('button', { name: 'notes.txt', exact: true })
+      .waitFor();
+    await page.getByRole('button', { name: 'Destroy', exact: true }).click();
+    await page.getByRole('button', { name: 'Confirm: destroy' }).click();
+    await page.waitForURL((url) => url.hash === '#/');
+    await page.goto(`${server.url}/#/sandboxes/${sandboxId}`);
+    await page.getByRole('heading', { name: sandboxId }).waitFor();
+  });
+
   it('takes a snapshot and restores it into a new sandbox with the files', async () => {
     await page.getByRole('tab', { name: 'Snapshots' }).click();
     await page.getByLabel('Snapshot name').fill('before');
@@ -252,6 +383,10 @@ describe('dashboard (auth on, real engine)', () => {
     await expect.poll(() => table.locator('tbody tr[data-id]').count()).toBe(2);
     await page.getByLabel('Filter').fill('');
     // CPU and memory at a glance: the memory cell of a running sandbox in view fills in.
+    expect(await table.locator(`tr[data-id="${sandboxId}"] td`).nth(3).innerText()).toContain('· runc');
+    await expect
+      .poll(() => page.getByTestId('server-totals').innerText())
+      .toContain('server totals: 2 (2 running');
     const memory = table.locator(`tr[data-id="${sandboxId}"] td`).nth(7);
     await expect.poll(() => memory.innerText(), { timeout: 20_000 }).toMatch(/\d+(\.\d)? (B|KiB|MiB)/);
     await screenshot(page, '02-sandboxes');
@@ -289,9 +424,10 @@ describe('dashboard (auth on, real engine)', () => {
     await page.getByRole('tab', { name: 'Terminal' }).focus();
     await page.keyboard.press('ArrowRight');
     await expect
-      .poll(() => page.getByRole('tab', { name: 'Files' }).getAttribute('aria-selected'))
+      .poll(() => page.getByRole('tab', { name: 'Processes' }).getAttribute('aria-selected'))
       .toBe('true');
-    expect(await page.evaluate(() => document.activeElement?.id)).toBe('tab-files');
+    // Focus follows on the next frame.
+    await expect.poll(() => page.evaluate(() => document.activeElement?.id)).toBe('tab-processes');
     await page.keyboard.press('End');
     await expect
       .poll(() => page.getByRole('tab', { name: 'Info' }).getAttribute('aria-selected'))

@@ -24,6 +24,10 @@ export const FEATURE_TOKENS = {
   runtime: 'runtime_choice',
   /** Egress policy on create. */
   egress: 'egress_policy',
+  /** Preview URLs for a sandbox's ports (and public ports on create). */
+  preview: 'preview_urls',
+  /** Headers the egress proxy adds for a host (secrets on create). */
+  secrets: 'egress_secrets',
 } as const;
 
 export type Feature = keyof typeof FEATURE_TOKENS;

@@ -1,12 +1,12 @@
 /**
- * Lifecycle actions of one sandbox: stop, start, extend the lifetime, destroy (with a confirming second press).
- * Pause/resume (feature `pause`) and fork (feature `fork`) join this row when the server offers them.
+ * Lifecycle actions of one sandbox: stop, start, pause and resume (feature `pause`), fork into a new sandbox and go
+ * there (feature `fork`), extend the lifetime, destroy (with a confirming second press).
  */
 import type { Sandbox } from '@burrow/sdk';
 import { useState } from 'preact/hooks';
 import { useApi } from '../api/context.js';
 import { ErrorMessage } from '../ui/errors.js';
-import { navigate } from '../ui/route.js';
+import { navigate, sandboxHref } from '../ui/route.js';
 
 export function Actions({ sandbox, onChanged }: { sandbox: Sandbox; onChanged(): void }) {
   const { features } = useApi();
@@ -44,7 +44,7 @@ export function Actions({ sandbox, onChanged }: { sandbox: Sandbox; onChanged():
   return (
     <div class="actions-bar">
       <div class="toolbar">
-        {status === 'running' || status === 'creating' ? (
+        {status === 'running' || status === 'creating' || status === 'paused' ? (
           <button
             type="button"
             class="secondary"
@@ -54,7 +54,42 @@ export function Actions({ sandbox, onChanged }: { sandbox: Sandbox; onChanged():
             {busy === 'stop' ? 'Stopping…' : 'Stop'}
           </button>
         ) : null}
-        {status !== 'running' && features.has('start') ? (
+        {status === 'running' && features.has('pause') ? (
+          <button
+            type="button"
+            class="secondary"
+            disabled={busy !== undefined}
+            onClick={() => void run('pause', () => sandbox.pause())}
+          >
+            {busy === 'pause' ? 'Pausing…' : 'Pause'}
+          </button>
+        ) : null}
+        {status === 'paused' && features.has('pause') ? (
+          <button
+            type="button"
+            class="secondary"
+            disabled={busy !== undefined}
+            onClick={() => void run('resume', () => sandbox.resume())}
+          >
+            {busy === 'resume' ? 'Resuming…' : 'Resume'}
+          </button>
+        ) : null}
+        {status === 'running' && features.has('fork') ? (
+          <button
+            type="button"
+            class="secondary"
+            disabled={busy !== undefined}
+            onClick={() =>
+              void run('fork', async () => {
+                const [copy] = await sandbox.fork(1);
+                if (copy !== undefined) navigate(sandboxHref(copy.id));
+              })
+            }
+          >
+            {busy === 'fork' ? 'Forking…' : 'Fork'}
+          </button>
+        ) : null}
+        {status !== 'running' && status !== 'paused' && features.has('start') ? (
           <button
             type="button"
             class="secondary"

@@ -1,7 +1,11 @@
-/** One sandbox: its status and lifecycle actions, then tabs for the terminal, files, metrics, snapshots and info. */
+/**
+ * One sandbox: its status and lifecycle actions, then tabs for the terminal, processes, files, metrics, snapshots
+ * and info.
+ */
 import type { Sandbox } from '@burrow/sdk';
 import { SandboxNotFoundError } from '@burrow/sdk';
 import { useApi } from '../api/context.js';
+import type { Feature } from '../api/features.js';
 import { StatusBadge } from '../sandboxes/sandbox-table.js';
 import { ErrorMessage } from '../ui/errors.js';
 import { formatExpiry } from '../ui/format.js';
@@ -12,12 +16,14 @@ import { Actions } from './actions.js';
 import { FilesPanel } from './files-panel.js';
 import { InfoPanel } from './info-panel.js';
 import { MetricsPanel } from './metrics-panel.js';
+import { ProcessesPanel } from './processes-panel.js';
 import { SnapshotsPanel } from './snapshots-panel.js';
 import { TerminalPanel } from './terminal-panel.js';
 
-/** Tabs in order. Processes (feature `processes`) go after the terminal when the server offers them. */
-const TABS: { id: SandboxTab; label: string }[] = [
+/** Tabs in order; processes only when the server offers them (feature `processes`). */
+const TABS: { id: SandboxTab; label: string; feature?: Feature }[] = [
   { id: 'terminal', label: 'Terminal' },
+  { id: 'processes', label: 'Processes', feature: 'processes' },
   { id: 'files', label: 'Files' },
   { id: 'metrics', label: 'Metrics' },
   { id: 'snapshots', label: 'Snapshots' },
@@ -25,7 +31,7 @@ const TABS: { id: SandboxTab; label: string }[] = [
 ];
 
 export function SandboxPage({ id, tab }: { id: string; tab: SandboxTab }) {
-  const { burrow } = useApi();
+  const { burrow, features } = useApi();
   const polled = usePoll<Sandbox>(() => burrow.get(id), 3000, [id]);
   const sandbox = polled.data;
   if (sandbox === undefined || sandbox.id !== id) {
@@ -70,13 +76,20 @@ export function SandboxPage({ id, tab }: { id: string; tab: SandboxTab }) {
       <Tabs
         label="Sandbox views"
         current={tab}
-        tabs={TABS.map((item) => ({ ...item, href: sandboxHref(id, item.id) }))}
+        tabs={TABS.filter((item) => item.feature === undefined || features.has(item.feature)).map((item) => ({
+          id: item.id,
+          label: item.label,
+          href: sandboxHref(id, item.id),
+        }))}
       >
         {tab === 'terminal' ? <TerminalPanel sandbox={sandbox} running={running} /> : null}
+        {tab === 'processes' && features.has('processes') ? (
+          <ProcessesPanel sandbox={sandbox} running={running} />
+        ) : null}
         {tab === 'files' ? <FilesPanel sandbox={sandbox} running={running} /> : null}
         {tab === 'metrics' ? <MetricsPanel sandbox={sandbox} running={running} /> : null}
         {tab === 'snapshots' ? <SnapshotsPanel sandbox={sandbox} /> : null}
-        {tab === 'info' ? <InfoPanel info={info} /> : null}
+        {tab === 'info' ? <InfoPanel sandbox={sandbox} running={running} /> : null}
       </Tabs>
     </>
   );

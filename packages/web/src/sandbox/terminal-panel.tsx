@@ -1,13 +1,18 @@
 /**
- * The terminal tab: xterm.js (fetched when the tab is first opened) driving a session. Line mode over the exec
- * stream today; with the server's `pty` feature a PTY session takes its place (raw keys, resize).
+ * The terminal tab: xterm.js (fetched when the tab is first opened) driving a session: a shell on a PTY when the
+ * server offers the `pty` feature (raw keys, resize), else line mode over the exec stream.
  */
 import type { Sandbox } from '@burrow/sdk';
 import { useEffect, useRef, useState } from 'preact/hooks';
+import { useApi } from '../api/context.js';
 import { ErrorMessage } from '../ui/errors.js';
 import { LineSession } from '../terminal/line-session.js';
+import { PtyTerminal } from '../terminal/pty-terminal.js';
+import type { TerminalSession } from '../terminal/session.js';
 
 export function TerminalPanel({ sandbox, running }: { sandbox: Sandbox; running: boolean }) {
+  const { features } = useApi();
+  const pty = features.has('pty');
   const box = useRef<HTMLDivElement>(null);
   const [error, setError] = useState<unknown>(undefined);
   const [ready, setReady] = useState(false);
@@ -24,8 +29,11 @@ export function TerminalPanel({ sandbox, running }: { sandbox: Sandbox; running:
       .then(({ createTerminalView }) => {
         if (disposed) return;
         const view = createTerminalView(element, `Terminal of ${sandbox.id}`);
-        const session = new LineSession(handle.current, view);
+        const session: TerminalSession = pty
+          ? new PtyTerminal(handle.current, view, view.size(), setError)
+          : new LineSession(handle.current, view);
         view.onData((data) => session.input(data));
+        view.onResize((cols, rows) => session.resize?.(cols, rows));
         cleanup = () => {
           session.dispose();
           view.dispose();
@@ -39,14 +47,19 @@ export function TerminalPanel({ sandbox, running }: { sandbox: Sandbox; running:
       cleanup();
       setReady(false);
     };
-  }, [sandbox.id, running]);
+  }, [sandbox.id, running, pty]);
 
   if (!running) return <p class="empty">The sandbox is not running: start it to use the terminal.</p>;
   return (
     <section aria-labelledby="terminal-title">
       <h2 id="terminal-title">Terminal</h2>
       <ErrorMessage error={error} context="loading the terminal" />
-      <div class="terminal" ref={box} data-ready={ready ? 'true' : 'false'} />
+      <div
+        class="terminal"
+        ref={box}
+        data-ready={ready ? 'true' : 'false'}
+        data-mode={pty ? 'pty' : 'line'}
+      />
       <p class="muted">Press Escape then Tab to move focus out of the terminal.</p>
     </section>
   );

@@ -17,7 +17,7 @@ import {
 } from './form-model.js';
 
 export function CreateForm() {
-  const { burrow } = useApi();
+  const { burrow, features } = useApi();
   const [form, setForm] = useState<FormState>(EMPTY_FORM);
   const [errors, setErrors] = useState<FieldErrors>({});
   const [failure, setFailure] = useState<unknown>(undefined);
@@ -124,6 +124,46 @@ export function CreateForm() {
             </select>
           )}
         </Field>
+        {features.has('runtime') ? (
+          <Field
+            id="create-runtime"
+            label="Isolation runtime"
+            hint="gVisor: a second kernel between the sandbox and the host (slower system calls)"
+            error={errors.runtime}
+          >
+            {(aria) => (
+              <select
+                {...aria}
+                value={form.runtime}
+                onChange={(event) =>
+                  setForm({ ...form, runtime: event.currentTarget.value as FormState['runtime'] })
+                }
+              >
+                <option value="">server default</option>
+                <option value="runc">runc (shared kernel)</option>
+                <option value="gvisor">gvisor</option>
+              </select>
+            )}
+          </Field>
+        ) : null}
+        {features.has('egress')
+          ? area(
+              'egressAllow',
+              'Egress allowlist',
+              'Network mode bridge: one host (*.example.com) or CIDR per line; nothing else is reachable',
+            )
+          : null}
+        {features.has('egress') ? area('egressDeny', 'Egress denylist', 'Refused even when allowed') : null}
+        {features.has('secrets')
+          ? area(
+              'secrets',
+              'Egress secrets',
+              'HOST HEADER: VALUE per line: the egress proxy adds the header for that host; the value never enters the sandbox',
+            )
+          : null}
+        {features.has('preview')
+          ? text('publicPorts', 'Public ports', 'Ports whose preview URLs need no token, e.g. 3000, 8080')
+          : null}
         <div class="field checkbox">
           <input
             id="create-writableRootfs"

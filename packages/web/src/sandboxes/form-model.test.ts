@@ -2,6 +2,40 @@ import { describe, expect, it } from 'vitest';
 import { EMPTY_FORM, fieldOfError, toCreateOptions } from './form-model.js';
 
 describe('create form model', () => {
+  it('takes the isolation runtime and an egress policy, and maps their API errors back', () => {
+    const { options, errors } = toCreateOptions({
+      ...EMPTY_FORM,
+      networkMode: 'bridge',
+      runtime: 'gvisor',
+      egressAllow: 'deb.debian.org\n*.example.com\n10.0.0.0/8\n',
+      egressDeny: ' bad.example.com ',
+    });
+    expect(errors).toEqual({});
+    expect(options).toMatchObject({
+      networkMode: 'bridge',
+      runtime: 'gvisor',
+      egress: { allow: ['deb.debian.org', '*.example.com', '10.0.0.0/8'], deny: ['bad.example.com'] },
+    });
+    expect(toCreateOptions(EMPTY_FORM).options).not.toHaveProperty('egress');
+    const more = toCreateOptions({
+      ...EMPTY_FORM,
+      secrets: 'api.example.com Authorization: Bearer a:b c\n',
+      publicPorts: '3000, 8080 9000',
+    });
+    expect(more.errors).toEqual({});
+    expect(more.options).toMatchObject({
+      secrets: [{ host: 'api.example.com', header: 'Authorization', value: 'Bearer a:b c' }],
+      publicPorts: [3000, 8080, 9000],
+    });
+    const bad = toCreateOptions({ ...EMPTY_FORM, secrets: 'no-header-here', publicPorts: '80, x' });
+    expect(Object.keys(bad.errors).sort()).toEqual(['publicPorts', 'secrets']);
+    // The message never repeats what was typed (a secret's value).
+    expect(bad.errors.secrets).not.toContain('no-header-here');
+    expect(fieldOfError('runtime', 'runtime: not offered here')).toBe('runtime');
+    expect(fieldOfError(undefined, 'egress.allow[1]: not a host or CIDR')).toBe('egressAllow');
+    expect(fieldOfError(undefined, 'egress.deny[0]: not a host or CIDR')).toBe('egressDeny');
+  });
+
   it('turns the fields into create options', () => {
     const { options, errors } = toCreateOptions({
       ...EMPTY_FORM,

@@ -2,7 +2,15 @@
  * The create form as data: text fields as typed, turned into the SDK's create options with a message per field
  * that does not parse, and the API's validation errors (which name the wire field first) mapped back to a field.
  */
-import type { CreateSandboxOptions, NetworkMode, PortMapping, TmpfsMount, VolumeMount } from '@burrow/sdk';
+import type {
+  CreateSandboxOptions,
+  EgressSecret,
+  IsolationRuntime,
+  NetworkMode,
+  PortMapping,
+  TmpfsMount,
+  VolumeMount,
+} from '@burrow/sdk';
 
 export interface FormState {
   image: string;
@@ -12,6 +20,15 @@ export interface FormState {
   pidLimit: string;
   diskLimitMiB: string;
   networkMode: '' | NetworkMode;
+  /** Isolation runtime (feature `runtime_choice`); empty: the server's default. */
+  runtime: '' | IsolationRuntime;
+  /** Egress allowlist and denylist (feature `egress_policy`), one destination per line. */
+  egressAllow: string;
+  egressDeny: string;
+  /** Headers the egress proxy adds (feature `egress_secrets`): `HOST HEADER: VALUE` lines. */
+  secrets: string;
+  /** Ports whose preview URLs need no token (feature `preview_urls`), by commas or spaces. */
+  publicPorts: string;
   writableRootfs: boolean;
   workdir: string;
   cmd: string;
@@ -42,6 +59,11 @@ export const EMPTY_FORM: FormState = {
   pidLimit: '',
   diskLimitMiB: '',
   networkMode: '',
+  runtime: '',
+  egressAllow: '',
+  egressDeny: '',
+  secrets: '',
+  publicPorts: '',
   writableRootfs: false,
   workdir: '',
   cmd: '',
@@ -134,6 +156,30 @@ function parseTmpfs(text: string, errors: FieldErrors): TmpfsMount[] | undefined
   return mounts.length === 0 ? undefined : mounts;
 }
 
+/** `HOST HEADER: VALUE` lines (the value may hold spaces and colons). */
+function parseSecrets(text: string, errors: FieldErrors): EgressSecret[] | undefined {
+  const secrets: EgressSecret[] = [];
+  for (const line of lines(text)) {
+    const match = /^(\S+)\s+([^:\s]+):\s*(.+)$/.exec(line);
+    if (match === null) {
+      errors.secrets = `a line is not HOST HEADER: VALUE (e.g. api.example.com Authorization: Bearer ...)`;
+      return undefined;
+    }
+    secrets.push({ host: match[1] as string, header: match[2] as string, value: match[3] as string });
+  }
+  return secrets.length === 0 ? undefined : secrets;
+}
+
+function parsePortList(text: string, errors: FieldErrors): number[] | undefined {
+  const words = text.split(/[\s,]+/).filter((word) => word !== '');
+  const ports = words.map(Number);
+  if (ports.some((port) => !Number.isInteger(port) || port < 1 || port > 65535)) {
+    errors.publicPorts = 'enter port numbers (1-65535) separated by commas or spaces';
+    return undefined;
+  }
+  return ports.length === 0 ? undefined : ports;
+}
+
 export function toCreateOptions(form: FormState): { options: CreateSandboxOptions; errors: FieldErrors } {
   const errors: FieldErrors = {};
   const options: CreateSandboxOptions = {};
@@ -149,6 +195,12 @@ export function toCreateOptions(form: FormState): { options: CreateSandboxOption
   const disk = number(form.diskLimitMiB, 'diskLimitMiB', errors, false);
   set('diskLimitBytes', disk === undefined ? undefined : Math.round(disk * 1024 * 1024));
   set('networkMode', form.networkMode || undefined);
+  set('runtime', form.runtime || undefined);
+  const allow = lines(form.egressAllow);
+  const deny = lines(form.egressDeny);
+  if (allow.length > 0 || deny.length > 0) options.egress = { allow, ...(deny.length > 0 ? { deny } : {}) };
+  set('secrets', parseSecrets(form.secrets, errors));
+  set('publicPorts', parsePortList(form.publicPorts, errors));
   if (form.writableRootfs) options.writableRootfs = true;
   set('workdir', form.workdir.trim() || undefined);
   const cmd = lines(form.cmd);
@@ -196,6 +248,11 @@ const WIRE_FIELDS: [string, FieldName][] = [
   ['storage.volumes', 'volumes'],
   ['storage.tmpfs', 'tmpfs'],
   ['network_mode', 'networkMode'],
+  ['runtime', 'runtime'],
+  ['egress.deny', 'egressDeny'],
+  ['secrets', 'secrets'],
+  ['public_ports', 'publicPorts'],
+  ['egress', 'egressAllow'],
   ['writable_rootfs', 'writableRootfs'],
   ['pid_limit', 'pidLimit'],
   ['disk_limit', 'diskLimitMiB'],

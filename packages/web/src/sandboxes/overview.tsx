@@ -1,5 +1,8 @@
-/** Host overview: sandboxes by status, host memory and the pressure level, warm pools; live. */
-import type { Resources, SandboxInfo } from '@burrow/sdk';
+/**
+ * Host overview: sandboxes by status (from the list, and the server's own totals from `/api/v1/stats`), host memory
+ * and the pressure level, warm pools; live.
+ */
+import type { Resources, SandboxInfo, SystemStats } from '@burrow/sdk';
 import { useApi } from '../api/context.js';
 import { ErrorMessage } from '../ui/errors.js';
 import { formatBytes, formatPercent } from '../ui/format.js';
@@ -9,6 +12,7 @@ import { countByStatus } from './list-model.js';
 export function Overview({ items }: { items: SandboxInfo[] | undefined }) {
   const { burrow } = useApi();
   const resources = usePoll<Resources>(() => burrow.resources(), 5000);
+  const totals = usePoll<SystemStats>(() => burrow.stats(), 5000);
   const counts = items === undefined ? undefined : countByStatus(items);
   const host = resources.data?.host;
   const pressure = resources.data?.pressure;
@@ -28,6 +32,11 @@ export function Overview({ items }: { items: SandboxInfo[] | undefined }) {
             {counts.running} running · {counts.stopped} stopped · {counts.error} error
             {counts.paused > 0 ? ` · ${counts.paused} paused` : ''}
             {counts.creating > 0 ? ` · ${counts.creating} creating` : ''}
+          </p>
+        )}
+        {totals.data === undefined ? null : (
+          <p class="muted" data-testid="server-totals">
+            server totals: {totals.data.total} ({totals.data.running} running, {totals.data.stopped} stopped)
           </p>
         )}
       </div>

@@ -4,6 +4,7 @@
  */
 import type { Sandbox, SandboxStats } from '@burrow/sdk';
 import { useLayoutEffect, useRef, useState } from 'preact/hooks';
+import { useApi } from '../api/context.js';
 import { formatAge, formatBytes, formatExpiry, formatPercent } from '../ui/format.js';
 import { sandboxHref } from '../ui/route.js';
 import { visibleWindow, type Sort, type SortKey } from './list-model.js';
@@ -25,7 +26,7 @@ export interface SandboxTableProps {
 const COLUMNS: { key: SortKey | undefined; label: string }[] = [
   { key: 'id', label: 'Sandbox' },
   { key: 'status', label: 'Status' },
-  { key: 'image', label: 'Image' },
+  { key: 'image', label: 'Image · runtime' },
   { key: 'created', label: 'Age' },
   { key: 'expires', label: 'Expires' },
   { key: undefined, label: 'CPU' },
@@ -39,6 +40,7 @@ export function StatusBadge({ status }: { status: string }) {
 
 export function SandboxTable(props: SandboxTableProps) {
   const { rows, stats, selected, sort, now } = props;
+  const { features } = useApi();
   const scroller = useRef<HTMLDivElement>(null);
   const [view, setView] = useState({ top: 0, height: 600 });
   useLayoutEffect(() => {
@@ -111,6 +113,8 @@ export function SandboxTable(props: SandboxTableProps) {
           ) : null}
           {shown.map((sandbox, index) => {
             const info = sandbox.info;
+            // A list leaves out the default runtime (runc); a server without runtime choice says nothing of it.
+            const runtime = features.has('runtime') ? (info.runtime ?? 'runc') : undefined;
             const usage = stats.get(info.id);
             return (
               <tr key={info.id} aria-rowindex={window.start + index + 2} data-id={info.id}>
@@ -128,8 +132,12 @@ export function SandboxTable(props: SandboxTableProps) {
                 <td>
                   <StatusBadge status={info.status} />
                 </td>
-                <td class="mono ellipsis" title={info.image}>
+                <td
+                  class="mono ellipsis"
+                  title={runtime === undefined ? info.image : `${info.image} on ${runtime}`}
+                >
                   {info.image}
+                  {runtime === undefined ? null : <span class="runtime"> · {runtime}</span>}
                 </td>
                 <td>{formatAge(info.createdAt, now)}</td>
                 <td>{formatExpiry(info.expiresAt, now)}</td>

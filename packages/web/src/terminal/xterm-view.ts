@@ -15,6 +15,8 @@ export interface TerminalView {
   focus(): void;
   onData(listener: (data: string) => void): void;
   onResize(listener: (cols: number, rows: number) => void): void;
+  /** The size the screen was fitted to. */
+  size(): { cols: number; rows: number };
   dispose(): void;
 }
 
@@ -117,6 +119,7 @@ export function createTerminalView(container: HTMLElement, label: string): Termi
     focus: () => terminal.focus(),
     onData: (listener) => void terminal.onData(listener),
     onResize: (listener) => void terminal.onResize(({ cols, rows }) => listener(cols, rows)),
+    size: () => ({ cols: terminal.cols, rows: terminal.rows }),
     dispose: () => {
       observer.disconnect();
       terminal.dispose();

@@ -1,7 +1,7 @@
 /** Hash routes (the server serves only `/`, so every view lives after the `#`): list, create form, one sandbox. */
 import { useEffect, useState } from 'preact/hooks';
 
-export const SANDBOX_TABS = ['terminal', 'files', 'metrics', 'snapshots', 'info'] as const;
+export const SANDBOX_TABS = ['terminal', 'processes', 'files', 'metrics', 'snapshots', 'info'] as const;
 export type SandboxTab = (typeof SANDBOX_TABS)[number];
 
 export type Route = { view: 'list' } | { view: 'create' } | { view: 'sandbox'; id: string; tab: SandboxTab };
