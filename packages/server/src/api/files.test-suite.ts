@@ -1,5 +1,6 @@
 /** The file routes, on the fake (files.test.ts) and on Docker (files.docker.test.ts). */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { dockerOnly } from './test-support/cases.js';
 import { startApi, type Harness, type RuntimeKind } from './test-support/harness.js';
 
 export function fileRoutesSuite(kind: RuntimeKind): void {
@@ -350,6 +351,36 @@ export function fileRoutesSuite(kind: RuntimeKind): void {
       await api.call(files(id) + q('/tmp/plain.txt'), { method: 'PUT', body: 'p' });
       const plain = await api.call(files(id, '/download') + q('/tmp/plain.txt'));
       expect(plain.headers.get('content-disposition')).toBe('attachment; filename="plain.txt"');
+    });
+
+    // Files whose size the kernel does not report.
+    const onDocker = dockerOnly(kind, 'the fake has no /proc, and no FIFOs or devices');
+
+    onDocker(
+      'streams /proc files to their end, without a Content-Length, and keeps it for regular files',
+      async () => {
+        const cpuinfo = await api.call(files(id) + q('/proc/cpuinfo'));
+        expect(cpuinfo.status).toBe(200);
+        expect(cpuinfo.headers.get('content-length')).toBeNull();
+        expect(await cpuinfo.text()).toMatch(/^processor\s*:/m);
+        const status = await api.call(files(id) + q('/proc/self/status'));
+        expect(await status.text()).toMatch(/^Name:/m);
+        await api.engine.writeFile(id, '/tmp/sized.txt', 'twelve bytes');
+        const sized = await api.call(files(id) + q('/tmp/sized.txt'));
+        expect(sized.headers.get('content-length')).toBe('12');
+        expect(await sized.text()).toBe('twelve bytes');
+      },
+    );
+
+    onDocker('refuses a FIFO and a device with 400 at once, without waiting for a writer', async () => {
+      const made = await api.engine.exec(id, { cmd: ['mkfifo', '/tmp/pipe'] });
+      expect(made.exitCode).toBe(0);
+      for (const path of ['/tmp/pipe', '/dev/zero']) {
+        const started = Date.now();
+        const response = await api.call(files(id) + q(path));
+        expect(await errorOf(response)).toMatchObject({ status: 400, code: 'BAD_REQUEST' });
+        expect(Date.now() - started).toBeLessThan(10_000);
+      }
     });
   });
 }
