@@ -82,7 +82,7 @@ export function networkIsolationSuite(kind: RuntimeKind): void {
     const onDocker = dockerOnly(kind, 'the fake has no network stack');
 
     onDocker('reaches a host beyond this machine from bridge, and not from internal or none', async () => {
-      outside = await startOutsideHost();
+      outside ??= await startOutsideHost();
       // Positive control: NAT egress works, so a failure below is the isolation, not the probe.
       const bridge = await get(await create({ network_mode: 'bridge' }), outside.address, outside.port);
       expect(bridge.exitCode).toBe(0);
@@ -96,6 +96,32 @@ export function networkIsolationSuite(kind: RuntimeKind): void {
         ]);
       }
     });
+
+    onDocker(
+      'gives gVisor sandboxes the same modes: bridge reaches the outside host, internal and none do not',
+      async () => {
+        outside ??= await startOutsideHost();
+        const target = outside;
+        // Python's HTTP client (busybox wget's reads fail with EAGAIN on gVisor's passthrough of the host network).
+        const fetch =
+          'import sys, urllib.request as u; print(u.urlopen(f"http://{sys.argv[1]}:{sys.argv[2]}/", timeout=5).read().decode())';
+        const results: [string, number, boolean][] = [];
+        for (const mode of ['bridge', 'internal', 'none']) {
+          const id = await create({ network_mode: mode, runtime: 'gvisor', image: api.otherImage });
+          expect((await detail(id)) as unknown).toMatchObject({ runtime: 'gvisor', network_mode: mode });
+          const result = await api.engine.exec(id, {
+            cmd: ['python3', '-c', fetch, target.address, String(target.port)],
+            timeoutMs: 30_000,
+          });
+          results.push([mode, result.exitCode, result.stdout.toString().includes(target.body)]);
+        }
+        expect(results.map(([mode, code, reached]) => [mode, code === 0, reached])).toEqual([
+          ['bridge', true, true],
+          ['internal', false, false],
+          ['none', false, false],
+        ]);
+      },
+    );
 
     onDocker('blocks traffic between sandboxes on the managed internal and bridge networks', async () => {
       for (const mode of ['internal', 'bridge']) {
