@@ -33,12 +33,13 @@ function hasControl(bytes: Buffer): boolean {
   const head = Math.min((4 - (bytes.byteOffset & 3)) & 3, length);
   for (let i = 0; i < head; i += 1) if (bytes[i]! < 0x20) return true;
   const words = (length - head) >>> 2;
-  // (Only with words to read: a view's offset must be aligned even when it is empty.)
-  const view =
-    words === 0 ? new Uint32Array(0) : new Uint32Array(bytes.buffer, bytes.byteOffset + head, words);
-  for (let w = 0; w < words; w += 1) {
-    const x = view[w]!;
-    if (((x - 0x20202020) & ~x & 0x80808080) !== 0) return true;
+  // A view's offset must be aligned even when it is empty: make one only with words to read.
+  if (words > 0) {
+    const view = new Uint32Array(bytes.buffer, bytes.byteOffset + head, words);
+    for (let w = 0; w < words; w += 1) {
+      const x = view[w]!;
+      if (((x - 0x20202020) & ~x & 0x80808080) !== 0) return true;
+    }
   }
   for (let i = head + words * 4; i < length; i += 1) if (bytes[i]! < 0x20) return true;
   return false;

@@ -103,14 +103,14 @@ export function networkIsolationSuite(kind: RuntimeKind): void {
         outside ??= await startOutsideHost();
         const target = outside;
         // Python's HTTP client (busybox wget's reads fail with EAGAIN on gVisor's passthrough of the host network).
-        const fetch =
+        const client =
           'import sys, urllib.request as u; print(u.urlopen(f"http://{sys.argv[1]}:{sys.argv[2]}/", timeout=5).read().decode())';
         const results: [string, number, boolean][] = [];
         for (const mode of ['bridge', 'internal', 'none']) {
           const id = await create({ network_mode: mode, runtime: 'gvisor', image: api.otherImage });
           expect((await detail(id)) as unknown).toMatchObject({ runtime: 'gvisor', network_mode: mode });
           const result = await api.engine.exec(id, {
-            cmd: ['python3', '-c', fetch, target.address, String(target.port)],
+            cmd: ['python3', '-c', client, target.address, String(target.port)],
             timeoutMs: 30_000,
           });
           results.push([mode, result.exitCode, result.stdout.toString().includes(target.body)]);

@@ -29,6 +29,18 @@ export function Actions({ sandbox, onChanged }: { sandbox: Sandbox; onChanged():
     }
   };
 
+  /** A lifecycle button: disabled while any action runs, saying what it does meanwhile. */
+  const action = (name: string, label: string, busyLabel: string, work: () => Promise<unknown>) => (
+    <button
+      type="button"
+      class="secondary"
+      disabled={busy !== undefined}
+      onClick={() => void run(name, work)}
+    >
+      {busy === name ? busyLabel : label}
+    </button>
+  );
+
   const destroy = () => {
     if (!confirmDestroy) {
       setConfirmDestroy(true);
@@ -44,61 +56,24 @@ export function Actions({ sandbox, onChanged }: { sandbox: Sandbox; onChanged():
   return (
     <div class="actions-bar">
       <div class="toolbar">
-        {status === 'running' || status === 'creating' || status === 'paused' ? (
-          <button
-            type="button"
-            class="secondary"
-            disabled={busy !== undefined}
-            onClick={() => void run('stop', () => sandbox.stop())}
-          >
-            {busy === 'stop' ? 'Stopping…' : 'Stop'}
-          </button>
-        ) : null}
-        {status === 'running' && features.has('pause') ? (
-          <button
-            type="button"
-            class="secondary"
-            disabled={busy !== undefined}
-            onClick={() => void run('pause', () => sandbox.pause())}
-          >
-            {busy === 'pause' ? 'Pausing…' : 'Pause'}
-          </button>
-        ) : null}
-        {status === 'paused' && features.has('pause') ? (
-          <button
-            type="button"
-            class="secondary"
-            disabled={busy !== undefined}
-            onClick={() => void run('resume', () => sandbox.resume())}
-          >
-            {busy === 'resume' ? 'Resuming…' : 'Resume'}
-          </button>
-        ) : null}
-        {status === 'running' && features.has('fork') ? (
-          <button
-            type="button"
-            class="secondary"
-            disabled={busy !== undefined}
-            onClick={() =>
-              void run('fork', async () => {
-                const [copy] = await sandbox.fork(1);
-                if (copy !== undefined) navigate(sandboxHref(copy.id));
-              })
-            }
-          >
-            {busy === 'fork' ? 'Forking…' : 'Fork'}
-          </button>
-        ) : null}
-        {status !== 'running' && status !== 'paused' && features.has('start') ? (
-          <button
-            type="button"
-            class="secondary"
-            disabled={busy !== undefined}
-            onClick={() => void run('start', () => sandbox.start())}
-          >
-            {busy === 'start' ? 'Starting…' : 'Start'}
-          </button>
-        ) : null}
+        {status === 'running' || status === 'creating' || status === 'paused'
+          ? action('stop', 'Stop', 'Stopping…', () => sandbox.stop())
+          : null}
+        {status === 'running' && features.has('pause')
+          ? action('pause', 'Pause', 'Pausing…', () => sandbox.pause())
+          : null}
+        {status === 'paused' && features.has('pause')
+          ? action('resume', 'Resume', 'Resuming…', () => sandbox.resume())
+          : null}
+        {status === 'running' && features.has('fork')
+          ? action('fork', 'Fork', 'Forking…', async () => {
+              const [copy] = await sandbox.fork(1);
+              if (copy !== undefined) navigate(sandboxHref(copy.id));
+            })
+          : null}
+        {status !== 'running' && status !== 'paused' && features.has('start')
+          ? action('start', 'Start', 'Starting…', () => sandbox.start())
+          : null}
         {features.has('extendTimeout') ? (
           <form
             class="inline"
