@@ -24,4 +24,4 @@ npm run build --silent
 echo "start: burrow doctor"
 node packages/cli/dist/bin.js doctor --skip port
 
-exec node packages/cli/dist/bin.js serve "$@"
+exec packages/cli/dist/bin.js serve "$@"

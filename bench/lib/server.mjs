@@ -36,8 +36,9 @@ export async function startBurrow({ root, image, warmPoolSize, networkId, e2bIma
     await writeFile(file, config);
     configArgs.push('--config', file);
   }
-  const args = [bin, 'serve', '--port', String(port), '--data-dir', dataDir, ...configArgs];
-  const child = spawn(process.execPath, args, {
+  const args = ['serve', '--port', String(port), '--data-dir', dataDir, ...configArgs];
+  // Run as users do, through the file's own interpreter line (it carries the server's V8 flags).
+  const child = spawn(bin, args, {
     env: {
       ...Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('BURROW_'))),
       BURROW_SANDBOX__DEFAULT_IMAGE: image,
