@@ -35,7 +35,15 @@ import { previewProxy } from './lib/preview.mjs';
 import * as scenario from './lib/scenarios.mjs';
 import { e2bExec, e2bTti, sdkSystems, useE2bEndpoint } from './lib/e2b.mjs';
 import { burrowClient, startBurrow } from './lib/server.mjs';
-import { apiSystem, cliSystem, dockerCpSystem, hostSystem, MiB, run } from './lib/systems.mjs';
+import {
+  apiSystem,
+  cliSystem,
+  dockerCpSystem,
+  hostImageSystem,
+  hostSystem,
+  MiB,
+  run,
+} from './lib/systems.mjs';
 import { makePayload, writePayloadFile } from './lib/verify.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -236,6 +244,7 @@ async function main() {
     api: tracked(apiSystem({ image: args.image, runId })),
     dockerCp: tracked(dockerCpSystem({ image: args.image, runId, dir: scratch })),
     host: tracked(hostSystem({ runId, dir: scratch })),
+    hostImage: tracked(hostImageSystem({ image: args.image, runId, dir: scratch })),
     client,
   };
   const all = [systems.sdk, systems.curl, systems.cli, systems.api];
@@ -302,7 +311,7 @@ async function main() {
     await step(
       'exec_10mb',
       'exec with 10 MB output',
-      () => scenario.execBig([...all, systems.host], PLAN.exec10, 10 * MiB, log),
+      () => scenario.execBig([...all, systems.hostImage, systems.host], PLAN.exec10, 10 * MiB, log),
       {
         bytes: 10 * MiB,
       },

@@ -52,7 +52,7 @@ export function sdkSystem(url, { dir, runtime, name = 'burrow-sdk', label = 'Bur
       if (result.exitCode !== 0)
         throw new Error(`SDK commands.run ${cmd.join(' ')}: exit ${result.exitCode}`);
       if (expected === undefined) expectEcho(result.stdout, 'SDK commands.run');
-      else expectDigest(digestOfBuffer(result.stdout), expected, 'SDK commands.run output');
+      else return () => expectDigest(digestOfBuffer(result.stdout), expected, 'SDK commands.run output');
     },
     async output(id, cmd) {
       return (await handle(id).commands.run(cmd)).stdout;
@@ -152,7 +152,7 @@ export function curlSystem(url, { dir, multipart = false }) {
       if (result.exit_code !== 0)
         throw new Error(`curl POST /exec ${cmd.join(' ')}: exit ${result.exit_code}`);
       if (expected === undefined) expectEcho(result.stdout, 'curl POST /exec');
-      else expectDigest(digestOfBuffer(result.stdout), expected, 'curl POST /exec output');
+      else return () => expectDigest(digestOfBuffer(result.stdout), expected, 'curl POST /exec output');
     },
     async output(id, cmd) {
       return (await post(`/sandboxes/${id}/exec`, { cmd })).stdout;
