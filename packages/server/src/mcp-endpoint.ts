@@ -3,7 +3,7 @@
  * like `/api/v1` (the gate checks it before the handler runs); the handler's tools then call the API on loopback
  * with the caller's own key, so an MCP client can do precisely what its key allows and no more.
  */
-import { createMcpHttpHandler, type McpHttpHandler } from '@burrow/mcp';
+import type { McpHttpHandler } from '@burrow/mcp';
 import type { FastifyInstance } from 'fastify';
 
 export const MCP_PATH = '/mcp';
@@ -13,13 +13,17 @@ export const MCP_PATH = '/mcp';
  * address (the configured port may be 0).
  */
 export function mountMcp(app: FastifyInstance, apiUrl: () => string): void {
-  let handler: McpHttpHandler | undefined;
+  // The MCP SDK and its schemas are loaded on the first request: about 10 MiB of heap a server that is never asked
+  // for MCP does not carry.
+  let handler: Promise<McpHttpHandler> | undefined;
+  const load = async () => (await import('@burrow/mcp')).createMcpHttpHandler({ url: apiUrl() });
   app.route({
     method: ['GET', 'POST', 'DELETE'],
     url: MCP_PATH,
     config: { auth: 'required' },
     handler: async (request, reply) => {
-      handler ??= createMcpHttpHandler({ url: apiUrl() });
+      handler ??= load();
+      const handle = await handler;
       // The MCP transport writes the response itself; keep the headers the gate set (CORS).
       reply.hijack();
       for (const [name, value] of Object.entries(reply.getHeaders())) {
@@ -28,7 +32,7 @@ export function mountMcp(app: FastifyInstance, apiUrl: () => string): void {
       try {
         // An empty POST body is passed as null so the transport answers a JSON-RPC parse error instead of waiting
         // for a request stream that Fastify has already read.
-        await handler(request.raw, reply.raw, request.method === 'POST' ? (request.body ?? null) : undefined);
+        await handle(request.raw, reply.raw, request.method === 'POST' ? (request.body ?? null) : undefined);
       } catch (error) {
         request.log.error({ err: error }, 'MCP request failed');
         if (!reply.raw.headersSent) {
