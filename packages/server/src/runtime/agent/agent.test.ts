@@ -409,7 +409,8 @@ describe('burrow-agent init', () => {
     const init = spawn(agentPath, ['init', '--user', 'x'.repeat(600), '--', 'true'], { stdio: 'pipe' });
     let stderr = '';
     init.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    const code = await new Promise<number | null>((resolve) => init.on('exit', resolve));
+    // 'close', not 'exit': the process can be gone before its stderr has been read.
+    const code = await new Promise<number | null>((resolve) => init.on('close', resolve));
     expect(code).toBe(2);
     expect(stderr).toMatch(/longer than 511 bytes/);
   });
