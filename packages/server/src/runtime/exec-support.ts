@@ -217,9 +217,9 @@ export function execStreamFrom(
   };
 }
 
-/** The first `limit` bytes of a stream of chunks; whatever comes after is counted, not kept. */
 const EMPTY = Buffer.alloc(0);
 
+/** The first `limit` bytes of a stream of chunks; whatever comes after is counted, not kept. */
 class BoundedOutput {
   private readonly chunks: Buffer[] = [];
   private kept = 0;
@@ -243,7 +243,7 @@ class BoundedOutput {
   }
 
   bytes(): Buffer {
-    return Buffer.concat(this.chunks, this.keep ? this.kept : 0);
+    return this.keep ? Buffer.concat(this.chunks, this.kept) : EMPTY;
   }
 }
 
